@@ -1,0 +1,40 @@
+# The two-command start: `make test` and `make demo` build .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU build of torch that CI machines carry on disk; `make TORCH=torch` takes
+# whatever pip resolves instead (a CUDA build on most Linux machines).
+TORCH  ?= torch==2.13.0
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?= -n 2
+
+.PHONY: install test demo lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(BIN)/rlnoise demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check rlnoise tests scripts
+	$(BIN)/ruff format --check rlnoise tests scripts
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix rlnoise tests scripts
+	$(BIN)/ruff format rlnoise tests scripts
+
+bench: $(STAMP)
+	set -e; for script in scripts/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,48 @@
+"""rlnoise: noise injection and robustness evaluation for Stable-Baselines3 agents.
+
+Noise at the four places a network can be perturbed (observations, weights,
+activations, gradients), described by one :class:`NoiseSpec`, and batched
+robustness evaluation of trained agents.
+
+Example:
+    >>> import rlnoise
+    >>> rlnoise.NoiseSpec.parse("gaussian:0.1").to_dict()["scale"]
+    0.1
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it. Imported on first access so that
+# `import rlnoise` stays light; SB3 and gymnasium load only when needed.
+_EXPORTS: dict[str, str] = {
+    "NoiseSpec": "rlnoise.core.spec",
+    "NoiseSpecLike": "rlnoise.core.spec",
+    "as_noise_spec": "rlnoise.core.spec",
+    "NoiseStream": "rlnoise.core.stream",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from rlnoise.core.spec import NoiseSpec as NoiseSpec
+    from rlnoise.core.spec import NoiseSpecLike as NoiseSpecLike
+    from rlnoise.core.spec import as_noise_spec as as_noise_spec
+    from rlnoise.core.stream import NoiseStream as NoiseStream
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rlnoise' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

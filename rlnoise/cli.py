@@ -1,0 +1,88 @@
+"""The ``rlnoise`` console script.
+
+Subcommands are registered in :data:`COMMANDS`; each gets its own argparse
+sub-parser. Errors a user can fix are printed as one line with a non-zero
+exit status; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+__all__ = ["main"]
+
+
+def _cmd_spec(args: argparse.Namespace) -> int:
+    from rlnoise.core.spec import as_noise_spec
+
+    spec = as_noise_spec(args.spec)
+    print(json.dumps(spec.to_dict(), indent=2))
+    return 0
+
+
+def _add_spec(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    parser = sub.add_parser("spec", help="parse a noise spec string and print its canonical dict")
+    parser.add_argument("spec", help='compact spec, e.g. "gaussian:0.1" or "ou:0.2,theta=0.5"')
+    return _cmd_spec
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from rlnoise.demo import run_demo
+
+    return run_demo()
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    sub.add_parser("demo", help="run the built-in demonstration (no arguments, no downloads)")
+    return _cmd_demo
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], Callable[[argparse.Namespace], int]]] = [
+    _add_spec,
+    _add_demo,
+]
+
+
+def build_parser() -> tuple[
+    argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]
+]:
+    """Return the top-level parser and the handler of each subcommand."""
+    from rlnoise import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="rlnoise",
+        description="Noise injection and robustness evaluation for Stable-Baselines3 agents.",
+    )
+    parser.add_argument("--version", action="version", version=f"rlnoise {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    handlers = {}
+    for add in COMMANDS:
+        before = set(sub.choices)
+        handler = add(sub)
+        (name,) = set(sub.choices) - before
+        handlers[name] = handler
+    return parser, handlers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rlnoise`` console script."""
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return handlers[args.command](args)
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        if args.debug:
+            raise
+        print(f"rlnoise {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

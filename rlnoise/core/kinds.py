@@ -1,0 +1,278 @@
+"""The noise kinds: their parameters, combination modes, unit draws and how they combine.
+
+A kind draws *unit* noise (standard normal, uniform on [-1, 1], standard
+Laplace, or a uniform [0, 1) variate for the mask kinds); the injector scales it
+and combines it with the clean value. Keeping the unit draw separate from the
+scale is what makes "scaled draw == unit draw x scale" hold for every sampler.
+
+============  ==================================  =============  =====================
+kind          ``scale`` means                      default mode   parameters
+============  ==================================  =============  =====================
+gaussian      standard deviation                  additive       -
+uniform       half-width: U(-scale, scale)        additive       -
+laplace       Laplace scale b (std = b * sqrt 2)  additive       -
+salt_pepper   probability an element is hit       replace        values, salt_ratio
+dropout       probability an element is zeroed    multiplicative rescale
+ou            sigma of the OU diffusion           additive       theta, dt, mean
+colored       standard deviation                  additive       beta, length
+============  ==================================  =============  =====================
+
+``multiplicative`` for the continuous kinds means ``x * (1 + noise)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlnoise.core._checks import check_float, check_int, check_probability, show
+
+__all__ = [
+    "CONTINUOUS_KINDS",
+    "KINDS",
+    "MASK_KINDS",
+    "MODES",
+    "STATEFUL_KINDS",
+    "KindInfo",
+    "combine",
+    "unit_numpy",
+    "unit_torch",
+]
+
+MODES = ("additive", "multiplicative", "replace")
+
+
+def _check_values(field: str, value: Any) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f"{field} must be [low, high] or null, got {show(value)}")
+    low = check_float(f"{field}[0]", value[0])
+    high = check_float(f"{field}[1]", value[1])
+    return (low, high)
+
+
+def _check_bool(field: str, value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{field} must be true or false, got {show(value)}")
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """Static description of one noise kind.
+
+    Attributes:
+        name: The kind's name as written in specs.
+        default_mode: The combination mode used when a spec gives none.
+        modes: The combination modes this kind supports.
+        params: Parameter name -> (default, validator(field, value) -> value).
+        scale_is_probability: ``scale`` is a probability in [0, 1] (mask kinds).
+        stateful: Draws are a temporally correlated process with per-row state.
+    """
+
+    name: str
+    default_mode: str
+    modes: tuple[str, ...]
+    params: dict[str, tuple[Any, Callable[[str, Any], Any]]]
+    scale_is_probability: bool = False
+    stateful: bool = False
+
+
+_ADD_MUL = ("additive", "multiplicative")
+
+KINDS: dict[str, KindInfo] = {
+    "gaussian": KindInfo("gaussian", "additive", _ADD_MUL, {}),
+    "uniform": KindInfo("uniform", "additive", _ADD_MUL, {}),
+    "laplace": KindInfo("laplace", "additive", _ADD_MUL, {}),
+    "salt_pepper": KindInfo(
+        "salt_pepper",
+        "replace",
+        ("replace",),
+        {"values": (None, _check_values), "salt_ratio": (0.5, check_probability)},
+        scale_is_probability=True,
+    ),
+    "dropout": KindInfo(
+        "dropout",
+        "multiplicative",
+        ("multiplicative",),
+        {"rescale": (False, _check_bool)},
+        scale_is_probability=True,
+    ),
+    "ou": KindInfo(
+        "ou",
+        "additive",
+        _ADD_MUL,
+        {
+            "theta": (0.15, lambda f, v: check_float(f, v, low=0.0)),
+            "dt": (0.01, lambda f, v: check_float(f, v, low=0.0, low_open=True)),
+            "mean": (0.0, check_float),
+        },
+        stateful=True,
+    ),
+    "colored": KindInfo(
+        "colored",
+        "additive",
+        _ADD_MUL,
+        {
+            "beta": (1.0, lambda f, v: check_float(f, v, low=0.0, high=4.0)),
+            "length": (1000, lambda f, v: check_int(f, v, low=2)),
+        },
+        stateful=True,
+    ),
+}
+
+CONTINUOUS_KINDS = ("gaussian", "uniform", "laplace", "ou", "colored")
+MASK_KINDS = ("salt_pepper", "dropout")
+STATEFUL_KINDS = ("ou", "colored")
+
+
+def unit_numpy(
+    kind: str, rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float64
+) -> np.ndarray:
+    """Draw unit noise of a stateless kind from ``rng`` (ou/colored draw standard normals).
+
+    Example:
+        >>> unit_numpy("uniform", np.random.default_rng(0), (3,)).round(3)
+        array([ 0.274, -0.46 , -0.918])
+    """
+    if kind in ("gaussian", "ou", "colored"):
+        return rng.standard_normal(shape, dtype=dtype)
+    if kind == "uniform":
+        out = rng.random(shape, dtype=dtype)
+        out *= 2
+        out -= 1
+        return out
+    if kind == "laplace":
+        return rng.laplace(0.0, 1.0, shape).astype(dtype, copy=False)
+    if kind in MASK_KINDS:
+        return rng.random(shape, dtype=dtype)
+    raise ValueError(f"kind must be one of {sorted(KINDS)}, got {show(kind)}")
+
+
+def unit_torch(
+    kind: str,
+    generator: torch.Generator,
+    shape: tuple[int, ...],
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Draw unit noise of a stateless kind from a ``torch.Generator`` on its device.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> unit_torch("gaussian", g, (2,)).shape
+        torch.Size([2])
+    """
+    device = generator.device if device is None else device
+    if kind in ("gaussian", "ou", "colored"):
+        return torch.randn(shape, generator=generator, device=device, dtype=dtype)
+    if kind in MASK_KINDS:
+        return torch.rand(shape, generator=generator, device=device, dtype=dtype)
+    if kind == "uniform":
+        out = torch.rand(shape, generator=generator, device=device, dtype=dtype)
+        return out.mul_(2).sub_(1)
+    if kind == "laplace":
+        # Inverse CDF of the standard Laplace; clamp keeps log1p(-2|u|) finite.
+        half = torch.rand(shape, generator=generator, device=device, dtype=dtype).sub_(0.5)
+        eps = torch.finfo(dtype).eps
+        magnitude = torch.log1p(-2 * half.abs().clamp_(max=0.5 - eps))
+        return magnitude.mul_(-torch.sign(half))
+    raise ValueError(f"kind must be one of {sorted(KINDS)}, got {show(kind)}")
+
+
+def combine(
+    kind: str,
+    mode: str,
+    x: Any,
+    noise: Any,
+    *,
+    probability: Any = 0.0,
+    params: dict[str, Any] | None = None,
+    low: Any = None,
+    high: Any = None,
+) -> Any:
+    """Combine clean ``x`` with drawn ``noise`` (numpy arrays or torch tensors).
+
+    For the continuous kinds ``noise`` is already scaled; for the mask kinds it
+    is the unit uniform draw and ``probability`` is the (scheduled) scale.
+
+    Args:
+        kind: The noise kind.
+        mode: ``additive``, ``multiplicative`` or ``replace``.
+        x: Clean values.
+        noise: Scaled noise (continuous kinds) or uniform [0, 1) draws (mask kinds).
+        probability: Hit probability for ``dropout`` / ``salt_pepper``.
+        params: The spec's kind parameters.
+        low: Impulse value for pepper when ``values`` is not set (e.g. the space's low).
+        high: Impulse value for salt when ``values`` is not set.
+
+    Example:
+        >>> combine("gaussian", "multiplicative", np.array([2.0]), np.array([0.5]))
+        array([3.])
+    """
+    if kind == "dropout":
+        params = params or {}
+        keep = noise >= probability
+        if not params.get("rescale"):
+            return x * keep
+        # Inverted dropout keeps the expectation; p = 1 drops everything (factor 0).
+        if isinstance(probability, float | int):
+            factor: Any = 1.0 / (1.0 - probability) if probability < 1 else 0.0
+        else:
+            xp: Any = torch if isinstance(probability, torch.Tensor) else np
+            denom = 1.0 - probability
+            factor = xp.where(denom > 0, 1.0 / xp.where(denom > 0, denom, 1.0), 0.0)
+        return x * keep * factor
+    if kind == "salt_pepper":
+        params = params or {}
+        values = params.get("values")
+        if values is not None:
+            low, high = values
+        if low is None or high is None:
+            raise ValueError(
+                "salt_pepper needs impulse values: set 'values: [low, high]' in the spec "
+                "or apply it where bounds are known"
+            )
+        pepper = probability * (1.0 - params.get("salt_ratio", 0.5))
+        salt = (noise >= pepper) & (noise < probability)
+        if isinstance(x, torch.Tensor):
+            low_t = torch.as_tensor(low, dtype=x.dtype, device=x.device)
+            high_t = torch.as_tensor(high, dtype=x.dtype, device=x.device)
+            return torch.where(salt, high_t, torch.where(noise < pepper, low_t, x))
+        out = np.where(salt, high, np.where(noise < pepper, low, x))
+        return out.astype(np.asarray(x).dtype, copy=False)
+    if mode == "additive":
+        return x + noise
+    if mode == "multiplicative":
+        return x * (1 + noise)
+    raise ValueError(f"mode {show(mode)} is not supported by kind {show(kind)}")
+
+
+def stationary_std(kind: str, params: dict[str, Any]) -> float:
+    """Standard deviation of a kind's unit noise (before ``scale``), for comparisons.
+
+    Example:
+        >>> round(stationary_std("uniform", {}), 4)
+        0.5774
+    """
+    if kind in ("gaussian", "colored"):
+        return 1.0
+    if kind == "uniform":
+        return 1.0 / math.sqrt(3.0)
+    if kind == "laplace":
+        return math.sqrt(2.0)
+    if kind == "ou":
+        theta, dt = params["theta"], params["dt"]
+        if theta == 0:
+            return math.inf
+        # Exact stationary variance of the discretised recursion z' = a z + sqrt(dt) eps.
+        a = 1.0 - theta * dt
+        return math.sqrt(dt / (1.0 - a * a)) if abs(a) < 1 else math.inf
+    raise ValueError(f"stationary_std is defined for continuous kinds, got {show(kind)}")

@@ -1,0 +1,150 @@
+"""One-shot draws of a spec, for numpy generators and torch generators alike.
+
+For repeated draws (every env step, every forward pass) hold a
+:class:`~rlnoise.core.stream.NoiseStream` instead: it draws in blocks and
+keeps the state of the stateful kinds. These functions serve fresh,
+independent draws: weight noise per forward pass, gradient noise per update.
+
+Example:
+    >>> import numpy as np, torch
+    >>> from rlnoise import NoiseSpec
+    >>> spec = NoiseSpec.parse("gaussian:0.1")
+    >>> a = sample(spec, np.random.default_rng(0), (2, 3), dtype=np.float32)
+    >>> b = sample(spec.replace(scale=1.0), np.random.default_rng(0), (2, 3), dtype=np.float32)
+    >>> bool(np.allclose(a, 0.1 * b))
+    True
+    >>> sample(spec, torch.Generator().manual_seed(0), (4,)).dtype
+    torch.float32
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlnoise.core.kinds import combine, unit_numpy, unit_torch
+from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
+
+__all__ = ["perturb", "sample"]
+
+
+def _scale(spec: NoiseSpec, shape: tuple[int, ...], scale: Any, t: float) -> Any:
+    if scale is None:
+        base = spec.scale_array(shape)
+        scale = float(base) if base.ndim == 0 else base
+    factor = spec.schedule(t)
+    return scale * factor if factor != 1.0 else scale
+
+
+def _stateless(spec: NoiseSpec) -> None:
+    if spec.info.stateful:
+        raise ValueError(
+            f"kind {spec.kind!r} is a process with state over steps; draw it with "
+            "rlnoise.core.NoiseStream (or OUProcess / ColoredNoiseProcess)"
+        )
+
+
+def sample(
+    spec: NoiseSpecLike,
+    rng: np.random.Generator | torch.Generator,
+    shape: Sequence[int],
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    scale: Any = None,
+    t: float = 0,
+) -> Any:
+    """Draw noise of ``shape``: unit draw x scale x schedule(t), or uniforms for mask kinds.
+
+    Args:
+        spec: A stateless noise kind (not ``ou`` / ``colored``).
+        rng: ``np.random.Generator`` (numpy result) or ``torch.Generator`` (torch result).
+        shape: Output shape.
+        dtype: numpy or torch float dtype (default float64 / float32).
+        device: Torch device (default: the generator's).
+        scale: Overrides the spec's scale (number or broadcastable array/tensor).
+        t: Step count for the spec's schedule.
+    """
+    spec = as_noise_spec(spec)
+    _stateless(spec)
+    shape = tuple(int(d) for d in shape)
+    if isinstance(rng, torch.Generator):
+        unit: Any = unit_torch(spec.kind, rng, shape, device=device, dtype=dtype or torch.float32)
+    else:
+        unit = unit_numpy(spec.kind, rng, shape, np.float64 if dtype is None else dtype)
+    if spec.info.scale_is_probability:
+        return unit
+    factor = _scale(spec, shape, scale, t)
+    if isinstance(unit, torch.Tensor):
+        if isinstance(factor, np.ndarray):
+            factor = torch.as_tensor(factor, dtype=unit.dtype, device=unit.device)
+        return unit.mul_(factor)
+    unit *= factor
+    return unit
+
+
+def perturb(
+    spec: NoiseSpecLike,
+    x: Any,
+    rng: np.random.Generator | torch.Generator,
+    *,
+    low: Any = None,
+    high: Any = None,
+    scale: Any = None,
+    t: float = 0,
+) -> Any:
+    """Return ``x`` with one fresh draw of ``spec`` combined in the spec's mode.
+
+    Args:
+        spec: A stateless noise kind.
+        x: numpy array (with a numpy generator) or tensor (with a torch generator).
+        rng: The owned generator.
+        low: Bounds of the space, for ``clip="space"`` and ``salt_pepper``.
+        high: As ``low``.
+        scale: Overrides the spec's scale.
+        t: Step count for the schedule.
+
+    Example:
+        >>> import numpy as np
+        >>> out = perturb("dropout:1.0", np.ones(3), np.random.default_rng(0))
+        >>> out.tolist()
+        [0.0, 0.0, 0.0]
+    """
+    spec = as_noise_spec(spec)
+    is_torch = isinstance(x, torch.Tensor)
+    shape = tuple(x.shape)
+    dtype = x.dtype if (is_torch or np.issubdtype(x.dtype, np.floating)) else None
+    noise = sample(
+        spec, rng, shape, dtype=dtype, device=x.device if is_torch else None, scale=scale, t=t
+    )
+    if spec.info.scale_is_probability:
+        probability = _scale(spec, shape, scale, t)
+        out = combine(
+            spec.kind,
+            spec.mode or "",
+            x,
+            noise,
+            probability=probability,
+            params=spec.param_dict,
+            low=low,
+            high=high,
+        )
+    else:
+        out = combine(spec.kind, spec.mode or "", x, noise)
+    if spec.clip is not None:
+        bounds: tuple[Any, Any]
+        if spec.clip == "space":
+            if low is None or high is None:
+                raise ValueError("clip='space' needs the bounds of the noised space (low/high)")
+            bounds = (low, high)
+        else:
+            bounds = (spec.clip[0], spec.clip[1])
+        if is_torch:
+            lo, hi = (torch.as_tensor(b, dtype=out.dtype, device=out.device) for b in bounds)
+            out = torch.clamp(out, lo, hi)
+        else:
+            out = np.clip(out, *bounds)
+    return out
