@@ -4,6 +4,7 @@ Pure numpy + torch; nothing here imports gymnasium or Stable-Baselines3.
 """
 
 from rlnoise.core.adaptive import AdaptiveScale, AdaptiveScaleController, dqn_distance_target
+from rlnoise.core.clock import NoiseSource
 from rlnoise.core.kinds import KINDS, MODES, KindInfo
 from rlnoise.core.processes import ColoredNoiseProcess, OUProcess, UnitBlock, powerlaw_noise
 from rlnoise.core.random import (
@@ -43,6 +44,7 @@ __all__ = [
     "ExponentialSchedule",
     "KindInfo",
     "LinearSchedule",
+    "NoiseSource",
     "NoiseSpec",
     "NoiseSpecLike",
     "NoiseStream",
