@@ -69,13 +69,15 @@ def check_probability(field: str, value: Any) -> float:
     return check_float(field, value, low=0.0, high=1.0)
 
 
-def check_int(field: str, value: Any, *, low: int | None = None) -> int:
+def check_int(field: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as an int (bools rejected), or raise ``ValueError`` naming ``field``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ValueError(f"{field} must be an integer, got {_show(value)}")
     number = int(value)
     if low is not None and number < low:
         raise ValueError(f"{field} must be >= {low}, got {_show(value)}")
+    if high is not None and number > high:
+        raise ValueError(f"{field} must be <= {high}, got {_show(value)}")
     return number
 
 

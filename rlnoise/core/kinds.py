@@ -121,7 +121,7 @@ KINDS: dict[str, KindInfo] = {
         _ADD_MUL,
         {
             "beta": (1.0, lambda f, v: check_float(f, v, low=0.0, high=4.0)),
-            "length": (1000, lambda f, v: check_int(f, v, low=2)),
+            "length": (1000, lambda f, v: check_int(f, v, low=2, high=1_000_000)),
         },
         stateful=True,
     ),
@@ -220,16 +220,16 @@ def combine(
     if kind == "dropout":
         params = params or {}
         keep = noise >= probability
-        if not params.get("rescale"):
-            return x * keep
-        # Inverted dropout keeps the expectation; p = 1 drops everything (factor 0).
-        if isinstance(probability, float | int):
-            factor: Any = 1.0 / (1.0 - probability) if probability < 1 else 0.0
-        else:
-            xp: Any = torch if isinstance(probability, torch.Tensor) else np
-            denom = 1.0 - probability
-            factor = xp.where(denom > 0, 1.0 / xp.where(denom > 0, denom, 1.0), 0.0)
-        return x * keep * factor
+        xp: Any = torch if isinstance(x, torch.Tensor) else np
+        if params.get("rescale"):
+            # Inverted dropout keeps the expectation; p = 1 drops everything anyway.
+            if isinstance(probability, float | int):
+                x = x * (1.0 / (1.0 - probability) if probability < 1 else 1.0)
+            else:
+                denom = 1.0 - probability
+                x = x * (1.0 / xp.where(denom > 0, denom, 1.0))
+        # where, not x * keep: a dropped inf becomes 0 rather than NaN.
+        return xp.where(keep, x, 0.0)
     if kind == "salt_pepper":
         params = params or {}
         values = params.get("values")

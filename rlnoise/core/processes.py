@@ -185,13 +185,15 @@ def powerlaw_noise(normals: Any, beta: float, length: int) -> Any:
     """
     is_torch = isinstance(normals, torch.Tensor)
     n_freq = length // 2 + 1
-    freqs = np.fft.rfftfreq(length)
-    freqs[0] = 1.0 / length
-    freqs = np.maximum(freqs, 1.0 / length)
+    freqs = np.maximum(np.fft.rfftfreq(length), 1.0 / length)
     amplitude = freqs ** (-beta / 2.0)
-    weights = amplitude[1:].copy()
-    weights[-1] *= (1 + (length % 2)) / 2.0
-    sigma = 2.0 * math.sqrt(float(np.sum(weights**2))) / length
+    # Exact variance of the inverse transform below: the DC term (and the Nyquist
+    # term for even lengths) is real with variance 2 a^2 and counts once; every
+    # other frequency appears twice (positive and negative) with variance a^2 each.
+    power = 4.0 * float(np.sum(amplitude[1:] ** 2)) + 2.0 * amplitude[0] ** 2
+    if length % 2 == 0:
+        power -= 2.0 * amplitude[-1] ** 2
+    sigma = math.sqrt(power) / length
     extra = (1,) * (normals.ndim - 2)
     amp = amplitude.reshape(n_freq, *extra)
     real = normals[0] * (

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlnoise.core.kinds import combine, unit_numpy, unit_torch
+from rlnoise.core.kinds import KINDS, combine, unit_numpy, unit_torch
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
 
 __all__ = ["perturb", "sample"]
@@ -33,10 +33,13 @@ __all__ = ["perturb", "sample"]
 
 def _scale(spec: NoiseSpec, shape: tuple[int, ...], scale: Any, t: float) -> Any:
     if scale is None:
-        base = spec.scale_array(shape)
-        scale = float(base) if base.ndim == 0 else base
-    factor = spec.schedule(t)
-    return scale * factor if factor != 1.0 else scale
+        scale = spec.scale
+        if not isinstance(scale, float):
+            scale = spec.scale_array(shape)
+    schedule = spec.schedule
+    if schedule.is_constant and schedule(0) == 1.0:
+        return scale
+    return scale * schedule(t)
 
 
 def _stateless(spec: NoiseSpec) -> None:
@@ -68,14 +71,17 @@ def sample(
         scale: Overrides the spec's scale (number or broadcastable array/tensor).
         t: Step count for the spec's schedule.
     """
-    spec = as_noise_spec(spec)
-    _stateless(spec)
-    shape = tuple(int(d) for d in shape)
-    if isinstance(rng, torch.Generator):
-        unit: Any = unit_torch(spec.kind, rng, shape, device=device, dtype=dtype or torch.float32)
+    if type(spec) is not NoiseSpec:
+        spec = as_noise_spec(spec)
+    info = KINDS[spec.kind]
+    if info.stateful:
+        _stateless(spec)
+    shape = tuple(shape)
+    if type(rng) is np.random.Generator or not isinstance(rng, torch.Generator):
+        unit: Any = unit_numpy(spec.kind, rng, shape, np.float64 if dtype is None else dtype)
     else:
-        unit = unit_numpy(spec.kind, rng, shape, np.float64 if dtype is None else dtype)
-    if spec.info.scale_is_probability:
+        unit = unit_torch(spec.kind, rng, shape, device=device, dtype=dtype or torch.float32)
+    if info.scale_is_probability:
         return unit
     factor = _scale(spec, shape, scale, t)
     if isinstance(unit, torch.Tensor):

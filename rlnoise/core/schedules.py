@@ -105,7 +105,8 @@ class LinearSchedule(Schedule):
 
     def __call__(self, t: float) -> float:
         frac = min(max(t - self.begin, 0.0) / self.steps, 1.0)
-        return self.start + (self.end - self.start) * frac
+        # Convex combination: exactly ``start`` at frac 0 and exactly ``end`` at 1.
+        return self.start * (1.0 - frac) + self.end * frac
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,8 @@ class NoiseSpec:
         """
         if "params" in changes and isinstance(changes["params"], Mapping):
             changes["params"] = {**self.param_dict, **changes["params"]}
+        valid = {f.name for f in dataclasses.fields(self)}
+        check_keys("NoiseSpec.replace", changes, valid)
         return dataclasses.replace(self, **changes)
 
     @property

@@ -141,7 +141,7 @@ class NoiseStream:
     def _as_array(self, value: Any) -> Any:
         if self._xp is torch:
             device = getattr(self.source, "device", None)
-            return torch.as_tensor(np.asarray(value), dtype=self.dtype, device=device)
+            return torch.as_tensor(np.array(value), dtype=self.dtype, device=device)
         return np.asarray(value, dtype=self.dtype)  # type: ignore[arg-type]
 
     def _update_base(self) -> None:

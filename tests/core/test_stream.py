@@ -1,0 +1,159 @@
+"""NoiseStream: seeding, scaling, schedules, modes, clipping, rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rlnoise import NoiseSpec, NoiseStream
+from rlnoise.core.kinds import KINDS
+
+
+def _draws(stream: NoiseStream, steps: int) -> np.ndarray:
+    return np.stack([np.array(stream.sample(), copy=True) for _ in range(steps)])
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_same_seed_same_draws_different_seed_different(kind: str) -> None:
+    spec = NoiseSpec(kind, 0.2)
+    a = _draws(NoiseStream(spec, (3,), np.random.default_rng(0)), 20)
+    b = _draws(NoiseStream(spec, (3,), np.random.default_rng(0)), 20)
+    c = _draws(NoiseStream(spec, (3,), np.random.default_rng(1)), 20)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "uniform", "laplace", "ou", "colored"])
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_scaled_draw_equals_unit_draw_times_scale(kind: str, backend: str) -> None:
+    def make(scale):
+        rng = np.random.default_rng(7) if backend == "numpy" else torch.Generator().manual_seed(7)
+        dtype = np.float64 if backend == "numpy" else torch.float64
+        return NoiseStream(NoiseSpec(kind, scale), (4,), rng, n_rows=2, dtype=dtype)
+
+    unit, scaled = make(1.0), make(0.37)
+    for _ in range(30):
+        np.testing.assert_allclose(
+            np.asarray(scaled.sample()), 0.37 * np.asarray(unit.sample()), rtol=1e-12
+        )
+
+
+def test_per_dimension_scale() -> None:
+    unit = NoiseStream("gaussian:1", (3,), np.random.default_rng(0))
+    per_dim = NoiseStream(NoiseSpec("gaussian", [0.0, 1.0, 2.0]), (3,), np.random.default_rng(0))
+    for _ in range(5):
+        np.testing.assert_allclose(per_dim.sample(), unit.sample() * [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match=r"scale has shape \(3,\).*\(2,\)"):
+        NoiseStream(NoiseSpec("gaussian", [0.0, 1.0, 2.0]), (2,), np.random.default_rng(0))
+
+
+def test_per_row_scale_override() -> None:
+    stream = NoiseStream(
+        "gaussian:1", (2,), np.random.default_rng(0), n_rows=3, scale=[[0.0], [1.0], [2.0]]
+    )
+    unit = NoiseStream("gaussian:1", (2,), np.random.default_rng(0), n_rows=3)
+    np.testing.assert_allclose(stream.sample(), unit.sample() * np.array([[0.0], [1.0], [2.0]]))
+    with pytest.raises(ValueError, match="does not broadcast"):
+        NoiseStream("gaussian:1", (2,), np.random.default_rng(0), n_rows=3, scale=[1.0, 2.0, 3.0])
+
+
+def test_schedule_follows_own_counter_then_outside_clock() -> None:
+    spec = NoiseSpec(
+        "gaussian", 2.0, schedule={"type": "linear", "start": 1.0, "end": 0.0, "steps": 4}
+    )
+    stream = NoiseStream(spec, (1,), np.random.default_rng(0))
+    unit = NoiseStream("gaussian:1", (1,), np.random.default_rng(0))
+    factors = [1.0, 0.75, 0.5, 0.25, 0.0]
+    for factor in factors:
+        assert stream.scale == 2.0 * factor
+        np.testing.assert_allclose(stream.sample(), 2.0 * factor * unit.sample())
+    stream.set_step(2)
+    assert stream.scale == 1.0
+    stream.sample()
+    assert stream.t == 2 and stream.scale == 1.0  # the outside clock now owns t
+
+
+def test_relative_to_range() -> None:
+    spec = NoiseSpec("uniform", 0.1, relative_to="range")
+    stream = NoiseStream(spec, (2,), np.random.default_rng(0), low=[-1.0, 0.0], high=[1.0, 10.0])
+    np.testing.assert_allclose(stream.scale, [0.2, 1.0])
+    with pytest.raises(ValueError, match=r"finite bounds; dimensions \[1\]"):
+        NoiseStream(spec, (2,), np.random.default_rng(0), low=[-1.0, 0.0], high=[1.0, np.inf])
+    with pytest.raises(ValueError, match="needs the bounds"):
+        NoiseStream(spec, (2,), np.random.default_rng(0))
+
+
+def test_relative_to_std() -> None:
+    stream = NoiseStream(
+        NoiseSpec("gaussian", 0.5, relative_to="std"), (2,), np.random.default_rng(0)
+    )
+    stream.set_reference_std([2.0, 4.0])
+    np.testing.assert_allclose(stream.scale, [1.0, 2.0])
+
+
+def test_multiplicative_mode() -> None:
+    spec = NoiseSpec("gaussian", 0.1, mode="multiplicative")
+    noisy = NoiseStream(spec, (3,), np.random.default_rng(0)).perturb(np.array([1.0, 2.0, -3.0]))
+    noise = NoiseStream("gaussian:0.1", (3,), np.random.default_rng(0)).sample()
+    np.testing.assert_allclose(noisy, np.array([1.0, 2.0, -3.0]) * (1 + noise))
+
+
+def test_clip_to_space_and_explicit_bounds_keep_non_finite_values() -> None:
+    spec = NoiseSpec("gaussian", 10.0, clip="space")
+    stream = NoiseStream(spec, (3,), np.random.default_rng(0), low=-1.0, high=1.0)
+    out = stream.perturb(np.array([0.0, np.inf, np.nan]))
+    assert -1.0 <= out[0] <= 1.0 and out[1] == np.inf and np.isnan(out[2])
+    explicit = NoiseStream(
+        NoiseSpec("gaussian", 10.0, clip=[0, 0.5]), (100,), np.random.default_rng(0)
+    )
+    out = explicit.perturb(np.zeros(100))
+    assert out.min() >= 0.0 and out.max() <= 0.5
+    with pytest.raises(ValueError, match="clip='space' needs the bounds"):
+        NoiseStream(spec, (3,), np.random.default_rng(0))
+
+
+def test_additive_noise_never_turns_finite_into_nan() -> None:
+    stream = NoiseStream("laplace:1", (1000,), np.random.default_rng(0), dtype=np.float32)
+    assert np.isfinite(stream.perturb(np.zeros(1000, np.float32))).all()
+
+
+def test_dropout_keeps_non_finite_and_dtype() -> None:
+    stream = NoiseStream("dropout:1.0", (3,), np.random.default_rng(0), dtype=np.float32)
+    out = stream.perturb(np.array([1.0, np.inf, 2.0], np.float32))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [0.0, np.inf, 0.0])
+
+
+def test_salt_pepper_uses_space_bounds_or_values() -> None:
+    stream = NoiseStream("salt_pepper:1.0", (1000,), np.random.default_rng(0), low=-2.0, high=3.0)
+    assert set(np.unique(stream.perturb(np.zeros(1000)))) == {-2.0, 3.0}
+    explicit = NoiseStream("salt_pepper:1.0,values=0+255", (100,), np.random.default_rng(0))
+    assert set(np.unique(explicit.perturb(np.zeros(100)))) == {0.0, 255.0}
+    with pytest.raises(ValueError, match="salt_pepper needs impulse values"):
+        NoiseStream("salt_pepper:0.5", (3,), np.random.default_rng(0)).perturb(np.zeros(3))
+
+
+def test_per_row_generators_make_rows_independent_of_batch() -> None:
+    def first_row(n_rows: int, kind: str) -> np.ndarray:
+        rngs = [np.random.default_rng(50 + i) for i in range(n_rows)]
+        return _draws(NoiseStream(NoiseSpec(kind, 0.3), (2,), rngs), 300)[:, 0]
+
+    for kind in ("gaussian", "ou", "colored", "dropout"):
+        np.testing.assert_array_equal(first_row(1, kind), first_row(5, kind))
+
+
+def test_reset_without_generator_continues_with_seed_restarts() -> None:
+    fresh = _draws(NoiseStream("ou:0.3", (2,), np.random.default_rng(3)), 10)
+    stream = NoiseStream("ou:0.3", (2,), np.random.default_rng(99))
+    _draws(stream, 7)
+    stream.reset(rngs=np.random.default_rng(3))
+    np.testing.assert_array_equal(_draws(stream, 10), fresh)
+
+
+def test_torch_stream_perturbs_tensors() -> None:
+    stream = NoiseStream(
+        "gaussian:0.1,clip=space", (3,), torch.Generator().manual_seed(0), low=-0.05, high=0.05
+    )
+    out = stream.perturb(torch.zeros(3))
+    assert isinstance(out, torch.Tensor) and out.abs().max() <= 0.05
