@@ -29,6 +29,38 @@ def _add_spec(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace],
     return _cmd_spec
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from rlnoise.experiments import load_config, train_experiment
+
+    config = load_config(args.config, overrides=args.override)
+    if args.seeds:
+        unknown = sorted(set(args.seeds) - set(config.seeds))
+        if unknown:
+            raise ValueError(
+                f"--seeds {unknown} are not in the config's seeds {list(config.seeds)}"
+            )
+    directories = train_experiment(config, seeds=args.seeds, progress_bar=not args.no_progress)
+    print(f"{len(directories)} run(s) in {config.output_dir}")
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    parser = sub.add_parser("train", help="train an experiment config over its seeds")
+    parser.add_argument("config", help="experiment YAML, e.g. configs/ppo_cartpole_obs_noise.yaml")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", help="train only these of the config's seeds"
+    )
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. total_timesteps=2000 or env.n_envs=4 (repeatable)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return _cmd_train
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from rlnoise.demo import run_demo
 
@@ -42,6 +74,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace],
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], Callable[[argparse.Namespace], int]]] = [
     _add_spec,
+    _add_train,
     _add_demo,
 ]
 

@@ -1,0 +1,410 @@
+"""Experiment configs: YAML -> typed, validated objects; classes by allow-listed dotted path.
+
+A config names an algorithm, an environment (id, make kwargs, vector-env kind,
+normalisation, wrappers), a policy with its kwargs (noise specs included),
+callbacks, a step budget, seeds, a device, an output directory and an
+evaluation grid. Classes are resolved by dotted path from modules under
+:data:`ALLOWED_PREFIXES` — never with ``eval()``.
+
+Example:
+    >>> config = ExperimentConfig.from_dict({
+    ...     "name": "ppo-cartpole", "algo": "PPO", "env": {"id": "CartPole-v1"},
+    ...     "total_timesteps": 1000, "seeds": [0, 1],
+    ... })
+    >>> config.env.n_envs, config.policy, config.output_dir
+    (1, 'MlpPolicy', 'runs/ppo-cartpole')
+    >>> ExperimentConfig.from_dict({"name": "x", "algo": "PPO", "env": {"id": "CartPole-v1"},
+    ...                             "total_timesteps": 10, "seeds": []})
+    Traceback (most recent call last):
+    ...
+    ValueError: seeds must be a non-empty list of integers, got []
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlnoise.core._checks import show
+
+__all__ = [
+    "ALLOWED_PREFIXES",
+    "SB3_ALGORITHMS",
+    "ComponentConfig",
+    "EnvConfig",
+    "ExperimentConfig",
+    "apply_overrides",
+    "load_config",
+    "resolve_class",
+]
+
+ALLOWED_PREFIXES = ("rlnoise", "stable_baselines3", "sb3_contrib", "gymnasium", "torch.nn")
+SB3_ALGORITHMS = ("A2C", "DDPG", "DQN", "PPO", "SAC", "TD3")
+CONTRIB_ALGORITHMS = ("ARS", "CrossQ", "MaskablePPO", "QRDQN", "RecurrentPPO", "TQC", "TRPO")
+VEC_ENV_KINDS = ("dummy", "subproc")
+
+
+def resolve_class(path: str, *, field: str = "class") -> Any:
+    """Import ``package.module.Name`` if it lies under an allowed prefix.
+
+    Raises:
+        ValueError: Not a dotted path, outside the allow-list, or not importable.
+
+    Example:
+        >>> resolve_class("torch.nn.ReLU").__name__
+        'ReLU'
+        >>> resolve_class("os.system")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: class 'os.system' is outside the allowed modules [...]
+    """
+    if not isinstance(path, str) or "." not in path.strip("."):
+        raise ValueError(
+            f"{field} must be a dotted path like 'package.module.Name', got {show(path)}"
+        )
+    if not any(path == p or path.startswith(p + ".") for p in ALLOWED_PREFIXES):
+        raise ValueError(
+            f"{field} {path!r} is outside the allowed modules {list(ALLOWED_PREFIXES)}"
+        )
+    module_name, _, attribute = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(
+            f"{field} {path!r}: cannot import module {module_name!r} ({error})"
+        ) from None
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise ValueError(f"{field} {path!r}: module {module_name!r} has no {attribute!r}") from None
+
+
+def resolve_algorithm(name: str) -> type:
+    """An SB3 (or sb3-contrib) algorithm class from its name or dotted path."""
+    if name in SB3_ALGORITHMS:
+        return resolve_class(f"stable_baselines3.{name}", field="algo")
+    if name in CONTRIB_ALGORITHMS:
+        try:
+            importlib.import_module("sb3_contrib")
+        except ImportError:
+            raise ValueError(f"algo {name!r} needs sb3-contrib: pip install sb3-contrib") from None
+        return resolve_class(f"sb3_contrib.{name}", field="algo")
+    if "." in name:
+        return resolve_class(name, field="algo")
+    known = [*SB3_ALGORITHMS, *CONTRIB_ALGORITHMS]
+    raise ValueError(f"algo must be one of {known} or a dotted path, got {name!r}")
+
+
+# -- generic field checks ---------------------------------------------------------------------
+def _expect(key: str, value: Any, types: type | tuple[type, ...], expected: str) -> Any:
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise ValueError(f"{key} must be {expected}, got {show(value)} (bool)")
+    if not isinstance(value, types):
+        raise ValueError(f"{key} must be {expected}, got {show(value)} ({type(value).__name__})")
+    return value
+
+
+def _mapping(key: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    _expect(key, value, dict, "a mapping")
+    for name in value:
+        _expect(f"{key} key", name, str, "a string")
+    return dict(value)
+
+
+def _check_keys(where: str, data: Mapping[str, Any], valid: list[str]) -> None:
+    for key in data:
+        if key not in valid:
+            raise ValueError(f"unknown key {key!r} in {where}; valid keys are {sorted(valid)}")
+
+
+@dataclass(frozen=True)
+class ComponentConfig:
+    """A class by dotted path plus its keyword arguments (wrappers, callbacks)."""
+
+    path: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, key: str, value: Any) -> ComponentConfig:
+        """From ``"pkg.Class"`` or ``{"pkg.Class": {kwargs}}`` (RL Zoo style)."""
+        if isinstance(value, str):
+            resolve_class(value, field=key)
+            return cls(value)
+        if isinstance(value, dict) and len(value) == 1:
+            ((path, kwargs),) = value.items()
+            resolve_class(path, field=key)
+            return cls(path, _mapping(f"{key} ({path}) kwargs", kwargs))
+        raise ValueError(
+            f"{key} must be 'pkg.Class' or {{'pkg.Class': {{kwargs}}}}, got {show(value)}"
+        )
+
+    def build(self, *args: Any) -> Any:
+        """Instantiate with positional ``args`` (e.g. the env) and the configured kwargs."""
+        return resolve_class(self.path)(*args, **self.kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """RL Zoo style ``{path: kwargs}``."""
+        return {self.path: dict(self.kwargs)}
+
+
+def _components(key: str, value: Any) -> tuple[ComponentConfig, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        value = [value]
+    return tuple(ComponentConfig.parse(f"{key}[{i}]", item) for i, item in enumerate(value))
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Environment section: Gymnasium id, make kwargs, vectorisation, normalisation, wrappers."""
+
+    id: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    n_envs: int = 1
+    vec_env: str = "dummy"
+    normalize: bool | dict[str, Any] = False
+    wrappers: tuple[ComponentConfig, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> EnvConfig:
+        """Validate the ``env`` section (a bare string is taken as the id)."""
+        if isinstance(data, str):
+            data = {"id": data}
+        _expect("env", data, dict, "a mapping or an env id")
+        _check_keys("env", data, [f.name for f in dataclasses.fields(cls)])
+        if "id" not in data:
+            raise ValueError("env needs an 'id' (a registered Gymnasium id such as CartPole-v1)")
+        env_id = _expect("env.id", data["id"], str, "a string")
+        n_envs = _expect("env.n_envs", data.get("n_envs", 1), int, "an integer")
+        if n_envs < 1:
+            raise ValueError(f"env.n_envs must be >= 1, got {n_envs}")
+        vec_env = data.get("vec_env", "dummy")
+        if vec_env not in VEC_ENV_KINDS:
+            raise ValueError(
+                f"env.vec_env must be one of {list(VEC_ENV_KINDS)}, got {show(vec_env)}"
+            )
+        normalize = data.get("normalize", False)
+        if not isinstance(normalize, bool):
+            normalize = _mapping("env.normalize", normalize)
+        return cls(
+            id=env_id,
+            kwargs=_mapping("env.kwargs", data.get("kwargs")),
+            n_envs=n_envs,
+            vec_env=vec_env,
+            normalize=normalize,
+            wrappers=_components("env.wrappers", data.get("wrappers")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """YAML-safe form."""
+        return {
+            "id": self.id,
+            "kwargs": dict(self.kwargs),
+            "n_envs": self.n_envs,
+            "vec_env": self.vec_env,
+            "normalize": self.normalize
+            if isinstance(self.normalize, bool)
+            else dict(self.normalize),
+            "wrappers": [w.to_dict() for w in self.wrappers],
+        }
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: what to train, how long, over which seeds, and how to evaluate it.
+
+    Args:
+        name: Experiment name (also the default output directory ``runs/<name>``).
+        algo: SB3 algorithm name (``PPO``...), an sb3-contrib name, or a dotted path.
+        env: The environment section (:class:`EnvConfig`).
+        total_timesteps: Training budget per seed.
+        seeds: Training seeds (non-empty).
+        policy: SB3 alias (``MlpPolicy``...) or dotted path to a policy class.
+        policy_kwargs: Passed to the policy; string values of keys ending in
+            ``_fn`` or ``_class`` are resolved as dotted paths.
+        algo_kwargs: Passed to the algorithm's constructor.
+        callbacks: Callbacks as dotted path + kwargs.
+        device: ``auto``, ``cpu``, ``cuda``...
+        output_dir: Where runs go (``runs/<name>`` by default).
+        evaluation: Evaluation settings (a mapping, or a path to ``configs/eval/*.yaml``).
+    """
+
+    name: str
+    algo: str
+    env: EnvConfig
+    total_timesteps: int
+    seeds: tuple[int, ...]
+    policy: str = "MlpPolicy"
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+    callbacks: tuple[ComponentConfig, ...] = ()
+    device: str = "auto"
+    output_dir: str = ""
+    evaluation: dict[str, Any] | str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ExperimentConfig:
+        """Validate a whole config mapping.
+
+        Raises:
+            ValueError: Unknown key (valid keys listed), missing key, wrong type
+                (key, value and expected type named), unknown algorithm or class.
+        """
+        _expect("config", data, dict, "a mapping")
+        names = [f.name for f in dataclasses.fields(cls)]
+        _check_keys("config", data, names)
+        for required in ("name", "algo", "env", "total_timesteps", "seeds"):
+            if required not in data:
+                raise ValueError(f"config needs {required!r}; valid keys are {sorted(names)}")
+        name = _expect("name", data["name"], str, "a string")
+        algo = _expect("algo", data["algo"], str, "a string")
+        resolve_algorithm(algo)
+        steps = _expect("total_timesteps", data["total_timesteps"], int, "an integer")
+        if steps < 1:
+            raise ValueError(f"total_timesteps must be >= 1, got {steps}")
+        seeds = data["seeds"]
+        if isinstance(seeds, int) and not isinstance(seeds, bool):
+            seeds = [seeds]
+        if (
+            not isinstance(seeds, list)
+            or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+        ):
+            raise ValueError(f"seeds must be a non-empty list of integers, got {show(seeds)}")
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must not repeat, got {seeds}")
+        policy = _expect("policy", data.get("policy", "MlpPolicy"), str, "a string")
+        if "." in policy:
+            resolve_class(policy, field="policy")
+        policy_kwargs = _mapping("policy_kwargs", data.get("policy_kwargs"))
+        _resolve_kwarg_classes("policy_kwargs", policy_kwargs)
+        evaluation = data.get("evaluation")
+        if evaluation is not None and not isinstance(evaluation, str):
+            evaluation = _mapping("evaluation", evaluation)
+        return cls(
+            name=name,
+            algo=algo,
+            env=EnvConfig.from_dict(data["env"]),
+            total_timesteps=steps,
+            seeds=tuple(seeds),
+            policy=policy,
+            policy_kwargs=policy_kwargs,
+            algo_kwargs=_mapping("algo_kwargs", data.get("algo_kwargs")),
+            callbacks=_components("callbacks", data.get("callbacks")),
+            device=_expect("device", data.get("device", "auto"), str, "a string"),
+            output_dir=_expect(
+                "output_dir", data.get("output_dir") or f"runs/{name}", str, "a path"
+            ),
+            evaluation=evaluation,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fully resolved config, YAML-safe (what ``rlnoise train`` writes per run)."""
+        return {
+            "name": self.name,
+            "algo": self.algo,
+            "env": self.env.to_dict(),
+            "total_timesteps": self.total_timesteps,
+            "seeds": list(self.seeds),
+            "policy": self.policy,
+            "policy_kwargs": dict(self.policy_kwargs),
+            "algo_kwargs": dict(self.algo_kwargs),
+            "callbacks": [c.to_dict() for c in self.callbacks],
+            "device": self.device,
+            "output_dir": self.output_dir,
+            "evaluation": self.evaluation,
+        }
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two configs the same experiment (everything but seeds and evaluation)."""
+        data = self.to_dict()
+        for key in ("seeds", "evaluation"):
+            data.pop(key)
+        return data
+
+
+def _resolve_kwarg_classes(key: str, kwargs: dict[str, Any]) -> None:
+    for name, value in kwargs.items():
+        if isinstance(value, str) and (name.endswith("_fn") or name.endswith("_class")):
+            resolve_class(value, field=f"{key}.{name}")
+
+
+def build_policy_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Resolve ``*_fn`` / ``*_class`` dotted-path strings to classes."""
+    return {
+        name: resolve_class(value, field=f"policy_kwargs.{name}")
+        if isinstance(value, str) and (name.endswith("_fn") or name.endswith("_class"))
+        else value
+        for name, value in kwargs.items()
+    }
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides (values parsed as YAML) to a raw config mapping.
+
+    Example:
+        >>> apply_overrides({"env": {"id": "CartPole-v1"}}, ["env.n_envs=4", "total_timesteps=1e3"])
+        {'env': {'id': 'CartPole-v1', 'n_envs': 4}, 'total_timesteps': 1000}
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"config must be a mapping, got {show(data)}")
+    out = yaml.safe_load(yaml.safe_dump(data))  # deep copy through the same YAML types
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--override must be key=value, got {item!r}")
+        value = _override_value(raw)
+        target = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = target.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"--override {key}: {part!r} is not a mapping in the config")
+            target = node
+        target[parts[-1]] = value
+    return out
+
+
+def _override_value(raw: str) -> Any:
+    value = yaml.safe_load(raw) if raw else None
+    if isinstance(value, str):
+        try:  # YAML 1.1 reads "1e5" as a string; a user typing it means a number
+            value = float(raw)
+        except ValueError:
+            return value
+    if isinstance(value, float) and value.is_integer() and "e" in raw.lower():
+        value = int(value)  # 1e5 means a step count, not a float
+    return value
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read a YAML experiment config (``yaml.safe_load``) and validate it.
+
+    Raises:
+        ValueError: Malformed YAML (with the line number) or an invalid config.
+        FileNotFoundError: No such file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise ValueError(f"{where}: malformed YAML: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: malformed YAML: {error}") from None
+    try:
+        return ExperimentConfig.from_dict(apply_overrides(data or {}, overrides or []))
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None

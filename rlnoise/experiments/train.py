@@ -1,0 +1,197 @@
+"""Train an experiment over its seeds: one run directory per seed, finished seeds skipped.
+
+Layout written under ``config.output_dir``::
+
+    experiment.yaml            # the experiment's identity (refuses a different one)
+    seed_<s>/model.zip         # the trained model
+    seed_<s>/vecnormalize.pkl  # VecNormalize statistics, when the env is normalised
+    seed_<s>/config.yaml       # the fully resolved config of this run (seeds: [s])
+    seed_<s>/tb/               # TensorBoard logs
+    seed_<s>/done.json         # written last: the run is finished (versions, wall time)
+
+A seed directory without ``done.json`` is an interrupted run and is trained again.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlnoise.experiments.config import (
+    ComponentConfig,
+    ExperimentConfig,
+    build_policy_kwargs,
+    resolve_algorithm,
+)
+
+__all__ = ["WrapperChain", "make_training_env", "run_dir", "train_experiment", "train_seed"]
+
+
+class WrapperChain:
+    """Applies configured Gymnasium wrappers in order (picklable for SubprocVecEnv)."""
+
+    def __init__(self, wrappers: tuple[ComponentConfig, ...]):
+        self.wrappers = wrappers
+
+    def __call__(self, env: Any) -> Any:
+        for wrapper in self.wrappers:
+            env = wrapper.build(env)
+        return env
+
+
+def make_training_env(config: ExperimentConfig, seed: int) -> Any:
+    """The SB3 VecEnv a run trains on: make_vec_env + wrappers (+ VecNormalize)."""
+    import gymnasium as gym
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+
+    if config.env.id not in gym.registry:
+        raise ValueError(f"env.id {config.env.id!r} is not a registered Gymnasium environment")
+    venv = make_vec_env(
+        config.env.id,
+        n_envs=config.env.n_envs,
+        seed=seed,
+        env_kwargs=dict(config.env.kwargs),
+        wrapper_class=WrapperChain(config.env.wrappers) if config.env.wrappers else None,
+        vec_env_cls=SubprocVecEnv if config.env.vec_env == "subproc" else DummyVecEnv,
+    )
+    if config.env.normalize:
+        options = {} if config.env.normalize is True else dict(config.env.normalize)
+        venv = VecNormalize(venv, **options)
+    return venv
+
+
+def run_dir(config: ExperimentConfig, seed: int) -> Path:
+    """The directory of one seed's run."""
+    return Path(config.output_dir) / f"seed_{seed}"
+
+
+def _claim_output_dir(config: ExperimentConfig) -> None:
+    root = Path(config.output_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    marker = root / "experiment.yaml"
+    identity = config.identity()
+    if marker.exists():
+        try:
+            existing = yaml.safe_load(marker.read_text())
+        except yaml.YAMLError:
+            existing = None
+        if existing != identity:
+            differing = sorted(
+                k
+                for k in identity
+                if not isinstance(existing, dict) or existing.get(k) != identity[k]
+            )
+            raise FileExistsError(
+                f"output directory {root} holds a different experiment (differs in {differing}); "
+                "choose another output_dir or move the old one away"
+            )
+        return
+    if any(root.iterdir()):
+        raise FileExistsError(
+            f"output directory {root} is not empty and holds no rlnoise experiment"
+        )
+    marker.write_text(yaml.safe_dump(identity, sort_keys=False))
+
+
+def _versions() -> dict[str, str]:
+    import gymnasium
+    import stable_baselines3
+    import torch
+
+    import rlnoise
+
+    return {
+        "rlnoise": rlnoise.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "gymnasium": gymnasium.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def train_seed(config: ExperimentConfig, seed: int, *, progress_bar: bool = False) -> Path:
+    """Train one seed and write its run directory; returns it."""
+    from stable_baselines3.common.callbacks import CallbackList
+
+    directory = run_dir(config, seed)
+    if directory.exists():
+        shutil.rmtree(directory)  # an unfinished run (no done.json): start it again
+    directory.mkdir(parents=True)
+    algo_cls = resolve_algorithm(config.algo)
+    policy: Any = config.policy
+    if "." in policy:
+        from rlnoise.experiments.config import resolve_class
+
+        policy = resolve_class(policy, field="policy")
+    venv = make_training_env(config, seed)
+    start = time.perf_counter()
+    try:
+        model = algo_cls(
+            policy,
+            venv,
+            seed=seed,
+            device=config.device,
+            verbose=0,
+            tensorboard_log=str(directory / "tb"),
+            policy_kwargs=build_policy_kwargs(config.policy_kwargs) or None,
+            **config.algo_kwargs,
+        )
+        callbacks = [component.build() for component in config.callbacks]
+        model.learn(
+            total_timesteps=config.total_timesteps,
+            callback=CallbackList(callbacks) if callbacks else None,
+            progress_bar=progress_bar,
+            tb_log_name="run",
+        )
+        model.save(directory / "model.zip")
+        if config.env.normalize:
+            model.get_vec_normalize_env().save(str(directory / "vecnormalize.pkl"))
+    finally:
+        venv.close()
+    resolved = replace(config, seeds=(seed,)).to_dict()
+    (directory / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    done = {
+        "seed": seed,
+        "algo": config.algo,
+        "total_timesteps": config.total_timesteps,
+        "wall_seconds": round(time.perf_counter() - start, 2),
+        "versions": _versions(),
+    }
+    (directory / "done.json").write_text(json.dumps(done, indent=2))
+    return directory
+
+
+def train_experiment(
+    config: ExperimentConfig,
+    *,
+    seeds: list[int] | None = None,
+    progress_bar: bool = True,
+    log: Any = print,
+) -> list[Path]:
+    """Train every seed of ``config`` (or ``seeds``), skipping finished ones.
+
+    Raises:
+        FileExistsError: ``output_dir`` holds a different experiment.
+    """
+    _claim_output_dir(config)
+    chosen = list(config.seeds if seeds is None else seeds)
+    directories = []
+    for seed in chosen:
+        directory = run_dir(config, seed)
+        if (directory / "done.json").exists():
+            log(f"seed {seed}: finished earlier, skipped ({directory})")
+        else:
+            budget = f"{config.total_timesteps} steps"
+            log(f"seed {seed}: training {config.algo} on {config.env.id} for {budget}")
+            train_seed(config, seed, progress_bar=progress_bar)
+            log(f"seed {seed}: wrote {directory}")
+        directories.append(directory)
+    return directories

@@ -1,0 +1,145 @@
+"""Experiment configs: validation messages, allow-list, overrides, YAML errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from rlnoise.experiments.config import (
+    ExperimentConfig,
+    apply_overrides,
+    build_policy_kwargs,
+    load_config,
+    resolve_class,
+)
+
+BASE = {
+    "name": "x",
+    "algo": "PPO",
+    "env": {"id": "CartPole-v1"},
+    "total_timesteps": 100,
+    "seeds": [0],
+}
+
+
+def test_minimal_config_defaults_and_round_trip() -> None:
+    config = ExperimentConfig.from_dict(BASE)
+    assert (
+        config.output_dir == "runs/x" and config.policy == "MlpPolicy" and config.device == "auto"
+    )
+    assert ExperimentConfig.from_dict(config.to_dict()) == config
+
+
+def test_wrappers_and_callbacks_in_rl_zoo_form() -> None:
+    data = {
+        **BASE,
+        "env": {
+            "id": "CartPole-v1",
+            "wrappers": [
+                "gymnasium.wrappers.TimeAwareObservation",
+                {"gymnasium.wrappers.ClipReward": {"min_reward": -1, "max_reward": 1}},
+            ],
+        },
+        "callbacks": [
+            {"stable_baselines3.common.callbacks.StopTrainingOnMaxEpisodes": {"max_episodes": 5}}
+        ],
+    }
+    config = ExperimentConfig.from_dict(data)
+    assert [w.path for w in config.env.wrappers][1] == "gymnasium.wrappers.ClipReward"
+    assert config.env.wrappers[1].kwargs == {"min_reward": -1, "max_reward": 1}
+    assert config.callbacks[0].build().max_episodes == 5
+
+
+def test_policy_kwargs_classes_resolve_by_dotted_path() -> None:
+    kwargs = build_policy_kwargs({"activation_fn": "torch.nn.Tanh", "net_arch": [8]})
+    assert kwargs == {"activation_fn": torch.nn.Tanh, "net_arch": [8]}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"algos": "PPO"},
+            r"unknown key 'algos' in config; valid keys are \['algo', 'algo_kwargs'",
+        ),
+        (
+            {"env": {"id": "CartPole-v1", "n_env": 2}},
+            r"unknown key 'n_env' in env; valid keys are \[",
+        ),
+        ({"total_timesteps": "10k"}, r"total_timesteps must be an integer, got '10k' \(str\)"),
+        ({"total_timesteps": 1.5}, r"total_timesteps must be an integer, got 1.5 \(float\)"),
+        ({"seeds": []}, "seeds must be a non-empty list of integers, got"),
+        ({"seeds": [0, 0]}, "seeds must not repeat"),
+        ({"algo": "PPPO"}, r"algo must be one of \['A2C', 'DDPG'"),
+        ({"algo": "os.system"}, "algo 'os.system' is outside the allowed modules"),
+        ({"policy": "builtins.eval"}, "policy 'builtins.eval' is outside the allowed modules"),
+        ({"policy": "rlnoise.NoSuchPolicy"}, "module 'rlnoise' has no 'NoSuchPolicy'"),
+        ({"policy_kwargs": {"activation_fn": "subprocess.call"}}, "outside the allowed modules"),
+        (
+            {"env": {"id": "CartPole-v1", "wrappers": ["shutil.rmtree"]}},
+            "outside the allowed modules",
+        ),
+        (
+            {"env": {"id": "CartPole-v1", "vec_env": "ray"}},
+            r"env.vec_env must be one of \['dummy', 'subproc'\]",
+        ),
+        ({"env": {"id": "CartPole-v1", "n_envs": 0}}, "env.n_envs must be >= 1"),
+        ({"env": {"n_envs": 2}}, "env needs an 'id'"),
+        ({"device": 0}, r"device must be a string, got 0 \(int\)"),
+    ],
+)
+def test_bad_configs_name_key_value_and_expectation(change, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        ExperimentConfig.from_dict({**BASE, **change})
+
+
+def test_missing_required_key() -> None:
+    data = dict(BASE)
+    del data["seeds"]
+    with pytest.raises(ValueError, match="config needs 'seeds'"):
+        ExperimentConfig.from_dict(data)
+
+
+def test_resolve_class_allow_list() -> None:
+    assert resolve_class("stable_baselines3.PPO").__name__ == "PPO"
+    with pytest.raises(ValueError, match="must be a dotted path"):
+        resolve_class("PPO")
+    with pytest.raises(ValueError, match="outside the allowed modules"):
+        resolve_class("torch.load")  # torch is allowed only under torch.nn
+
+
+def test_overrides_set_nested_values_and_parse_yaml_scalars() -> None:
+    out = apply_overrides(BASE, ["env.n_envs=4", "total_timesteps=2e3", "algo_kwargs.gamma=0.9"])
+    assert out["env"]["n_envs"] == 4 and out["total_timesteps"] == 2000
+    assert out["algo_kwargs"] == {"gamma": 0.9}
+    assert BASE["env"] == {"id": "CartPole-v1"}  # the input is not modified
+    with pytest.raises(ValueError, match="must be key=value"):
+        apply_overrides(BASE, ["total_timesteps"])
+    with pytest.raises(ValueError, match="'name' is not a mapping"):
+        apply_overrides(BASE, ["name.first=1"])
+
+
+def test_malformed_yaml_reports_line_number(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nalgo: PPO\nenv: {id: CartPole-v1\nseeds: [0]\n")
+    with pytest.raises(ValueError, match=r"bad.yaml:\d+:\d+: malformed YAML"):
+        load_config(path)
+
+
+def test_load_config_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "name: x\nalgo: PPO\nenv: CartPole-v1\ntotal_timesteps: 10\nseeds: [0]\nfoo: 1\n"
+    )
+    with pytest.raises(ValueError, match=r"c.yaml: unknown key 'foo'"):
+        load_config(path)
+    with pytest.raises(FileNotFoundError):
+        load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[2].glob("configs/*.yaml")))
+def test_shipped_configs_validate(path: Path) -> None:
+    config = load_config(path)
+    assert config.total_timesteps > 0 and config.seeds

@@ -1,0 +1,92 @@
+"""Training over seeds: run layout, skipping finished seeds, refusing a different experiment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from stable_baselines3 import PPO
+
+from rlnoise.cli import main
+from rlnoise.experiments import ExperimentConfig, train_experiment
+
+
+def _config(tmp_path: Path, **changes) -> ExperimentConfig:
+    data = {
+        "name": "tiny",
+        "algo": "PPO",
+        "env": {"id": "CartPole-v1", "n_envs": 2, "normalize": {"norm_reward": False}},
+        "algo_kwargs": {"n_steps": 32, "batch_size": 32, "n_epochs": 1},
+        "policy_kwargs": {"net_arch": [8], "activation_fn": "torch.nn.Tanh"},
+        "total_timesteps": 64,
+        "seeds": [0, 1],
+        "device": "cpu",
+        "output_dir": str(tmp_path / "runs"),
+        **changes,
+    }
+    return ExperimentConfig.from_dict(data)
+
+
+def test_train_writes_runs_and_skips_finished(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    log: list[str] = []
+    directories = train_experiment(config, progress_bar=False, log=log.append)
+    for seed, directory in zip((0, 1), directories, strict=True):
+        assert {p.name for p in directory.iterdir()} >= {
+            "model.zip",
+            "vecnormalize.pkl",
+            "config.yaml",
+            "done.json",
+            "tb",
+        }
+        resolved = yaml.safe_load((directory / "config.yaml").read_text())
+        assert (
+            resolved["seeds"] == [seed]
+            and resolved["policy_kwargs"]["activation_fn"] == "torch.nn.Tanh"
+        )
+        assert json.loads((directory / "done.json").read_text())["seed"] == seed
+        assert PPO.load(directory / "model.zip", device="cpu").num_timesteps >= 64
+    before = (directories[0] / "model.zip").stat().st_mtime_ns
+    log.clear()
+    train_experiment(config, progress_bar=False, log=log.append)
+    assert all("skipped" in line for line in log)
+    assert (directories[0] / "model.zip").stat().st_mtime_ns == before
+
+
+def test_unfinished_seed_is_trained_again(tmp_path: Path) -> None:
+    config = _config(tmp_path, seeds=[3])
+    stale = tmp_path / "runs" / "seed_3"
+    train_experiment(config, progress_bar=False, log=lambda _: None)
+    (stale / "done.json").unlink()
+    (stale / "leftover.txt").write_text("partial")
+    train_experiment(config, progress_bar=False, log=lambda _: None)
+    assert (stale / "done.json").exists() and not (stale / "leftover.txt").exists()
+
+
+def test_refuses_a_different_experiment_in_the_same_directory(tmp_path: Path) -> None:
+    train_experiment(_config(tmp_path, seeds=[0]), progress_bar=False, log=lambda _: None)
+    with pytest.raises(
+        FileExistsError, match=r"holds a different experiment \(differs in \['total_timesteps'\]\)"
+    ):
+        train_experiment(_config(tmp_path, seeds=[0], total_timesteps=96), progress_bar=False)
+    # More seeds of the same experiment are fine.
+    train_experiment(_config(tmp_path, seeds=[0, 1]), progress_bar=False, log=lambda _: None)
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "name: x\nalgo: PPO\nenv: NoSuchEnv-v0\ntotal_timesteps: 10\nseeds: [0]\n"
+        f"output_dir: {tmp_path / 'out'}\n"
+    )
+    assert main(["train", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1 and "'NoSuchEnv-v0' is not a registered Gymnasium environment" in err
+    )
+    assert main(["train", str(tmp_path / "missing.yaml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+    assert main(["train", str(path), "--seeds", "7"]) == 2
+    assert "--seeds [7] are not in the config's seeds [0]" in capsys.readouterr().err
