@@ -172,9 +172,10 @@ class _OptimizerNoise:
         total = sum(self.numels)
         self.buffer = torch.empty(total, device=first.device, dtype=first.dtype)
         self.buffer_views = self._views(self.buffer)
+        self.spec = spec
+        # Built at the first draw: a stream draws its first block when it is built, and
+        # the generator's state should still be the one seeded until noise is needed.
         self.stream: NoiseStream | None = None
-        if not self.fast:
-            self.stream = NoiseStream(spec, (total,), generator, dtype=first.dtype, block_size=1)
         self.handles: list[Any] = []
         self.pending: tuple[list[torch.Tensor], float] | None = None
         self.last_scale: float | None = None
@@ -207,7 +208,14 @@ class _OptimizerNoise:
             scale = self.base * self.schedule(t)
             self.last_scale = scale
             return self.buffer_views, scale
-        assert self.stream is not None
+        if self.stream is None:
+            self.stream = NoiseStream(
+                self.spec,
+                (self.buffer.numel(),),
+                self.generator,
+                dtype=self.buffer.dtype,
+                block_size=1,
+            )
         self.stream.set_step(t)
         scale = float(self.stream.scale)
         self.last_scale = scale
