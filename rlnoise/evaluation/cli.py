@@ -1,0 +1,156 @@
+"""``rlnoise evaluate`` and ``scripts/evaluate.py``: one argument set, one code path.
+
+Models come from ``--model PATH`` (or ``--model GROUP=PATH``; plain paths form
+one group named ``model``) and/or ``--runs DIR`` (each immediate
+sub-directory holding a ``model.zip``, plus an optional ``vecnormalize.pkl``,
+is one run; the group is named after ``DIR``). ``--grid`` is a YAML path or
+the name of a file in ``configs/eval/`` (``default``). Results go to
+``--out``: ``report.json``, ``episodes.csv``, ``summary.csv``,
+``robustness_curve.png``, ``conditions_bar.png``, and ``cells/`` (finished
+cells, reused when the same command runs again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_arguments", "add_evaluate_parser", "main", "resolve_grid", "run_evaluate"]
+
+_REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "eval"
+
+
+def resolve_grid(value: str) -> Path:
+    """A grid YAML path, or a name looked up in ``./configs/eval`` then the repository's.
+
+    Raises:
+        FileNotFoundError: Neither a file nor a known name (the known names are listed).
+    """
+    path = Path(value)
+    if path.is_file():
+        return path
+    folders = [Path.cwd() / "configs" / "eval", _REPO_CONFIGS]
+    for folder in folders:
+        candidate = folder / f"{value}.yaml"
+        if candidate.is_file():
+            return candidate
+    known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")})
+    raise FileNotFoundError(f"grid {value!r} is neither a file nor one of the named grids {known}")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``evaluate`` options (shared by the console script and scripts/evaluate.py)."""
+    parser.add_argument(
+        "--model",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="[GROUP=]PATH",
+        help="saved SB3 model zip(s); GROUP=PATH puts a model in a named group",
+    )
+    parser.add_argument(
+        "--runs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="directory with one sub-directory per run (model.zip, optional vecnormalize.pkl)",
+    )
+    parser.add_argument("--env", required=True, help="Gymnasium env id, e.g. CartPole-v1")
+    parser.add_argument("--grid", default="default", help="grid YAML path or name in configs/eval")
+    parser.add_argument("--episodes", type=int, default=100, help="episodes per run and condition")
+    parser.add_argument("--seed", type=int, default=0, help="episode k resets with seed + k")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument(
+        "--algo", default=None, help="algorithm when it cannot be detected (PPO...)"
+    )
+    parser.add_argument("--batch-size", type=int, default=256, help="episodes live at once")
+    parser.add_argument("--max-steps", type=int, default=None, help="cap on steps per episode")
+    parser.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples for CIs")
+    parser.add_argument("--no-resume", action="store_true", help="ignore finished cells in --out")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+
+
+def _models(args: argparse.Namespace) -> dict[str, list[Any]]:
+    from rlnoise.evaluation.models import discover_runs, load_run
+
+    groups: dict[str, list[Any]] = {}
+    for item in args.model:
+        group, sep, path = item.partition("=")
+        if not sep:
+            group, path = "model", item
+        groups.setdefault(group, []).append(path)
+    for directory in args.runs:
+        name = Path(directory).resolve().name
+        for path in discover_runs(directory):
+            run = load_run(
+                path, name=path.parent.name, group=name, algo=args.algo, device=args.device
+            )
+            groups.setdefault(name, []).append(run)
+    if not groups:
+        raise ValueError("give at least one --model PATH or --runs DIR")
+    return groups
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate, write the report files, print the tables."""
+    from rlnoise.evaluation.runner import evaluate_robustness
+
+    out = Path(args.out)
+    grid = resolve_grid(args.grid)
+    report = evaluate_robustness(
+        _models(args),
+        args.env,
+        grid,
+        n_episodes=args.episodes,
+        seed=args.seed,
+        device=args.device,
+        algo=args.algo,
+        batch_size=args.batch_size,
+        max_steps=args.max_steps,
+        resume_dir=None if args.no_resume else out / "cells",
+        progress=not args.no_progress,
+    )
+    report.metadata["grid"] = str(grid)
+    paths = report.save(out, plots=not args.no_plots, n_resamples=args.bootstrap)
+    report.print_table(n_resamples=args.bootstrap)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def add_evaluate_parser(
+    sub: argparse._SubParsersAction,
+) -> Callable[[argparse.Namespace], int]:
+    """Register ``rlnoise evaluate`` on the console script's sub-parsers; returns its handler."""
+    parser = sub.add_parser(
+        "evaluate",
+        help="evaluate saved models under clean and perturbed conditions (table, JSON, CSV, PNG)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
+    return run_evaluate
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point (``scripts/evaluate.py``), errors as one line like the CLI."""
+    parser = argparse.ArgumentParser(
+        prog="evaluate.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_evaluate(args)
+    except (ValueError, FileNotFoundError) as error:
+        if args.debug:
+            raise
+        print(f"evaluate: error: {error}", file=sys.stderr)
+        return 2

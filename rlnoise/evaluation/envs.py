@@ -1,0 +1,122 @@
+"""Making the evaluation environments, with or without changed dynamics.
+
+The runner owns a plain list of Gymnasium environments (no vector env, so no
+autoreset): each episode starts with an explicit ``reset(seed=...)`` and ends
+when the env says so, which counts every episode exactly once.
+
+Example:
+    >>> maker = EnvMaker("CartPole-v1")
+    >>> env = maker.make(Dynamics(attributes={"length": 1.0}))
+    >>> env.unwrapped.length, env.unwrapped.polemass_length
+    (1.0, 0.1)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+
+from rlnoise.core._checks import show
+from rlnoise.evaluation.conditions import Dynamics
+
+__all__ = ["EnvMaker"]
+
+
+def _refresh_cartpole(env: Any) -> None:
+    # CartPoleEnv computes these once in __init__ from the masses and the length.
+    env.total_mass = env.masspole + env.masscart
+    env.polemass_length = env.masspole * env.length
+
+
+# Quantities an env derives from its attributes at construction time, by class name.
+_DERIVED: dict[str, Callable[[Any], None]] = {"CartPoleEnv": _refresh_cartpole}
+
+
+def _numeric_attributes(env: Any) -> list[str]:
+    return sorted(
+        name
+        for name, value in vars(env).items()
+        if not name.startswith("_")
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    )
+
+
+class EnvMaker:
+    """Makes the env of a run: a registered id or a factory, plus dynamics changes.
+
+    Args:
+        env: A registered Gymnasium id (``"CartPole-v1"``) or a callable
+            returning a new ``gym.Env``; ``make_kwargs`` of a dynamics change
+            are passed to it as keyword arguments.
+        make_kwargs: Keyword arguments used for every env (before the
+            condition's own).
+
+    Raises:
+        ValueError: The id is not registered (Gymnasium's message included).
+    """
+
+    def __init__(
+        self, env: str | Callable[..., gym.Env], make_kwargs: dict[str, Any] | None = None
+    ):
+        if isinstance(env, str):
+            try:
+                gym.spec(env)
+            except gym.error.Error as error:
+                raise ValueError(f"env id {env!r} is not registered: {error}") from None
+        elif not callable(env):
+            raise ValueError(f"env must be a registered id or a callable, got {show(env)}")
+        self.env = env
+        self.make_kwargs = dict(make_kwargs or {})
+
+    @property
+    def name(self) -> str:
+        """The env id, or the factory's qualified name."""
+        if isinstance(self.env, str):
+            return self.env
+        return getattr(self.env, "__qualname__", type(self.env).__name__)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-safe description (for reports and cache fingerprints)."""
+        return {"id": self.name, "make_kwargs": self.make_kwargs}
+
+    def make(self, dynamics: Dynamics | None = None) -> gym.Env:
+        """A new env with ``dynamics`` applied.
+
+        Raises:
+            ValueError: ``gym.make`` rejects the kwargs, or an attribute does
+                not exist on the unwrapped env (its numeric attributes are listed).
+        """
+        kwargs = dict(self.make_kwargs)
+        if dynamics is not None:
+            kwargs.update(dynamics.make_kwargs_dict)
+        try:
+            env = gym.make(self.env, **kwargs) if isinstance(self.env, str) else self.env(**kwargs)
+        except TypeError as error:
+            raise ValueError(f"cannot make env {self.name!r} with {kwargs}: {error}") from None
+        if dynamics is None or not dynamics.attributes:
+            return env
+        inner = env.unwrapped
+        for name, value in dynamics.attributes:
+            current = getattr(inner, name, None)
+            if current is None or callable(current):
+                env.close()
+                raise ValueError(
+                    f"env {self.name!r} ({type(inner).__name__}) has no attribute {name!r}; "
+                    f"its numeric attributes are {_numeric_attributes(inner)}"
+                )
+            if isinstance(current, float | int) and not (
+                isinstance(value, int | float) and math.isfinite(value)
+            ):
+                env.close()
+                raise ValueError(
+                    f"dynamics attribute {name!r} must be a finite number, got {value!r}"
+                )
+            setattr(inner, name, type(current)(value) if isinstance(current, float) else value)
+        refresh = _DERIVED.get(type(inner).__name__)
+        if refresh is not None:
+            refresh(inner)
+        return env

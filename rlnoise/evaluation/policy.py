@@ -1,0 +1,289 @@
+"""What the batched runner needs from an SB3 policy.
+
+:class:`PolicyAdapter` wraps a trained policy (and the ``VecNormalize``
+statistics saved with it) and offers:
+
+- :meth:`~PolicyAdapter.act`: deterministic actions for a batch, computed
+  exactly as ``model.predict(obs, deterministic=True)`` computes them
+  (``policy._predict`` then the same clipping / unscaling);
+- :meth:`~PolicyAdapter.scores`: the differentiable pre-distribution output
+  (logits, Q-values or action means) that attacks differentiate;
+- :meth:`~PolicyAdapter.act_with_weights`: actions for rows that each carry
+  their own copy of the action-path weights (test-time weight noise), in one
+  ``torch.func.vmap`` call;
+- ``VecNormalize``'s observation normalisation in numpy and in torch (the same
+  float64 arithmetic, so both give identical float32 results).
+
+Supported for attacks and weight noise: ``ActorCriticPolicy`` (PPO, A2C,
+TRPO), ``DQNPolicy``, ``SACPolicy`` (and TQC's), ``TD3Policy`` (TD3, DDPG).
+Other feed-forward SB3 policies (QR-DQN, ARS, CrossQ) run the other conditions.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+
+__all__ = ["PolicyAdapter"]
+
+# Parameters that influence the action, by policy family (prefixes of named_parameters()).
+_ACTION_PATH = {
+    "actor_critic": (
+        "features_extractor.",
+        "pi_features_extractor.",
+        "mlp_extractor.policy_net.",
+        "action_net.",
+    ),
+    "q": ("q_net.",),
+    "squashed_actor": ("actor.",),
+    "deterministic_actor": ("actor.",),
+}
+
+
+def policy_family(policy: Any) -> str | None:
+    """Which score function applies: ``actor_critic``, ``q``, ``squashed_actor``,
+    ``deterministic_actor``, or ``None`` (only ``_predict`` is available)."""
+    from stable_baselines3.common.policies import ActorCriticPolicy
+    from stable_baselines3.dqn.policies import DQNPolicy
+    from stable_baselines3.td3.policies import TD3Policy
+
+    name = type(policy).__name__
+    if "Recurrent" in name or "Maskable" in name:
+        return "unsupported"
+    if isinstance(policy, ActorCriticPolicy):
+        return "actor_critic"
+    if isinstance(policy, DQNPolicy):
+        return "q"
+    if isinstance(policy, TD3Policy):
+        return "deterministic_actor"
+    actor = getattr(policy, "actor", None)
+    if actor is not None and hasattr(actor, "get_action_dist_params"):
+        return "squashed_actor"
+    return None
+
+
+class _Scores(nn.Module):
+    """Differentiable pre-distribution output of a policy, as a module (for functional_call)."""
+
+    def __init__(self, policy: Any, family: str):
+        super().__init__()
+        self.policy = policy
+        self.family = family
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        policy = self.policy
+        if self.family == "actor_critic":
+            from stable_baselines3.common.policies import BaseModel
+
+            features = BaseModel.extract_features(policy, obs, policy.pi_features_extractor)
+            return policy.action_net(policy.mlp_extractor.forward_actor(features))
+        if self.family == "q":
+            return policy.q_net(obs)
+        if self.family == "squashed_actor":
+            mean_actions, _, _ = policy.actor.get_action_dist_params(obs)
+            return mean_actions
+        return policy.actor(obs)
+
+
+class PolicyAdapter:
+    """Batched, exact-as-predict access to one SB3 policy.
+
+    Args:
+        policy: The model's policy (``model.policy``), already on its device.
+        vec_normalize: ``VecNormalize`` whose observation statistics the policy
+            was trained with, or ``None``.
+
+    Raises:
+        ValueError: Recurrent or action-masked policies (they need state or
+            masks that a robustness grid does not supply), or a dict
+            observation space.
+    """
+
+    def __init__(self, policy: Any, vec_normalize: Any = None):
+        self.policy = policy
+        self.family = policy_family(policy)
+        if self.family == "unsupported":
+            raise ValueError(
+                f"policy class {type(policy).__name__} is recurrent or action-masked; "
+                "evaluate_robustness supports feed-forward SB3 policies"
+            )
+        self.observation_space = policy.observation_space
+        self.action_space = policy.action_space
+        if not isinstance(self.observation_space, spaces.Box | spaces.Discrete):
+            raise ValueError(
+                f"observation space {self.observation_space} is not supported "
+                "(Box or Discrete observations only)"
+            )
+        policy.set_training_mode(False)
+        self.device = policy.device
+        self.discrete = isinstance(
+            self.action_space, spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary
+        )
+        self._scores = None if self.family is None else _Scores(policy, self.family)
+        self._norm: tuple[np.ndarray, np.ndarray, float, float] | None = None
+        if vec_normalize is not None and getattr(vec_normalize, "norm_obs", False):
+            rms = vec_normalize.obs_rms
+            if isinstance(rms, dict):
+                raise ValueError("VecNormalize statistics of dict observations are not supported")
+            mean = np.asarray(rms.mean, dtype=np.float64)
+            var = np.asarray(rms.var, dtype=np.float64)
+            self._norm = (mean, var, float(vec_normalize.epsilon), float(vec_normalize.clip_obs))
+            self._norm_torch = (
+                torch.as_tensor(mean, device=self.device),
+                torch.sqrt(torch.as_tensor(var, device=self.device) + self._norm[2]),
+            )
+
+    # -- normalisation -------------------------------------------------------------
+    @property
+    def normalizes(self) -> bool:
+        """True when VecNormalize observation statistics are applied."""
+        return self._norm is not None
+
+    def normalize(self, obs: np.ndarray) -> np.ndarray:
+        """``VecNormalize.normalize_obs`` (float64 arithmetic, float32 result); identity without."""
+        if self._norm is None:
+            return obs
+        mean, var, eps, clip = self._norm
+        return np.clip((obs - mean) / np.sqrt(var + eps), -clip, clip).astype(np.float32)
+
+    def normalize_torch(self, obs: torch.Tensor) -> torch.Tensor:
+        """Differentiable twin of :meth:`normalize` (bit-identical values)."""
+        if self._norm is None:
+            return obs
+        mean, std = self._norm_torch
+        clip = self._norm[3]
+        return ((obs.to(torch.float64) - mean) / std).clamp(-clip, clip).to(torch.float32)
+
+    def bounds(self, space: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Finite-or-infinite box an observation in ``space`` lives in (``None``: unbounded)."""
+        if space == "normalized" and self._norm is not None:
+            clip = self._norm[3]
+            shape = self.observation_space.shape
+            return np.full(shape, -clip, np.float32), np.full(shape, clip, np.float32)
+        if isinstance(self.observation_space, spaces.Box):
+            return self.observation_space.low, self.observation_space.high
+        return None
+
+    # -- acting ------------------------------------------------------------------
+    def to_tensor(self, obs: np.ndarray) -> torch.Tensor:
+        """A batch of observations as the policy's input tensor (one transfer)."""
+        tensor, _ = self.policy.obs_to_tensor(obs)
+        return tensor
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        """Deterministic actions, as ``policy.predict`` computes them before post-processing."""
+        return self.policy._predict(obs, deterministic=True)
+
+    def postprocess(self, actions: torch.Tensor) -> np.ndarray:
+        """Numpy actions exactly as ``policy.predict`` returns them for a batch."""
+        out = actions.cpu().numpy().reshape((-1, *self.action_space.shape))
+        if isinstance(self.action_space, spaces.Box):
+            if self.policy.squash_output:
+                out = self.policy.unscale_action(out)
+            else:
+                out = np.clip(out, self.action_space.low, self.action_space.high)
+        return out
+
+    # -- differentiable paths ----------------------------------------------------
+    def _require_family(self, what: str) -> _Scores:
+        if self._scores is None:
+            raise ValueError(
+                f"{what} needs a policy of a supported family (ActorCriticPolicy, DQNPolicy, "
+                f"SACPolicy, TD3Policy); got {type(self.policy).__name__}"
+            )
+        return self._scores
+
+    def scores(self, obs: torch.Tensor) -> torch.Tensor:
+        """Logits (discrete actor-critic), Q-values (DQN) or action means (continuous)."""
+        return self._require_family("this condition")(obs)
+
+    def actions_from_scores(self, scores: torch.Tensor) -> torch.Tensor:
+        """Deterministic actions from :meth:`scores`, as the policy's distribution's mode."""
+        family = self.family
+        if family == "q":
+            return scores.argmax(dim=1).reshape(-1)
+        if family == "squashed_actor":
+            return torch.tanh(scores)
+        if family == "deterministic_actor":
+            return scores
+        from stable_baselines3.common import distributions as d
+
+        dist = self.policy.action_dist
+        if isinstance(dist, d.CategoricalDistribution):
+            return torch.distributions.Categorical(logits=scores).probs.argmax(dim=1)
+        if isinstance(dist, d.MultiCategoricalDistribution):
+            parts = torch.split(scores, list(dist.action_dims), dim=1)
+            return torch.stack(
+                [torch.distributions.Categorical(logits=p).probs.argmax(dim=1) for p in parts],
+                dim=1,
+            )
+        if isinstance(dist, d.BernoulliDistribution):
+            return torch.round(torch.distributions.Bernoulli(logits=scores).probs)
+        if isinstance(dist, d.SquashedDiagGaussianDistribution):
+            return torch.tanh(scores)
+        if isinstance(dist, d.StateDependentNoiseDistribution) and dist.bijector is not None:
+            return dist.bijector.forward(scores)
+        return scores
+
+    def check_gradient(self) -> None:
+        """Raise ``ValueError`` unless the scores have a gradient w.r.t. the observation."""
+        scores_module = self._require_family("an observation attack")
+        if not isinstance(self.observation_space, spaces.Box):
+            raise ValueError(
+                f"an observation attack needs a Box observation space, got {self.observation_space}"
+            )
+        low, high = self.observation_space.low, self.observation_space.high
+        probe = np.clip(np.zeros(self.observation_space.shape), low, high).astype(np.float32)
+        x = torch.as_tensor(probe[None], device=self.device).requires_grad_(True)
+        with torch.enable_grad():
+            out = scores_module(x)
+            grad = None
+            if out.requires_grad:
+                (grad,) = torch.autograd.grad(out.sum(), x, allow_unused=True)
+        if grad is None:
+            raise ValueError(
+                f"policy {type(self.policy).__name__} gives no gradient of its action scores "
+                "with respect to the observation, so it cannot be attacked with FGSM/PGD"
+            )
+
+    # -- per-row weights ---------------------------------------------------------
+    def action_parameters(self, where: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+        """Parameters on the action path (``named_parameters`` names), filtered by globs.
+
+        Raises:
+            ValueError: Unsupported family, or globs that match no action-path parameter.
+        """
+        self._require_family("weight noise")
+        assert self.family is not None
+        prefixes = _ACTION_PATH[self.family]
+        named = {name: p for name, p in self.policy.named_parameters() if name.startswith(prefixes)}
+        if where:
+            named = {
+                n: p for n, p in named.items() if any(fnmatch.fnmatchcase(n, g) for g in where)
+            }
+            if not named:
+                available = [n for n, _ in self.policy.named_parameters() if n.startswith(prefixes)]
+                raise ValueError(
+                    f"weight noise 'where' {list(where)} matches no action-path parameter; "
+                    f"they are {available}"
+                )
+        return {n: p.detach() for n, p in named.items()}
+
+    @torch.no_grad()
+    def act_with_weights(self, weights: dict[str, torch.Tensor], obs: torch.Tensor) -> torch.Tensor:
+        """Deterministic actions where row ``i`` uses ``weights[name][i]`` (one vmapped call)."""
+        module = self._require_family("weight noise")
+        renamed = {f"policy.{name}": value for name, value in weights.items()}
+
+        def one_row(row_weights: dict[str, torch.Tensor], row: torch.Tensor) -> torch.Tensor:
+            out = torch.func.functional_call(module, row_weights, (row.unsqueeze(0),))
+            return out.squeeze(0)
+
+        scores = torch.func.vmap(one_row)(renamed, obs)
+        return self.actions_from_scores(scores)

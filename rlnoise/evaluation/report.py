@@ -1,0 +1,361 @@
+"""``RobustnessReport``: every episode return, the statistics, and the files.
+
+The report holds the raw results (``returns`` and ``lengths`` of shape
+``(n_runs, n_conditions, n_episodes)``), the conditions, the runs and the
+metadata needed to reproduce them (versions, seeds, device). Statistics are
+computed from those on demand (:meth:`RobustnessReport.summary`), per model
+group and condition, with rliable's aggregates and bootstrap CIs.
+
+Example:
+    >>> import numpy as np
+    >>> from rlnoise.evaluation.conditions import Condition, ObservationNoise
+    >>> noisy = Condition("g", (ObservationNoise("gaussian:0.1"),), "obs:gaussian", 0.1)
+    >>> conditions = (Condition.clean(), noisy)
+    >>> report = RobustnessReport(
+    ...     returns=np.array([[[10.0, 12.0], [5.0, 7.0]]]),
+    ...     lengths=np.array([[[10, 12], [5, 7]]]),
+    ...     conditions=conditions,
+    ...     runs=({"name": "a", "group": "ppo"},),
+    ...     metadata={},
+    ... )
+    >>> [round(row["fraction_of_clean"], 3) for row in report.summary(n_resamples=200)]
+    [1.0, 0.545]
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlnoise.core.random import derive_seed
+from rlnoise.evaluation import statistics as st
+from rlnoise.evaluation.conditions import Condition
+
+__all__ = ["REPORT_FORMAT", "RobustnessReport"]
+
+REPORT_FORMAT = "rlnoise.robustness_report/1"
+
+
+def is_curve_group(group: str | None) -> bool:
+    """Groups drawn as curves over their level (noise-like); dynamics and ungrouped go in bars."""
+    return group is not None and not group.startswith("dynamics")
+
+
+@dataclass
+class RobustnessReport:
+    """Results of :func:`~rlnoise.evaluation.runner.evaluate_robustness`.
+
+    Attributes:
+        returns: Episode returns, ``(n_runs, n_conditions, n_episodes)``.
+        lengths: Episode lengths, same shape.
+        conditions: The conditions, in column order.
+        runs: One dict per run (``name``, ``group``, ``algo``, ``source``, ``digest``...).
+        metadata: Env, seed, device, versions, resume information.
+    """
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    conditions: tuple[Condition, ...]
+    runs: tuple[dict[str, Any], ...]
+    metadata: dict[str, Any]
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.returns = np.asarray(self.returns, dtype=np.float64)
+        self.lengths = np.asarray(self.lengths, dtype=np.int64)
+        expected = (len(self.runs), len(self.conditions))
+        if self.returns.ndim != 3 or self.returns.shape[:2] != expected:
+            raise ValueError(
+                f"returns must have shape (n_runs, n_conditions, n_episodes) = "
+                f"{(*expected, 'n')}, got {self.returns.shape}"
+            )
+        if self.lengths.shape != self.returns.shape:
+            raise ValueError(
+                f"lengths must have shape {self.returns.shape}, got {self.lengths.shape}"
+            )
+
+    # -- structure -----------------------------------------------------------------
+    @property
+    def groups(self) -> list[str]:
+        """Model groups in order of first appearance."""
+        return list(dict.fromkeys(run.get("group", "model") for run in self.runs))
+
+    @property
+    def clean_index(self) -> int | None:
+        """Column of the (first) clean condition, if any."""
+        return next((i for i, c in enumerate(self.conditions) if c.is_clean), None)
+
+    def condition_index(self, name: str) -> int:
+        """Column of the condition called ``name``."""
+        for i, condition in enumerate(self.conditions):
+            if condition.name == name:
+                return i
+        raise ValueError(f"no condition named {name!r}; conditions are {self.condition_names}")
+
+    @property
+    def condition_names(self) -> list[str]:
+        """Names of the conditions, in column order."""
+        return [c.name for c in self.conditions]
+
+    def scores(self, group: str, condition: int | str) -> np.ndarray:
+        """Returns of one model group under one condition: ``(n_runs_in_group, n_episodes)``."""
+        index = condition if isinstance(condition, int) else self.condition_index(condition)
+        rows = [i for i, run in enumerate(self.runs) if run.get("group", "model") == group]
+        if not rows:
+            raise ValueError(f"no model group {group!r}; groups are {self.groups}")
+        return self.returns[rows, index]
+
+    # -- statistics ----------------------------------------------------------------
+    def summary(
+        self, *, n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0
+    ) -> list[dict[str, Any]]:
+        """One row per (model group, condition): aggregates, bootstrap CIs, fraction of clean.
+
+        Keys: ``group, condition, condition_group, level, n_runs, n_episodes,
+        mean, mean_ci, std, median, iqm, iqm_ci, fraction_of_clean,
+        mean_length``. CIs are percentile bootstrap intervals (see
+        :func:`~rlnoise.evaluation.statistics.stratified_bootstrap`: runs are
+        resampled within episodes when a group has several runs, episodes
+        otherwise), seeded per (seed, group, condition).
+        """
+        key = ("summary", n_resamples, confidence, seed)
+        if key in self._cache:
+            return self._cache[key]
+        rows = []
+        clean = self.clean_index
+        for group in self.groups:
+            clean_mean = None if clean is None else float(st.mean(self.scores(group, clean)))
+            for index, condition in enumerate(self.conditions):
+                scores = self.scores(group, index)
+                row_seed = derive_seed(seed, "bootstrap", group, condition.key)
+                ci = {
+                    name: st.bootstrap_ci(
+                        scores,
+                        st.AGGREGATES[name],
+                        confidence=confidence,
+                        n_resamples=n_resamples,
+                        seed=row_seed,
+                    )
+                    for name in ("mean", "iqm")
+                }
+                value = float(st.mean(scores))
+                rows.append(
+                    {
+                        "group": group,
+                        "condition": condition.name,
+                        "condition_group": condition.group,
+                        "level": condition.level,
+                        "n_runs": int(scores.shape[0]),
+                        "n_episodes": int(scores.shape[1]),
+                        "mean": value,
+                        "mean_ci": list(ci["mean"]),
+                        "std": float(st.std(scores)),
+                        "median": float(st.median(scores)),
+                        "iqm": float(st.iqm(scores)),
+                        "iqm_ci": list(ci["iqm"]),
+                        "fraction_of_clean": None
+                        if clean_mean is None
+                        else float(st.fraction_of_clean(value, clean_mean)),
+                        "mean_length": float(self.lengths[self._rows(group), index].mean()),
+                    }
+                )
+        self._cache[key] = rows
+        return rows
+
+    def _rows(self, group: str) -> list[int]:
+        return [i for i, run in enumerate(self.runs) if run.get("group", "model") == group]
+
+    def curves(self, **summary_kwargs: Any) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """``{model group: {condition group: [summary rows sorted by level]}}`` for curve groups.
+
+        The clean condition is added at level 0 to curves that lack a level-0 point.
+        """
+        rows = self.summary(**summary_kwargs)
+        out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for group in self.groups:
+            mine = [r for r in rows if r["group"] == group]
+            clean = next(
+                (r for r, c in zip(mine, self.conditions, strict=True) if c.is_clean), None
+            )
+            families: dict[str, list[dict[str, Any]]] = {}
+            for row, condition in zip(mine, self.conditions, strict=True):
+                if is_curve_group(condition.group) and condition.level is not None:
+                    families.setdefault(str(condition.group), []).append(row)
+            for points in families.values():
+                if clean is not None and all(p["level"] != 0 for p in points):
+                    points.append({**clean, "level": 0.0})
+                points.sort(key=lambda r: r["level"])
+            out[group] = families
+        return out
+
+    def families(self, **summary_kwargs: Any) -> list[dict[str, Any]]:
+        """Per (model group, condition group): average, worst case and (curves) AUC.
+
+        ``auc`` is :func:`~rlnoise.evaluation.statistics.robustness_auc` of the
+        mean return as a fraction of clean (of the mean return when there is no
+        clean condition), over the curve's levels including clean at 0.
+        """
+        rows = self.summary(**summary_kwargs)
+        curves = self.curves(**summary_kwargs)
+        out = []
+        for group in self.groups:
+            mine = [
+                (r, c)
+                for r, c in zip(
+                    [r for r in rows if r["group"] == group], self.conditions, strict=True
+                )
+                if c.group is not None
+            ]
+            names = list(dict.fromkeys(str(c.group) for _, c in mine))
+            for name in names:
+                members = [r for r, c in mine if c.group == name]
+                means = [r["mean"] for r in members]
+                worst, worst_value = st.worst_case(means)
+                entry = {
+                    "group": group,
+                    "condition_group": name,
+                    "n_conditions": len(members),
+                    "average": float(np.mean(means)),
+                    "worst_condition": members[worst]["condition"],
+                    "worst": worst_value,
+                    "auc": None,
+                }
+                points = curves.get(group, {}).get(name)
+                if points:
+                    use_fraction = all(p["fraction_of_clean"] is not None for p in points)
+                    values = [p["fraction_of_clean"] if use_fraction else p["mean"] for p in points]
+                    entry["auc"] = st.robustness_auc([p["level"] for p in points], values)
+                    entry["auc_of"] = "fraction_of_clean" if use_fraction else "mean"
+                out.append(entry)
+        return out
+
+    def probability_of_improvement(self, group_x: str, group_y: str, condition: int | str) -> float:
+        """P(group X's return > group Y's) under ``condition`` (episodes as tasks)."""
+        return st.probability_of_improvement(
+            self.scores(group_x, condition), self.scores(group_y, condition)
+        )
+
+    # -- files ---------------------------------------------------------------------
+    def to_dict(self, **summary_kwargs: Any) -> dict[str, Any]:
+        """JSON-safe dict: every episode return and length, conditions, runs, metadata, summary."""
+        seed = self.metadata.get("seed")
+        return {
+            "format": REPORT_FORMAT,
+            "metadata": self.metadata,
+            "runs": list(self.runs),
+            "conditions": [c.to_dict() for c in self.conditions],
+            "episode_reset_seeds": None
+            if seed is None
+            else [seed + k for k in range(self.returns.shape[2])],
+            "returns": self.returns.tolist(),
+            "lengths": self.lengths.tolist(),
+            "summary": self.summary(**summary_kwargs),
+            "families": self.families(**summary_kwargs),
+        }
+
+    def save_json(self, path: str | Path, **summary_kwargs: Any) -> Path:
+        """Write :meth:`to_dict` as JSON."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(**summary_kwargs), indent=1, allow_nan=True))
+        return path
+
+    @classmethod
+    def load_json(cls, path: str | Path) -> RobustnessReport:
+        """Read a report written by :meth:`save_json`.
+
+        Raises:
+            ValueError: Not a robustness report file.
+        """
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"cannot read report {str(path)!r}: {error}") from None
+        if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
+            raise ValueError(f"{str(path)!r} is not a {REPORT_FORMAT} file")
+        return cls(
+            returns=np.asarray(data["returns"], dtype=np.float64),
+            lengths=np.asarray(data["lengths"], dtype=np.int64),
+            conditions=tuple(Condition.from_dict(c) for c in data["conditions"]),
+            runs=tuple(data["runs"]),
+            metadata=data["metadata"],
+        )
+
+    def save_csv(self, path: str | Path) -> Path:
+        """One CSV row per episode: run, group, condition, level, episode, seed, return, length."""
+        path = Path(path)
+        seed = self.metadata.get("seed")
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(
+                ["run", "group", "condition", "condition_group", "level", "episode",
+                 "reset_seed", "return", "length"]
+            )  # fmt: skip
+            for r, run in enumerate(self.runs):
+                for c, condition in enumerate(self.conditions):
+                    for k in range(self.returns.shape[2]):
+                        writer.writerow(
+                            [
+                                run.get("name"),
+                                run.get("group", "model"),
+                                condition.name,
+                                condition.group or "",
+                                "" if condition.level is None else condition.level,
+                                k,
+                                "" if seed is None else seed + k,
+                                repr(float(self.returns[r, c, k])),
+                                int(self.lengths[r, c, k]),
+                            ]
+                        )
+        return path
+
+    def save_summary_csv(self, path: str | Path, **summary_kwargs: Any) -> Path:
+        """One row per (model group, condition) with the statistics."""
+        path = Path(path)
+        rows = self.summary(**summary_kwargs)
+        columns = [
+            "group", "condition", "condition_group", "level", "n_runs", "n_episodes", "mean",
+            "mean_ci_low", "mean_ci_high", "std", "median", "iqm", "iqm_ci_low", "iqm_ci_high",
+            "fraction_of_clean", "mean_length",
+        ]  # fmt: skip
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            for row in rows:
+                flat = {k: v for k, v in row.items() if not k.endswith("_ci")}
+                flat["mean_ci_low"], flat["mean_ci_high"] = row["mean_ci"]
+                flat["iqm_ci_low"], flat["iqm_ci_high"] = row["iqm_ci"]
+                writer.writerow(flat)
+        return path
+
+    def save(
+        self, directory: str | Path, *, plots: bool = True, **summary_kwargs: Any
+    ) -> dict[str, Path]:
+        """Write ``report.json``, ``episodes.csv``, ``summary.csv`` and the PNG plots."""
+        from rlnoise.evaluation import display
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "json": self.save_json(directory / "report.json", **summary_kwargs),
+            "episodes_csv": self.save_csv(directory / "episodes.csv"),
+            "summary_csv": self.save_summary_csv(directory / "summary.csv", **summary_kwargs),
+        }
+        if plots:
+            curve = display.plot_curves(self, directory / "robustness_curve.png", **summary_kwargs)
+            if curve is not None:
+                paths["curve_png"] = curve
+            bars = display.plot_bars(self, directory / "conditions_bar.png", **summary_kwargs)
+            if bars is not None:
+                paths["bar_png"] = bars
+        return paths
+
+    def print_table(self, console: Any = None, **summary_kwargs: Any) -> None:
+        """Print the summary (and per-family worst cases) as rich tables."""
+        from rlnoise.evaluation import display
+
+        display.print_tables(self, console=console, **summary_kwargs)
