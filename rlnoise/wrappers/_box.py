@@ -1,0 +1,574 @@
+"""``BoxNoise``: one noise spec (or one per row) applied to values of one ``Box`` space.
+
+This is the engine under every wrapper in :mod:`rlnoise.wrappers`. It holds
+:class:`~rlnoise.core.stream.NoiseStream` objects (one per group of rows that
+share a spec up to its scale), converts integer values (images) to float and
+back, widens the space when the noise can leave it, and serves the three
+moments a wrapper needs: a step (:meth:`BoxNoise.apply`), an episode start
+(:meth:`BoxNoise.restart` / :meth:`BoxNoise.reseed`) and, for vector envs that
+reset in the same step, the last observation of the finished episode
+(:meth:`BoxNoise.final`).
+
+Example:
+    >>> import numpy as np
+    >>> from gymnasium.spaces import Box
+    >>> from rlnoise import NoiseSpec
+    >>> image = Box(0, 255, (2, 2), np.uint8)
+    >>> noise = BoxNoise("observation", image, [NoiseSpec.parse("gaussian:20")],
+    ...                  n_rows=None, seed_key=("observation",))
+    >>> noise.reseed([0])
+    >>> noise.apply(np.full((2, 2), 250, np.uint8)).dtype
+    dtype('uint8')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from rlnoise.core.kinds import combine
+from rlnoise.core.processes import ColoredNoiseProcess, OUProcess
+from rlnoise.core.random import derive_seed, make_rng
+from rlnoise.core.spec import NoiseSpec
+from rlnoise.core.stream import NoiseStream
+
+__all__ = ["BoxNoise", "check_env_spec"]
+
+_UNBOUNDED_KINDS = ("gaussian", "laplace", "ou", "colored")
+
+
+def check_env_spec(spec: NoiseSpec, name: str) -> None:
+    """Reject spec fields that an env wrapper cannot honour, naming the field and the value.
+
+    Raises:
+        ValueError: ``phases``, ``where``, ``adaptive``, ``relative_to="std"`` or a
+            ``resample`` event (``rollout``/``update``) that env wrappers do not see.
+    """
+    if spec.phases is not None:
+        raise ValueError(
+            f"{name}: phases={list(spec.phases)} is not used by env wrappers (their noise is "
+            "on while `noise_enabled` is True); remove it, or wrap only the envs to be noisy"
+        )
+    if spec.where:
+        raise ValueError(f"{name}: where={list(spec.where)} selects policy parameters; remove it")
+    if spec.adaptive is not None:
+        raise ValueError(f"{name}: adaptive scaling is for parameter noise; remove 'adaptive'")
+    if spec.relative_to == "std":
+        raise ValueError(
+            f"{name}: relative_to='std' needs a running std that env wrappers do not keep; wrap "
+            "after VecNormalize (noise in normalised units) or use relative_to='range'"
+        )
+    if spec.resample in ("rollout", "update"):
+        raise ValueError(
+            f"{name}: resample={spec.resample!r} is an agent event that env wrappers do not see; "
+            "use 'step', 'episode' or a step count"
+        )
+
+
+def _row_index(rows: list[int], n_rows: int) -> Any:
+    """``None`` for all rows in order, a slice for a contiguous run, else an index array."""
+    if rows == list(range(n_rows)):
+        return None
+    if rows == list(range(rows[0], rows[-1] + 1)):
+        return slice(rows[0], rows[-1] + 1)
+    return np.asarray(rows, dtype=np.intp)
+
+
+@dataclass(eq=False)
+class _Group:
+    """Rows that share one spec up to its scale, drawn by one stream."""
+
+    spec: NoiseSpec
+    rows: list[int]  # global row indices (``[0]`` for an unbatched value)
+    index: Any  # how to select these rows from a batch (None: all of it)
+    stream: NoiseStream
+    seeds: list[int | None]
+    clip: tuple[np.ndarray, np.ndarray] | None
+    impulse: tuple[Any, Any]
+    hold_steps: int | None  # resample every N steps; 0: once per episode; None: every step
+    override: Any  # per-row scales of a batched group, shape (rows, ...); None: the spec's
+    side: NoiseStream | None = None  # independent draws for final observations
+    held: Any = None
+    age: Any = None
+    pending: Any = None
+    local: dict[int, int] = field(default_factory=dict)
+
+
+class BoxNoise:
+    """Noise for the values of one ``Box`` space, for one env or a batch of rows.
+
+    Args:
+        name: Label used in error messages and :meth:`scales` (e.g. ``"observation/pos"``).
+        space: The Box the clean values live in.
+        specs: One spec per row (``None``: that row stays clean); a single
+            entry when ``n_rows`` is ``None``.
+        n_rows: Batch size, or ``None`` for unbatched values.
+        seed_key: Keys mixed into every seed with :func:`~rlnoise.core.random.derive_seed`,
+            so that this noise never shares a stream with the env or another leaf.
+
+    Raises:
+        ValueError: Unsupported dtype, a spec field env wrappers cannot honour,
+            a per-dimension scale that does not match ``space.shape``, or bounds
+            that the spec needs but the space does not have.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        space: spaces.Box,
+        specs: Sequence[NoiseSpec | None],
+        *,
+        n_rows: int | None,
+        seed_key: tuple[Any, ...],
+    ):
+        self.name = name
+        self.space = space
+        self.n_rows = n_rows
+        self.seed_key = tuple(seed_key)
+        self.row_shape = tuple(space.shape)
+        self.dtype = np.dtype(space.dtype)
+        count = 1 if n_rows is None else n_rows
+        if len(specs) != count:
+            raise ValueError(f"{name}: got {len(specs)} specs for {count} rows")
+        if np.issubdtype(self.dtype, np.floating):
+            self.integer = False
+            self.work_dtype = np.dtype(np.float32 if self.dtype.itemsize < 4 else self.dtype)
+        elif np.issubdtype(self.dtype, np.integer):
+            self.integer = True
+            self.work_dtype = np.dtype(np.float32 if self.dtype.itemsize <= 2 else np.float64)
+            info = np.iinfo(self.dtype)  # type: ignore[type-var]
+            # The largest float64 not above the integer limit, so the cast back cannot overflow.
+            high = np.nextafter(np.float64(info.max), -np.inf) if info.bits > 53 else info.max
+            self._int_range = (float(info.min), float(high))
+        else:
+            raise ValueError(
+                f"{name}: Box of dtype {self.dtype} is not supported; use a float or integer Box"
+            )
+        for spec in specs:
+            if spec is not None:
+                check_env_spec(spec, name)
+        self.t = 0
+        self.external_clock = False
+        self._groups = self._build_groups(list(specs))
+        self.scheduled = any(not g.spec.schedule.is_constant for g in self._groups)
+        # Episode starts only matter to processes with state and to held draws.
+        self.restarts = any(g.spec.info.stateful or g.hold_steps is not None for g in self._groups)
+        self._whole = (
+            self._groups[0] if len(self._groups) == 1 and self._groups[0].index is None else None
+        )
+        # The hot path: one stream over every row, white or stateful additive noise on floats.
+        fast = self._whole
+        self._fast = (
+            fast.stream
+            if fast is not None
+            and not self.integer
+            and self.work_dtype == self.dtype
+            and fast.spec.mode == "additive"
+            and not fast.spec.info.scale_is_probability
+            and fast.clip is None
+            and fast.hold_steps is None
+            else None
+        )
+        # The stream's own block hand-out when a draw needs no per-step work: white noise,
+        # scaled once per block (what ``NoiseStream.sample`` returns, without its checks).
+        self.draw: Any = None
+        if self._fast is not None:
+            spec = self._groups[0].spec
+            prescaled = not spec.info.stateful and spec.schedule.is_constant
+            self.draw = self._fast._process.step if prescaled else self._fast.sample
+        self.output_space = self._widened_space()
+
+    # -- construction ------------------------------------------------------------
+    def _build_groups(self, specs: list[NoiseSpec | None]) -> list[_Group]:
+        keyed: dict[str, list[int]] = {}
+        for row, spec in enumerate(specs):
+            if spec is None:
+                continue
+            # Rows whose specs differ only in scale share one stream (per-row scales).
+            key = json.dumps(spec.replace(scale=0.0).to_dict(), sort_keys=True, default=str)
+            keyed.setdefault(key, []).append(row)
+        if not keyed:
+            raise ValueError(f"{self.name}: no row has a noise spec")
+        groups = []
+        for rows in keyed.values():
+            spec = specs[rows[0]]
+            assert spec is not None
+            groups.append(self._make_group(spec, rows, [specs[r] for r in rows]))
+        return groups
+
+    def _make_group(
+        self, spec: NoiseSpec, rows: list[int], row_specs: list[NoiseSpec | None]
+    ) -> _Group:
+        name, shape = self.name, self.row_shape
+        low = np.asarray(self.space.low, dtype=np.float64)
+        high = np.asarray(self.space.high, dtype=np.float64)
+        try:
+            scales = [s.scale_array(shape) for s in row_specs if s is not None]
+        except ValueError as error:
+            raise ValueError(f"{name} (space {self.space}): {error}") from None
+        if spec.kind == "salt_pepper" and spec.param_dict["values"] is None:
+            unbounded = np.flatnonzero(~(np.isfinite(low) & np.isfinite(high)).reshape(-1))
+            if unbounded.size:
+                raise ValueError(
+                    f"{name}: salt_pepper replaces values by the space's bounds, but dimensions "
+                    f"{unbounded.tolist()} of {self.space} are unbounded; set values=[low, high]"
+                )
+        override: Any = None
+        if self.n_rows is not None:
+            if all(s.ndim == 0 for s in scales):
+                override = np.asarray(scales).reshape(len(rows), *([1] * len(shape)))
+            else:
+                override = np.stack([np.broadcast_to(s, shape) for s in scales])
+        rngs: Any = make_rng(None) if self.n_rows is None else [make_rng(None) for _ in rows]
+        try:
+            stream = NoiseStream(
+                spec,
+                shape,
+                rngs,
+                dtype=self.work_dtype,
+                low=low,
+                high=high,
+                scale=override,
+            )
+        except ValueError as error:
+            raise ValueError(f"{name} (space {self.space}): {error}") from None
+        stream.set_step(0)
+        clip = None
+        if spec.clip == "space":
+            clip = (low.astype(self.work_dtype), high.astype(self.work_dtype))
+        elif isinstance(spec.clip, tuple):
+            c_low, c_high = spec.clip
+            clip = (np.full(shape, c_low, self.work_dtype), np.full(shape, c_high, self.work_dtype))
+        resample = spec.resample
+        hold: int | None = None
+        if resample == "episode":
+            hold = 0
+        elif isinstance(resample, int):
+            hold = resample
+        index = None if self.n_rows is None else _row_index(rows, self.n_rows)
+        group = _Group(
+            spec=spec,
+            rows=rows,
+            index=index,
+            stream=stream,
+            seeds=[None] * len(rows),
+            clip=clip,
+            impulse=(low.astype(self.work_dtype), high.astype(self.work_dtype)),
+            hold_steps=hold,
+            override=override,
+        )
+        group.local = {row: j for j, row in enumerate(rows)}
+        return group
+
+    def _widened_space(self) -> spaces.Box:
+        """The space the noisy values live in: the union over groups (and clean rows)."""
+        low = np.asarray(self.space.low, dtype=np.float64)
+        high = np.asarray(self.space.high, dtype=np.float64)
+        new_low, new_high = low.copy(), high.copy()
+        for group in self._groups:
+            g_low, g_high = self._group_bounds(group, low, high)
+            new_low = np.minimum(new_low, g_low)
+            new_high = np.maximum(new_high, g_high)
+        if self.integer:
+            lo, hi = self._int_range
+            new_low = np.clip(np.floor(new_low), lo, hi)
+            new_high = np.clip(np.ceil(new_high), lo, hi)
+        if np.array_equal(new_low, low) and np.array_equal(new_high, high):
+            return self.space
+        return spaces.Box(
+            low=new_low.astype(self.dtype), high=new_high.astype(self.dtype), dtype=self.dtype
+        )
+
+    def _group_bounds(
+        self, group: _Group, low: np.ndarray, high: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        spec = group.spec
+        if spec.clip == "space":
+            return low, high
+        # A schedule other than a constant one may grow without a known bound.
+        factor = spec.schedule(0) if spec.schedule.is_constant else math.inf
+        # Largest base scale any row of the group uses, per dimension.
+        if group.override is None:
+            scale = spec.scale_array(self.row_shape)
+        else:
+            scale = np.asarray(group.override, dtype=np.float64).max(axis=0)
+        if spec.relative_to == "range":
+            scale = scale * (high - low)
+        scale = np.broadcast_to(scale, self.row_shape)
+        with np.errstate(invalid="ignore"):
+            reach = np.where(scale > 0, scale * factor, 0.0)
+        if spec.info.scale_is_probability:
+            hit = reach > 0
+            if spec.kind == "salt_pepper":
+                values = spec.param_dict["values"]
+                if values is None:
+                    g_low, g_high = low, high
+                else:
+                    g_low = np.where(hit, np.minimum(low, values[0]), low)
+                    g_high = np.where(hit, np.maximum(high, values[1]), high)
+            else:  # dropout: x * keep (* 1 / (1 - p) when rescaled)
+                g_low = np.where(hit, np.minimum(low, 0.0), low)
+                g_high = np.where(hit, np.maximum(high, 0.0), high)
+                if spec.param_dict["rescale"]:
+                    p = np.minimum(reach, 1.0)
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        gain = np.where(p < 1, 1.0 / (1.0 - p), 1.0)
+                        g_low = np.where(hit & (low < 0), np.minimum(g_low, low * gain), g_low)
+                        g_high = np.where(hit & (high > 0), np.maximum(g_high, high * gain), g_high)
+        elif spec.mode == "multiplicative" or spec.kind in _UNBOUNDED_KINDS:
+            g_low = np.where(reach > 0, -np.inf, low)
+            g_high = np.where(reach > 0, np.inf, high)
+        else:  # uniform, additive: moves a value by at most its half-width
+            g_low, g_high = low - reach, high + reach
+        if isinstance(spec.clip, tuple):
+            c_low, c_high = spec.clip
+            g_low, g_high = np.clip(g_low, c_low, c_high), np.clip(g_high, c_low, c_high)
+        return g_low, g_high
+
+    # -- seeding and episodes ----------------------------------------------------------
+    def _rng(self, seed: int | None, *extra: str) -> np.random.Generator:
+        return make_rng(None if seed is None else derive_seed(seed, *self.seed_key, *extra))
+
+    def reseed(self, seeds: Sequence[int | None], rows: Sequence[int] | None = None) -> None:
+        """Give ``rows`` (all when ``None``) new generators derived from ``seeds`` and restart them.
+
+        A ``None`` seed draws fresh OS entropy for that row.
+        """
+        rows = (
+            list(range(1 if self.n_rows is None else self.n_rows)) if rows is None else list(rows)
+        )
+        if len(seeds) != len(rows):
+            raise ValueError(f"{self.name}: got {len(seeds)} seeds for {len(rows)} rows")
+        for group in self._groups:
+            local = [
+                (group.local[r], s) for r, s in zip(rows, seeds, strict=True) if r in group.local
+            ]
+            if not local:
+                continue
+            for j, seed in local:
+                group.seeds[j] = seed
+            self._reseed_stream(group, group.stream, local, ())
+            if group.side is not None:
+                self._reseed_stream(group, group.side, local, ("final",))
+            self._mark_pending(group, [j for j, _ in local])
+
+    def _reseed_stream(
+        self,
+        group: _Group,
+        stream: NoiseStream,
+        local: list[tuple[int, int | None]],
+        extra: tuple[str, ...],
+    ) -> None:
+        if self.n_rows is None:
+            stream.reset(rngs=self._rng(local[0][1], *extra))
+        elif len(local) == len(group.rows):
+            ordered = sorted(local)
+            stream.reset(rngs=[self._rng(s, *extra) for _, s in ordered])
+        else:
+            stream.reset(rows=[j for j, _ in local], rngs=[self._rng(s, *extra) for _, s in local])
+
+    def restart(self, rows: Sequence[int] | None = None) -> None:
+        """Start new episodes for ``rows`` (all when ``None``): stateful kinds start over."""
+        if not self.restarts:
+            return
+        for group in self._groups:
+            if rows is None:
+                local = None
+            else:
+                local = [group.local[r] for r in rows if r in group.local]
+                if not local:
+                    continue
+            if group.spec.info.stateful:
+                if self.n_rows is None or local is None:
+                    group.stream.reset()
+                else:
+                    group.stream.reset(rows=local)
+            self._mark_pending(group, local)
+
+    def _mark_pending(self, group: _Group, local: list[int] | None) -> None:
+        if group.hold_steps is None or group.pending is None:
+            return
+        if local is None or self.n_rows is None:
+            group.pending[...] = True
+        else:
+            group.pending[local] = True
+
+    # -- schedule clock ----------------------------------------------------------------
+    def set_step(self, t: int) -> None:
+        """Set the schedules' step count (from a local counter or an outside clock)."""
+        self.t = int(t)
+        if self.scheduled:
+            for group in self._groups:
+                group.stream.set_step(self.t)
+                if group.side is not None:
+                    group.side.set_step(self.t)
+
+    def scales(self) -> float:
+        """Mean effective scale over noisy rows and dimensions at the current step."""
+        total, count = 0.0, 0
+        for group in self._groups:
+            total += float(np.mean(group.stream.scale)) * len(group.rows)
+            count += len(group.rows)
+        return total / count
+
+    # -- applying ----------------------------------------------------------------------
+    def apply(self, x: Any) -> Any:
+        """Return the noisy version of ``x`` (a value, or a batch of rows), in the space's dtype."""
+        draw = self.draw
+        if draw is not None:
+            return x + draw()
+        work = np.asarray(x, dtype=self.work_dtype)
+        whole = self._whole
+        if whole is not None:
+            out = self._perturb(whole, work, None)
+        else:
+            out = work.copy() if work is x else work
+            for group in self._groups:
+                out[group.index] = self._perturb(group, work[group.index], None)
+        return self._finish(out)
+
+    def _finish(self, out: Any) -> Any:
+        if self.integer:
+            np.rint(out, out=out)
+            np.clip(out, *self._int_range, out=out)
+            return out.astype(self.dtype)
+        if out.dtype != self.dtype:
+            return out.astype(self.dtype)
+        return out
+
+    def _perturb(self, group: _Group, x: np.ndarray, local: Any) -> np.ndarray:
+        if group.hold_steps is not None:
+            return self._combine(group, x, self._held(group), None)
+        out = group.stream.perturb(x)
+        if group.spec.mode == "multiplicative" and group.clip is None and not self.integer:
+            # inf * (1 + noise) flips sign or turns NaN when the factor is <= 0.
+            out = np.where(np.isfinite(x), out, x)
+        return out
+
+    def _held(self, group: _Group) -> Any:
+        """The held draw, redrawn for rows whose episode restarted or whose hold expired."""
+        if group.held is None:
+            group.held = np.array(group.stream.sample(), copy=True)
+            shape = () if self.n_rows is None else (len(group.rows),)
+            group.age = np.zeros(shape, dtype=np.int64)
+            group.pending = np.zeros(shape, dtype=bool)
+        else:
+            redraw = group.pending.copy()
+            if group.hold_steps:
+                redraw |= group.age >= group.hold_steps
+            if redraw.any():
+                fresh = group.stream.sample()
+                if self.n_rows is None:
+                    group.held = np.array(fresh, copy=True)
+                else:
+                    group.held[redraw] = fresh[redraw]
+                group.age[redraw] = 0
+                group.pending[...] = False
+        group.age += 1
+        return group.held
+
+    def _combine(self, group: _Group, x: np.ndarray, noise: Any, local: Any) -> np.ndarray:
+        """Combine ``x`` with given noise exactly as ``NoiseStream.perturb`` does with a draw."""
+        spec = group.spec
+        if spec.info.scale_is_probability:
+            probability = group.stream.scale
+            if local is not None and isinstance(probability, np.ndarray):
+                probability = probability[local]
+            out = combine(
+                spec.kind,
+                str(spec.mode),
+                x,
+                noise,
+                probability=probability,
+                params=spec.param_dict,
+                low=group.impulse[0],
+                high=group.impulse[1],
+            )
+        elif spec.mode == "additive":
+            out = x + noise
+        else:
+            out = x * (1 + noise)
+        if group.clip is not None:
+            out = np.clip(out, group.clip[0], group.clip[1])
+        if group.clip is not None or spec.mode != "additive":
+            out = np.where(np.isfinite(x), out, x)
+        return out.astype(self.work_dtype, copy=False)
+
+    # -- final observations of vector envs that reset in the same step ------------------
+    def final(self, x: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        """Noise for the last observations ``x`` (stacked, one per row in ``rows``).
+
+        Each row gets the draw its episode would have seen next — the held draw,
+        the next step of its OU / colored process, or an independent white draw —
+        without advancing the stream, so the row's next episode starts exactly as
+        it would without this call.
+        """
+        if self.n_rows is None:
+            raise ValueError("final() is for batched noise (n_rows set)")
+        work = np.asarray(x, dtype=self.work_dtype)
+        out = work.copy()
+        rows = list(rows)
+        for group in self._groups:
+            picked = [(k, group.local[r]) for k, r in enumerate(rows) if r in group.local]
+            if not picked:
+                continue
+            positions = [k for k, _ in picked]
+            local = np.asarray([j for _, j in picked], dtype=np.intp)
+            noise = self._continuation(group, local)
+            out[positions] = self._combine(group, work[positions], noise, local)
+        return self._finish(out)
+
+    def final_rows(self, values: Sequence[Any], rows: Sequence[int]) -> list[Any]:
+        """:meth:`final` for a list of per-row values, returning a list."""
+        if self._fast is not None and not self.restarts:
+            # One stream over all rows, white additive noise: an independent draw per row.
+            noise = self._side(self._whole).sample()  # type: ignore[arg-type]
+            return [value + noise[row] for value, row in zip(values, rows, strict=True)]
+        return list(self.final(np.array(values), rows))
+
+    def _side(self, group: _Group) -> NoiseStream:
+        if group.side is None:
+            spec = group.spec
+            stateful = spec.info.stateful
+            rngs = [self._rng(s, "final") for s in group.seeds]
+            group.side = NoiseStream(
+                NoiseSpec("gaussian", scale=1.0) if stateful else spec,
+                self.row_shape,
+                rngs,
+                dtype=self.work_dtype,
+                low=group.impulse[0],
+                high=group.impulse[1],
+                scale=None if stateful else group.override,
+            )
+            group.side.set_step(self.t)
+        return group.side
+
+    def _continuation(self, group: _Group, local: np.ndarray) -> Any:
+        if group.hold_steps is not None and group.held is not None:
+            return group.held[local]
+        spec = group.spec
+        if not spec.info.stateful:
+            return self._side(group).sample()[local]
+        eps = self._side(group).sample()[local]
+        # The process object of the stream: read its state without stepping it.
+        process = group.stream._process
+        if isinstance(process, OUProcess):
+            unit = process.state[local] * process.decay + process.diffusion * eps
+        else:
+            assert isinstance(process, ColoredNoiseProcess)
+            live = process._expires[local] > process._pos
+            current = process._buffer[process._pos % process.length][local]
+            shape = (-1, *([1] * len(self.row_shape)))
+            unit = np.where(live.reshape(shape), current, eps)
+        scale = group.stream.scale
+        if isinstance(scale, np.ndarray):
+            scale = scale[local]
+        noise = unit * scale
+        mean = spec.param_dict.get("mean", 0.0)
+        return noise + mean if mean else noise

@@ -1,0 +1,149 @@
+"""``VecObservationNoise``: observation noise for Stable-Baselines3 ``VecEnv`` s, batched.
+
+Where it sits decides the space the noise lives in:
+
+- ``VecNormalize(VecObservationNoise(venv, ...))``: noise in the env's raw
+  units; VecNormalize's running statistics see the noisy observations.
+- ``VecObservationNoise(VecNormalize(venv), ...)``: noise in normalised units
+  (a scale of 0.1 is a tenth of each dimension's running std); the statistics
+  stay clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
+
+from rlnoise.wrappers._tree import SpaceNoise, SpecTree, trees_per_env
+
+__all__ = ["VecObservationNoise"]
+
+
+class VecObservationNoise(VecEnvWrapper):
+    """Adds noise to the observations of an SB3 ``VecEnv``, one batched draw per step.
+
+    Row ``i`` has its own generator derived from sub-env ``i``'s seed (set with
+    ``venv.seed(s)`` or ``make_vec_env(..., seed=s)``: row ``i`` gets ``s + i``),
+    so its noise matches a single :class:`rlnoise.wrappers.ObservationNoise`
+    reset with that seed and does not depend on the rest of the batch. Without
+    seeds the rows take OS entropy on the first reset and continue afterwards.
+
+    SB3 resets a finished sub-env inside ``step`` and reports the last
+    observation as ``infos[i]["terminal_observation"]``. That observation gets
+    noise too — the draw its episode would have seen next — because SB3 uses
+    it to bootstrap the value of a truncated episode, which must be computed
+    from what the agent would have observed, not from the clean state. The
+    reset observation returned in the batch starts the new episode's noise.
+
+    Works before or after ``VecNormalize`` (see the module docs for what each
+    order means). Several noise levels fit in one batch: ``scale_per_env`` or
+    ``specs_per_env`` (``None`` entries stay clean).
+
+    Example:
+        >>> from stable_baselines3.common.env_util import make_vec_env
+        >>> venv = make_vec_env("CartPole-v1", n_envs=2, seed=0)
+        >>> venv = VecObservationNoise(venv, "gaussian:0.1")
+        >>> obs = venv.reset()
+        >>> obs.shape, venv.observation_space.high.tolist()
+        ((2, 4), [inf, inf, inf, inf])
+        >>> venv.noise_enabled = False  # the same VecEnv, clean
+
+    Args:
+        venv: The SB3 VecEnv to wrap.
+        spec: One spec (tree) for every sub-env; see
+            :class:`rlnoise.wrappers.ObservationNoise`.
+        specs_per_env: Instead of ``spec``: one spec (tree) per sub-env.
+        scale_per_env: Optional scale per sub-env, replacing the spec's scale.
+
+    Raises:
+        ValueError: As the single-env wrapper, plus lists whose length is not
+            ``num_envs``.
+    """
+
+    def __init__(
+        self,
+        venv: VecEnv,
+        spec: SpecTree = None,
+        *,
+        specs_per_env: Sequence[SpecTree] | None = None,
+        scale_per_env: Sequence[float] | None = None,
+    ):
+        trees = trees_per_env(venv.num_envs, spec, specs_per_env, scale_per_env)
+        self.noise = SpaceNoise(
+            venv.observation_space,
+            trees,
+            n_rows=venv.num_envs,
+            seed_key=("observation",),
+            name="observation",
+        )
+        super().__init__(venv, observation_space=self.noise.output_space)
+        self._n = venv.num_envs
+        self._noise_enabled = True
+        self._steps = 0
+        self._local_clock = True
+
+    @property
+    def noise_enabled(self) -> bool:
+        """Whether observations get noise (settable; off draws nothing)."""
+        return self._noise_enabled
+
+    @noise_enabled.setter
+    def noise_enabled(self, enabled: bool) -> None:
+        self._noise_enabled = bool(enabled)
+
+    def _pending_seeds(self) -> list[int | None]:
+        """The seeds the base VecEnv will pass to its sub-envs at the coming reset."""
+        base = self.venv
+        while isinstance(base, VecEnvWrapper):
+            base = base.venv
+        seeds = getattr(base, "_seeds", None)
+        return [None] * self.num_envs if seeds is None else list(seeds)
+
+    def reset(self) -> VecEnvObs:
+        """Reset all sub-envs; seeds given to ``seed()`` reseed their rows' noise."""
+        seeds = self._pending_seeds()
+        obs = self.venv.reset()
+        seeded = [row for row, seed in enumerate(seeds) if seed is not None]
+        if seeded:
+            self.noise.reseed([seeds[row] for row in seeded], seeded)
+        if len(seeded) < self.num_envs:
+            unseeded = [row for row, seed in enumerate(seeds) if seed is None]
+            self.noise.restart(None if not seeded else unseeded)
+        return self.noise.apply(obs) if self._noise_enabled else obs
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Step, add noise to the batch and to the terminal observations in ``infos``."""
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self._steps += self._n
+        noise = self.noise
+        if noise.scheduled and self._local_clock:
+            noise.set_step(self._steps)
+        if dones.any():
+            rows = np.flatnonzero(dones).tolist()
+            if self._noise_enabled:
+                ended = [row for row in rows if "terminal_observation" in infos[row]]
+                if ended:
+                    finals = noise.final(
+                        [infos[row]["terminal_observation"] for row in ended], ended
+                    )
+                    for row, final in zip(ended, finals, strict=True):
+                        infos[row]["terminal_observation"] = final
+            if noise.restarts:
+                noise.restart(rows)
+        if self._noise_enabled:
+            draw = noise.draw
+            obs = obs + draw() if draw is not None else noise.apply(obs)
+        return obs, rewards, dones, infos
+
+    def set_noise_step(self, step: int) -> None:
+        """Drive the schedule from an outside clock (the local step count stops counting)."""
+        self._local_clock = False
+        self.noise.set_step(step)
+
+    def noise_scales(self) -> dict[str, float]:
+        """Current mean effective scale per noisy leaf (0 while the noise is switched off)."""
+        scales = self.noise.scales()
+        return scales if self._noise_enabled else dict.fromkeys(scales, 0.0)

@@ -1,0 +1,5 @@
+"""Gymnasium vector-env wrappers, batched natively (one draw per step for all sub-envs)."""
+
+from rlnoise.wrappers.vector.observation import ObservationNoise
+
+__all__ = ["ObservationNoise"]
