@@ -28,6 +28,7 @@ from rlnoise.core.random import derive_seed, make_rng
 from rlnoise.core.schedules import Schedule, schedule_from_dict
 from rlnoise.core.spec import NoiseSpecLike, as_noise_spec
 from rlnoise.wrappers._box import BoxNoise
+from rlnoise.wrappers._chain import inner_noise_source
 
 __all__ = ["ActionNoise", "RandomActionReplacement"]
 
@@ -120,13 +121,19 @@ class ActionNoise(
         return noisy
 
     def set_noise_step(self, step: int) -> None:
-        """Drive the schedule from an outside clock (the local step count stops counting)."""
+        """Drive the schedule from an outside clock (forwarded to inner noise sources)."""
         self._local_clock = False
         self.noise.set_step(step)
+        inner = inner_noise_source(self.env)
+        if inner is not None:
+            inner.set_noise_step(step)
 
     def noise_scales(self) -> dict[str, float]:
-        """Current effective scale (0 while the noise is switched off)."""
-        return {"action": self.noise.scales() if self._noise_enabled else 0.0}
+        """Current effective scale (0 while off), with inner sources' scales."""
+        inner = inner_noise_source(self.env)
+        scales = {} if inner is None else dict(inner.noise_scales())
+        scales["action"] = self.noise.scales() if self._noise_enabled else 0.0
+        return scales
 
 
 class RandomActionReplacement(
@@ -266,10 +273,16 @@ class RandomActionReplacement(
         return action
 
     def set_noise_step(self, step: int) -> None:
-        """Drive the schedule from an outside clock (the local step count stops counting)."""
+        """Drive the schedule from an outside clock (forwarded to inner noise sources)."""
         self._local_clock = False
         self.t = int(step)
+        inner = inner_noise_source(self.env)
+        if inner is not None:
+            inner.set_noise_step(step)
 
     def noise_scales(self) -> dict[str, float]:
-        """Current replacement probability (0 while switched off)."""
-        return {"random_action": self.current_probability if self._noise_enabled else 0.0}
+        """Current replacement probability (0 while off), with inner sources' scales."""
+        inner = inner_noise_source(self.env)
+        scales = {} if inner is None else dict(inner.noise_scales())
+        scales["random_action"] = self.current_probability if self._noise_enabled else 0.0
+        return scales

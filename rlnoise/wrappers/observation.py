@@ -14,6 +14,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 from gymnasium.core import ActType, ObsType
 
+from rlnoise.wrappers._chain import inner_noise_source
 from rlnoise.wrappers._tree import SpaceNoise, SpecTree, plain_tree
 
 __all__ = ["ObservationNoise"]
@@ -137,11 +138,21 @@ class ObservationNoise(
         return self._apply(observation) if self._noise_enabled else observation
 
     def set_noise_step(self, step: int) -> None:
-        """Drive the schedule from an outside clock (the local step count stops counting)."""
+        """Drive the schedule from an outside clock (the local step count stops counting).
+
+        The step is forwarded to the next noise source inside this wrapper, so a
+        chain of noise wrappers in a ``SubprocVecEnv`` worker follows one call.
+        """
         self._local_clock = False
         self.noise.set_step(step)
+        inner = inner_noise_source(self.env)
+        if inner is not None:
+            inner.set_noise_step(step)
 
     def noise_scales(self) -> dict[str, float]:
-        """Current effective scale per noisy leaf (0 while the noise is switched off)."""
-        scales = self.noise.scales()
-        return scales if self._noise_enabled else dict.fromkeys(scales, 0.0)
+        """Current effective scale per noisy leaf (0 while off), with inner sources' scales."""
+        inner = inner_noise_source(self.env)
+        scales = {} if inner is None else dict(inner.noise_scales())
+        own = self.noise.scales()
+        scales.update(own if self._noise_enabled else dict.fromkeys(own, 0.0))
+        return scales

@@ -1,0 +1,33 @@
+"""Reaching the next noise source inside a Gymnasium wrapper chain.
+
+In a ``SubprocVecEnv`` the shared training clock reaches a worker's env only
+through ``env_method("set_noise_step", ...)``, which calls the OUTERMOST
+wrapper that has the method. Every rlnoise wrapper therefore forwards the step
+to the next noise source it wraps and merges that source's scales into its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+__all__ = ["inner_noise_source"]
+
+
+def inner_noise_source(env: Any) -> Any:
+    """The first wrapper inside ``env`` (or ``env`` itself) whose class is a noise source.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> inner_noise_source(gym.make("CartPole-v1")) is None
+        True
+    """
+    while env is not None:
+        cls = type(env)
+        if callable(getattr(cls, "set_noise_step", None)) and callable(
+            getattr(cls, "noise_scales", None)
+        ):
+            return env
+        env = env.env if isinstance(env, gym.Wrapper) else None
+    return None
