@@ -452,9 +452,14 @@ class BoxNoise:
         return out
 
     def _held(self, group: _Group) -> Any:
-        """The held draw, redrawn for rows whose episode restarted or whose hold expired."""
+        """The held draw, replaced for rows whose episode restarted or whose hold expired.
+
+        The stream advances every step whether or not a row takes the new draw, so
+        each row's held values do not depend on when the other rows redraw.
+        """
+        fresh = group.stream.sample()
         if group.held is None:
-            group.held = np.array(group.stream.sample(), copy=True)
+            group.held = np.array(fresh, copy=True)
             shape = () if self.n_rows is None else (len(group.rows),)
             group.age = np.zeros(shape, dtype=np.int64)
             group.pending = np.zeros(shape, dtype=bool)
@@ -463,7 +468,6 @@ class BoxNoise:
             if group.hold_steps:
                 redraw |= group.age >= group.hold_steps
             if redraw.any():
-                fresh = group.stream.sample()
                 if self.n_rows is None:
                     group.held = np.array(fresh, copy=True)
                 else:

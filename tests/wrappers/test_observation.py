@@ -177,8 +177,8 @@ def test_episode_resample_holds_one_draw_per_episode() -> None:
     for a, b in zip(starts, [*starts[1:], len(noise)], strict=True):
         np.testing.assert_allclose(noise[a:b], np.broadcast_to(noise[a], (b - a, 4)), atol=1e-6)
         held.append(noise[a])
-    # A new draw per episode: the stream's consecutive draws, one per episode start.
-    np.testing.assert_allclose(held, white(3, KEY, (4,), len(held), 0.1), atol=1e-6)
+    # The stream runs every step; an episode holds the draw of its first step.
+    np.testing.assert_allclose(held, white(3, KEY, (4,), len(noise), 0.1)[starts], atol=1e-6)
 
 
 def test_schedule_follows_the_local_step_count_then_an_outside_clock() -> None:
