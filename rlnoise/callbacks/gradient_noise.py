@@ -152,6 +152,7 @@ class _OptimizerNoise:
                     f"dtype, got {first.device}/{first.dtype} and {param.device}/{param.dtype}"
                 )
         spec = owner.spec
+        self.spec = spec
         self.owner = owner
         self.name = name
         self.optimizer = optimizer
@@ -169,16 +170,16 @@ class _OptimizerNoise:
         # The common case draws straight into one flat buffer and adds it with one
         # foreach call; every other kind/mode goes through the core's NoiseStream.
         self.fast = self.kind == "gaussian" and self.mode == "additive" and self.clip is None
-        total = sum(self.numels)
-        self.buffer = torch.empty(total, device=first.device, dtype=first.dtype)
-        self.buffer_views = self._views(self.buffer)
-        self.spec = spec
+        self.total = sum(self.numels)
+        self.dtype = first.dtype
+        if self.fast:
+            self.buffer = torch.empty(self.total, device=first.device, dtype=first.dtype)
+            self.buffer_views = self._views(self.buffer)
         # Built at the first draw: a stream draws its first block when it is built, and
         # the generator's state should still be the one seeded until noise is needed.
         self.stream: NoiseStream | None = None
         self.handles: list[Any] = []
         self.pending: tuple[list[torch.Tensor], float] | None = None
-        self.last_scale: float | None = None
 
     # -- count -------------------------------------------------------------------
     @property
@@ -205,20 +206,13 @@ class _OptimizerNoise:
         t = self.owner._schedule_step(self)
         if self.fast:
             self.buffer.normal_(generator=self.generator)
-            scale = self.base * self.schedule(t)
-            self.last_scale = scale
-            return self.buffer_views, scale
+            return self.buffer_views, self.base * self.schedule(t)
         if self.stream is None:
             self.stream = NoiseStream(
-                self.spec,
-                (self.buffer.numel(),),
-                self.generator,
-                dtype=self.buffer.dtype,
-                block_size=1,
+                self.spec, (self.total,), self.generator, dtype=self.dtype, block_size=1
             )
         self.stream.set_step(t)
         scale = float(self.stream.scale)
-        self.last_scale = scale
         return self._views(self.stream.sample()), scale
 
     def apply(self, grad: torch.Tensor, noise: torch.Tensor, scale: float) -> None:
@@ -388,6 +382,7 @@ class GradientNoiseCallback(BaseCallback):
     # -- SB3 events --------------------------------------------------------------------
     def _on_training_start(self) -> None:
         self._detach()  # a learn() that raised never reached _on_training_end
+        self._clock_step = None  # a shared clock, if any, sets it again from now on
         for name, optimizer, params in self._select():
             injector = self._injector(name, optimizer, params)
             owner = _HOOK_OWNERS.get(optimizer)
