@@ -27,7 +27,7 @@ def cartpole() -> gym.Env:
     return gym.make("CartPole-v1")
 
 
-def run_pair(spec, steps: int, seed: int = 3, make=cartpole):
+def run_pair(spec, steps: int, seed: int = 3, make=cartpole, act=lambda k: (k // 3) % 2):
     """(noisy, clean) observations of a wrapped and an unwrapped env fed the same actions.
 
     Every observation is kept, the last one of an episode and the reset one after it;
@@ -39,7 +39,7 @@ def run_pair(spec, steps: int, seed: int = 3, make=cartpole):
     k = 0
     while len(noisy_obs) < steps:
         k += 1
-        action = (k // 3) % 2
+        action = act(k)
         obs, _, term, trunc, _ = env.step(action)
         ref, _, ref_term, ref_trunc, _ = clean.step(action)
         assert (term, trunc) == (ref_term, ref_trunc)
@@ -310,3 +310,39 @@ def test_a_chain_of_noise_wrappers_follows_one_outside_step() -> None:
     env = ObservationNoise(ActionNoise(gym.make("Pendulum-v1"), spec), spec)
     env.set_noise_step(4)
     assert env.noise_scales() == {"action": pytest.approx(0.6), "observation": pytest.approx(0.6)}
+
+
+def test_tuple_observations_take_a_spec_per_index() -> None:
+    space = gym.spaces.Tuple(
+        (gym.spaces.Box(-np.inf, np.inf, (4,), np.float32), gym.spaces.Discrete(2))
+    )
+
+    def as_tuple(obs: np.ndarray) -> tuple:
+        return (obs, int(obs[0] > 0))
+
+    def make() -> gym.Env:
+        return gym.wrappers.TransformObservation(cartpole(), as_tuple, space)
+
+    for spec in (["gaussian:0.1", None], {0: "gaussian:0.1"}):
+        env = ObservationNoise(make(), spec)
+        obs, _ = env.reset(seed=1)
+        ref, _ = make().reset(seed=1)
+        np.testing.assert_array_equal(obs[0], ref[0] + white(1, (*KEY, 0), (4,), 1, 0.1)[0])
+        assert obs[1] == ref[1]
+    with pytest.raises(ValueError, match="observation/1: cannot add noise to Discrete"):
+        ObservationNoise(make(), [None, "gaussian:0.1"])
+
+
+def test_range_relative_scale_and_resampling_every_n_steps() -> None:
+    make = lambda: gym.make("Pendulum-v1")  # noqa: E731
+    act = lambda k: np.array([(k // 3) % 2 - 0.5], np.float32)  # noqa: E731
+    env, _, noisy, ref = run_pair("gaussian:0.1,relative_to=range", 5, make=make, act=act)
+    width = make().observation_space.high - make().observation_space.low  # [2, 2, 16]
+    expected = unit(3, KEY, (3,), 5) * (0.1 * width.astype(np.float64)).astype(np.float32)
+    np.testing.assert_array_equal(noisy, ref + expected)
+    assert env.observation_space.high.tolist() == [np.inf] * 3
+    _, _, noisy, ref = run_pair("gaussian:0.1,resample=3", 9, make=make, act=act)
+    noise = noisy - ref
+    draws = white(3, KEY, (3,), 9, 0.1)
+    for k in range(9):  # held for 3 steps: the stream's draws at steps 0, 3, 6
+        np.testing.assert_allclose(noise[k], draws[3 * (k // 3)], atol=1e-6)

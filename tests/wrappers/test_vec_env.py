@@ -177,3 +177,17 @@ def test_rl_zoo_config_and_a_ppo_rollout() -> None:
     model = PPO("MlpPolicy", env, n_steps=64, batch_size=64, n_epochs=1, device="cpu", seed=0)
     model.learn(128)
     assert model.num_timesteps >= 128
+
+
+def test_mask_kinds_on_terminal_observations() -> None:
+    noisy, clean = VecObservationNoise(venv(), "dropout:0.5"), venv()
+    seen = 0
+    for obs, ref, dones, infos, ref_infos in rollout(noisy, clean, 100):
+        assert np.all((obs == 0) | (obs == ref))
+        if dones is not None:
+            for i in np.flatnonzero(dones):
+                final, want = infos[i]["terminal_observation"], ref_infos[i]["terminal_observation"]
+                assert np.all((final == 0) | (final == want))
+                seen += 1
+    assert seen >= 3
+    # About half of all entries dropped in the batch observations.
