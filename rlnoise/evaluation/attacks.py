@@ -25,9 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 
-__all__ = ["linf_attack"]
+__all__ = ["cross_entropy_direction", "linf_attack"]
 
 
 def linf_attack(
@@ -84,10 +83,38 @@ def linf_attack(
         with torch.enable_grad():
             scores = scores_fn(x)
             if discrete:
-                loss = F.cross_entropy(scores, target, reduction="sum")
+                (grad,) = torch.autograd.grad(
+                    scores, x, grad_outputs=cross_entropy_direction(scores.detach(), target)
+                )
             else:
                 action = scores if actions_fn is None else actions_fn(scores)
                 loss = (action - reference).pow(2).flatten(1).sum()
-            (grad,) = torch.autograd.grad(loss, x)
+                (grad,) = torch.autograd.grad(loss, x)
         x = torch.clamp(x.detach() + step_size * grad.sign(), lower, upper)
     return x.detach()
+
+
+def cross_entropy_direction(scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Gradient of the cross-entropy w.r.t. the scores, rescaled per row to max |.| = 1.
+
+    The gradient is ``softmax(z) - onehot(y)``. A confident policy saturates
+    float32 softmax (``p_y`` rounds to 1, the others to 0), which would zero
+    the gradient and silently disable the attack. Computing it in float64 with
+    ``p_y - 1 = -sum_{j != y} p_j`` and rescaling each row by a positive
+    constant keeps its exact direction, and so the sign step, representable.
+
+    Args:
+        scores: Logits or Q-values ``(n, k)``.
+        target: Clean greedy actions ``(n,)``.
+
+    Returns:
+        ``(n, k)`` in the dtype of ``scores``.
+    """
+    z = scores.to(torch.float64)
+    p = torch.exp(z - torch.logsumexp(z, dim=1, keepdim=True))
+    column = target.reshape(-1, 1)
+    others = p.scatter(1, column, 0.0).sum(dim=1, keepdim=True)
+    direction = p.scatter(1, column, -others)
+    norm = direction.abs().amax(dim=1, keepdim=True)
+    direction = torch.where(norm > 0, direction / torch.where(norm > 0, norm, 1.0), 0.0)
+    return direction.to(scores.dtype)

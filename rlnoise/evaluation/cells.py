@@ -102,6 +102,8 @@ class Cell:
         self.finished = 0
         self.lane_episode = np.full(n_lanes, -1, dtype=np.int64)
         self.lane_slot = np.full(n_lanes, -1, dtype=np.int64)
+        self._live: tuple[np.ndarray, np.ndarray] | None = None
+        self._buffer: np.ndarray | None = None
         # Perturbation index within the condition: the key of each random source.
         self._index = {id(p): i for i, p in enumerate(condition.perturbations)}
         first = list(range(min(n_lanes, n_episodes)))
@@ -283,6 +285,25 @@ class Cell:
             self.sticky_last[lane] = None
             self.sticky_state[lane] = 0
 
+    def assign_slot(self, lane: int, slot: int) -> None:
+        """Attach ``lane`` to a runner slot."""
+        self.lane_slot[lane] = slot
+        self._live = None
+
+    def retire_lane(self, lane: int) -> None:
+        """``lane`` has no more episodes to play; it stops stepping."""
+        self.lane_episode[lane] = -1
+        self.lane_slot[lane] = -1
+        self._live = None
+
+    @property
+    def live(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(lanes, slots)`` of the lanes playing an episode (cached until one retires)."""
+        if self._live is None:
+            lanes = np.flatnonzero(self.lane_episode >= 0)
+            self._live = (lanes, self.lane_slot[lanes])
+        return self._live
+
     def take_episode(self) -> int | None:
         """The next episode to play, or ``None`` when all have been handed out."""
         if self.next_episode >= self.n_episodes:
@@ -308,12 +329,20 @@ class Cell:
         """True when the policy input differs from the normalised env observation."""
         return bool(self.raw_noise or self.normalized_noise or self.attack)
 
-    def observe(self, obs: np.ndarray) -> np.ndarray:
-        """Raw observations of every lane ``(n_lanes, *obs_shape)`` -> policy-side observations.
+    def observe(self, obs: np.ndarray, lanes: np.ndarray) -> np.ndarray:
+        """Raw observations of the live ``lanes`` -> their policy-side observations.
 
         Applies raw noise, then normalisation, then normalised-space noise; a
-        raw-space attack keeps the rows raw (the runner normalises after attacking).
+        raw-space attack keeps the rows raw (the runner normalises after
+        attacking). The streams draw for every lane (idle ones included), so a
+        lane's draws depend only on its own episode.
         """
+        if self._buffer is None:
+            self._buffer = np.zeros((self.n_lanes, *self.obs_shape), dtype=obs.dtype)
+        self._buffer[lanes] = obs
+        return self._observe_all(self._buffer)[lanes]
+
+    def _observe_all(self, obs: np.ndarray) -> np.ndarray:
         x = obs.astype(self.obs_dtype, copy=False) if self.raw_noise else obs
         for stream in self.raw_noise:
             x = stream.perturb(x)
@@ -356,6 +385,15 @@ class Cell:
             high=high,
         )
         return adapter.normalize_torch(x_adv) if raw else x_adv
+
+    @property
+    def perturbs_actions(self) -> bool:
+        """True when actions are noised, replaced or made sticky."""
+        return (
+            self.action_noise is not None
+            or self.random_action is not None
+            or self.sticky is not None
+        )
 
     def act_perturbed(self, actions: np.ndarray, lanes: np.ndarray) -> np.ndarray:
         """Apply action noise, random replacement and sticky actions to the live lanes' actions."""

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["PolicyAdapter"]
@@ -65,6 +66,12 @@ def policy_family(policy: Any) -> str | None:
     if actor is not None and hasattr(actor, "get_action_dist_params"):
         return "squashed_actor"
     return None
+
+
+def _categorical_mode(logits: torch.Tensor) -> torch.Tensor:
+    """``Categorical(logits=logits).probs.argmax(dim=1)``, the same operations without the object."""
+    normalized = logits - logits.logsumexp(dim=-1, keepdim=True)
+    return F.softmax(normalized, dim=-1).argmax(dim=1)
 
 
 class _Scores(nn.Module):
@@ -175,10 +182,17 @@ class PolicyAdapter:
         tensor, _ = self.policy.obs_to_tensor(obs)
         return tensor
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def act(self, obs: torch.Tensor) -> torch.Tensor:
-        """Deterministic actions, as ``policy.predict`` computes them before post-processing."""
-        return self.policy._predict(obs, deterministic=True)
+        """Deterministic actions, as ``policy.predict`` computes them before post-processing.
+
+        For the supported families this runs the same operations as
+        ``policy._predict(obs, deterministic=True)`` without building
+        ``torch.distributions`` objects (identical values, less overhead).
+        """
+        if self._scores is None:
+            return self.policy._predict(obs, deterministic=True)
+        return self.actions_from_scores(self._scores(obs))
 
     def postprocess(self, actions: torch.Tensor) -> np.ndarray:
         """Numpy actions exactly as ``policy.predict`` returns them for a batch."""
@@ -216,15 +230,12 @@ class PolicyAdapter:
 
         dist = self.policy.action_dist
         if isinstance(dist, d.CategoricalDistribution):
-            return torch.distributions.Categorical(logits=scores).probs.argmax(dim=1)
+            return _categorical_mode(scores)
         if isinstance(dist, d.MultiCategoricalDistribution):
             parts = torch.split(scores, list(dist.action_dims), dim=1)
-            return torch.stack(
-                [torch.distributions.Categorical(logits=p).probs.argmax(dim=1) for p in parts],
-                dim=1,
-            )
+            return torch.stack([_categorical_mode(p) for p in parts], dim=1)
         if isinstance(dist, d.BernoulliDistribution):
-            return torch.round(torch.distributions.Bernoulli(logits=scores).probs)
+            return torch.round(torch.sigmoid(scores))  # Bernoulli(logits=...).probs
         if isinstance(dist, d.SquashedDiagGaussianDistribution):
             return torch.tanh(scores)
         if isinstance(dist, d.StateDependentNoiseDistribution) and dist.bijector is not None:

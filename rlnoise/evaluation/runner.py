@@ -352,8 +352,9 @@ class _BatchedLoop:
         self.slot_cell: list[Cell | None] = [None] * batch_size
         self.slot_lane = np.zeros(batch_size, dtype=np.int64)
         self.slot_env: list[gym.Env | None] = [None] * batch_size
-        self.slot_return = [0.0] * batch_size
-        self.slot_length = [0] * batch_size
+        # float64 sums, one reward at a time, as a Python loop over the episode would add them
+        self.slot_return = np.zeros(batch_size, dtype=np.float64)
+        self.slot_length = np.zeros(batch_size, dtype=np.int64)
         self.free = list(range(batch_size - 1, -1, -1))
 
     # -- envs --------------------------------------------------------------------
@@ -374,10 +375,12 @@ class _BatchedLoop:
 
     def _start_cell(self, run: int, index: int, n_lanes: int) -> Cell:
         condition = self.conditions[index]
-        cell = Cell(run, index, condition, self.adapters[run], self.n_episodes, self.seed, n_lanes)
+        cell = Cell(
+            run, index, condition, self.adapters[run], self.n_episodes, self.seed, n_lanes
+        )
         for lane in range(n_lanes):
             slot = self.free.pop()
-            cell.lane_slot[lane] = slot
+            cell.assign_slot(lane, slot)
             self.slot_cell[slot] = cell
             self.slot_lane[slot] = lane
             self.slot_env[slot] = self._acquire_env(cell.env_key, condition)
@@ -414,28 +417,27 @@ class _BatchedLoop:
             disable=not progress or not todo,
             dynamic_ncols=True,
         )
-        minimum_lanes = max(1, self.capacity // 8)
+        # A new cell starts once enough slots are free for it to be worth a batch share.
+        minimum_lanes = min(self.n_episodes, max(1, self.capacity // 8))
         try:
             while pending or active:
-                while pending and (
-                    len(self.free) >= min(self.n_episodes, minimum_lanes) or not active
-                ):
+                while pending and (len(self.free) >= minimum_lanes or not active):
                     run, index = pending.popleft()
                     n_lanes = min(self.n_episodes, len(self.free))
                     active.append(self._start_cell(run, index, n_lanes))
-                done_slots = self._step(active)
-                for slot in done_slots:
+                for slot in self._step(active):
                     cell = self.slot_cell[slot]
                     assert cell is not None
                     lane = int(self.slot_lane[slot])
                     cell.record(
-                        int(cell.lane_episode[lane]), self.slot_return[slot], self.slot_length[slot]
+                        int(cell.lane_episode[lane]),
+                        float(self.slot_return[slot]),
+                        int(self.slot_length[slot]),
                     )
                     bar.update(1)
                     episode = cell.take_episode()
                     if episode is None:
-                        cell.lane_episode[lane] = -1
-                        cell.lane_slot[lane] = -1
+                        cell.retire_lane(lane)
                         self._release(slot, cell)
                     else:
                         cell.start_episode(lane, episode)
@@ -443,10 +445,9 @@ class _BatchedLoop:
                     if cell.done:
                         active.remove(cell)
                         finished(cell)
-                        key = cell.env_key
-                        remaining_by_key[key] -= 1
-                        if remaining_by_key[key] == 0:
-                            for env in self.pools.pop(key, []):
+                        remaining_by_key[cell.env_key] -= 1
+                        if remaining_by_key[cell.env_key] == 0:
+                            for env in self.pools.pop(cell.env_key, []):
                                 env.close()
         finally:
             bar.close()
@@ -458,73 +459,69 @@ class _BatchedLoop:
                     env.close()
             self.pools.clear()
 
-    def _step(self, active: list[Cell]) -> list[int]:
+    def _actions(self, run: int, cells: list[Cell]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(slots, actions)`` per cell of one run: one transfer, one shared forward."""
+        adapter = self.adapters[run]
+        parts, rows = [], []
+        offset = 0
+        for cell in cells:
+            lanes, slots = cell.live
+            if lanes.size == 0:
+                continue
+            if cell.perturbs_observations:
+                parts.append(cell.observe(self.obs[slots], lanes))
+            else:
+                parts.append(adapter.normalize(self.obs[slots]))
+            rows.append((cell, lanes, slots, offset, lanes.size))
+            offset += lanes.size
+        if not rows:
+            return []
+        obs_t = adapter.to_tensor(parts[0] if len(parts) == 1 else np.concatenate(parts))
+        for cell, lanes, _, start, n in rows:
+            if cell.attack is not None:
+                obs_t[start : start + n] = cell.attack_observations(obs_t[start : start + n], lanes)
+        shared = [row for row in rows if row[0].weight_noise is None]
+        if len(shared) == len(rows):
+            shared_actions = adapter.postprocess(adapter.act(obs_t))
+            shared_start = {id(row[0]): row[3] for row in rows}
+        elif shared:
+            index = np.concatenate([np.arange(s, s + n) for _, _, _, s, n in shared])
+            picked = obs_t[torch.as_tensor(index, device=obs_t.device)]
+            shared_actions = adapter.postprocess(adapter.act(picked))
+            starts = np.cumsum([0] + [n for *_, n in shared])
+            shared_start = {id(row[0]): int(s) for row, s in zip(shared, starts, strict=False)}
+        out = []
+        for cell, lanes, slots, start, n in rows:
+            if cell.weight_noise is None:
+                first = shared_start[id(cell)]
+                actions = shared_actions[first : first + n]
+            else:
+                lane_index = torch.as_tensor(lanes, device=obs_t.device)
+                weights = {k: w[lane_index] for k, w in cell.weights.items()}
+                actions = adapter.postprocess(
+                    adapter.act_with_weights(weights, obs_t[start : start + n])
+                )
+            if cell.perturbs_actions:
+                actions = cell.act_perturbed(actions, lanes)
+            out.append((slots, actions))
+        return out
+
+    def _step(self, active: list[Cell]) -> np.ndarray:
         """Advance every live episode by one step; returns the slots whose episode ended."""
-        order: list[int] = []
-        actions_by_slot: dict[int, Any] = {}
         by_run: dict[int, list[Cell]] = {}
         for cell in active:
             by_run.setdefault(cell.run, []).append(cell)
-        for run, cells in by_run.items():
-            adapter = self.adapters[run]
-            parts, rows = [], []
-            offset = 0
-            for cell in cells:
-                lanes = np.flatnonzero(cell.lane_episode >= 0)
-                if lanes.size == 0:
-                    continue
-                slots = cell.lane_slot[lanes]
-                if cell.perturbs_observations:
-                    full = np.zeros((cell.n_lanes, *self.obs.shape[1:]), dtype=self.obs.dtype)
-                    full[lanes] = self.obs[slots]
-                    x = cell.observe(full)[lanes]
-                else:
-                    x = adapter.normalize(self.obs[slots])
-                parts.append(x)
-                rows.append((cell, lanes, slots, offset, lanes.size))
-                offset += lanes.size
-            if not rows:
-                continue
-            obs_t = adapter.to_tensor(parts[0] if len(parts) == 1 else np.concatenate(parts))
-            for cell, lanes, _, start, n in rows:
-                if cell.attack is not None:
-                    obs_t[start : start + n] = cell.attack_observations(
-                        obs_t[start : start + n], lanes
-                    )
-            shared = [row for row in rows if row[0].weight_noise is None]
-            if len(shared) == len(rows):
-                shared_actions = adapter.postprocess(adapter.act(obs_t))
-            elif shared:
-                index = np.concatenate([np.arange(s, s + n) for _, _, _, s, n in shared])
-                picked = obs_t[torch.as_tensor(index, device=obs_t.device)]
-                shared_actions = adapter.postprocess(adapter.act(picked))
-            position = 0
-            for cell, lanes, slots, start, n in rows:
-                if cell.weight_noise is None:
-                    if len(shared) == len(rows):
-                        actions = shared_actions[start : start + n]
-                    else:
-                        actions = shared_actions[position : position + n]
-                        position += n
-                else:
-                    lane_index = torch.as_tensor(lanes, device=obs_t.device)
-                    weights = {k: w[lane_index] for k, w in cell.weights.items()}
-                    actions = adapter.postprocess(
-                        adapter.act_with_weights(weights, obs_t[start : start + n])
-                    )
-                actions = cell.act_perturbed(actions, lanes)
-                for slot, action in zip(slots.tolist(), actions, strict=True):
-                    actions_by_slot[slot] = action
-                    order.append(slot)
-        done = []
-        for slot in order:
-            env = self.slot_env[slot]
-            assert env is not None
-            obs, reward, terminated, truncated, _ = env.step(actions_by_slot[slot])
-            self.obs[slot] = obs
-            self.slot_return[slot] += float(reward)
-            length = self.slot_length[slot] + 1
-            self.slot_length[slot] = length
-            if terminated or truncated or (self.max_steps is not None and length >= self.max_steps):
-                done.append(slot)
-        return done
+        pieces = [piece for run, cells in by_run.items() for piece in self._actions(run, cells)]
+        if not pieces:
+            return np.zeros(0, dtype=np.int64)
+        slots = np.concatenate([p[0] for p in pieces])
+        actions = pieces[0][1] if len(pieces) == 1 else np.concatenate([p[1] for p in pieces])
+        envs = [self.slot_env[slot] for slot in slots.tolist()]
+        results = [env.step(action) for env, action in zip(envs, actions)]  # type: ignore[union-attr]
+        self.obs[slots] = np.stack([r[0] for r in results])
+        self.slot_return[slots] += np.array([r[1] for r in results], dtype=np.float64)
+        self.slot_length[slots] += 1
+        ended = np.array([r[2] or r[3] for r in results], dtype=bool)
+        if self.max_steps is not None:
+            ended |= self.slot_length[slots] >= self.max_steps
+        return slots[ended]

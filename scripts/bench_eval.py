@@ -1,0 +1,200 @@
+"""Benchmark: the batched robustness runner vs looping SB3's ``evaluate_policy``.
+
+Side by side in one run, alternating, repeated; prints median ratios:
+  * a grid of 8 observation-noise levels x 32 episodes on CartPole-v1 with a
+    trained PPO: ``evaluate_robustness`` (all 256 episodes in one batched loop)
+    vs ``evaluate_policy`` on a ``DummyVecEnv`` of 8 envs, once per level, with
+    the same Gaussian observation noise in a ``TransformObservation`` wrapper
+    (target: >= 5x faster). Noise realisations differ between the two, so
+    episode lengths differ a little; the steps/s ratio is printed as well;
+  * a 64-condition x 100-episode grid (observation noise of four kinds, random
+    and sticky actions, weight noise, FGSM, dynamics) run once: wall time and
+    peak RSS of the process (target: < 2 GB).
+
+Usage:
+    python scripts/bench_eval.py [--device cpu|cuda|auto] [--model PATH] [--repeats 3]
+        [--skip-large]
+
+Without ``--model`` a PPO is trained for 30k steps first (about 10 s on 2 cores).
+``--device cuda`` without a CUDA device stops with an error (use ``auto`` to fall back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from rlnoise.evaluation import evaluate_robustness
+from rlnoise.evaluation.conditions import Condition, ObservationNoise
+from rlnoise.evaluation.models import resolve_device
+
+LEVELS = [0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.4]
+ENV_ID = "CartPole-v1"
+
+
+def train(seed: int, device: str) -> PPO:
+    env = make_vec_env(ENV_ID, n_envs=8, seed=seed)
+    model = PPO(
+        "MlpPolicy",
+        env,
+        n_steps=32,
+        batch_size=256,
+        gae_lambda=0.8,
+        gamma=0.98,
+        n_epochs=10,
+        ent_coef=0.0,
+        learning_rate=0.002,
+        seed=seed,
+        device=device,
+    )
+    return model.learn(30_000)
+
+
+def noisy_env(sigma: float, seed: int) -> gym.Env:
+    env = gym.make(ENV_ID)
+    if sigma == 0:
+        return env
+    rng = np.random.default_rng(seed)
+    return gym.wrappers.TransformObservation(
+        env,
+        lambda obs: (obs + sigma * rng.standard_normal(obs.shape)).astype(np.float32),
+        env.observation_space,
+    )
+
+
+def baseline(model: PPO, n_episodes: int, seed: int) -> tuple[float, int]:
+    """evaluate_policy once per level; returns (seconds, env steps)."""
+    steps = 0
+    start = time.perf_counter()
+    for i, sigma in enumerate(LEVELS):
+        venv = DummyVecEnv([lambda j=j: noisy_env(sigma, seed + 100 * i + j) for j in range(8)])
+        venv.seed(seed)
+        _, lengths = evaluate_policy(
+            model, venv, n_eval_episodes=n_episodes, deterministic=True, return_episode_rewards=True
+        )
+        steps += int(np.sum(lengths))
+        venv.close()
+    return time.perf_counter() - start, steps
+
+
+def batched(model: PPO, n_episodes: int, seed: int, device: str) -> tuple[float, int]:
+    conditions = [
+        Condition(f"gaussian:{s}", (ObservationNoise(f"gaussian:{s}"),), "obs:gaussian", s)
+        for s in LEVELS
+    ]
+    start = time.perf_counter()
+    report = evaluate_robustness(
+        model, ENV_ID, conditions, n_episodes=n_episodes, seed=seed, device=device, progress=False
+    )
+    return time.perf_counter() - start, int(report.lengths.sum())
+
+
+def large_grid() -> dict[str, object]:
+    return {
+        "clean": True,
+        "gaussian": list(np.round(np.linspace(0.01, 0.4, 12), 4)),
+        "uniform": list(np.round(np.linspace(0.01, 0.4, 8), 4)),
+        "laplace": list(np.round(np.linspace(0.01, 0.3, 8), 4)),
+        "ou": {"levels": [0.1, 0.2, 0.4, 0.8], "theta": 0.15},
+        "random_action": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5],
+        "sticky_action": [0.1, 0.25, 0.5, 0.75],
+        "weight_noise": {"gaussian": [0.01, 0.02, 0.05, 0.1, 0.2]},
+        "fgsm": [0.005, 0.01, 0.02, 0.05, 0.1, 0.2],
+        "pgd": {"levels": [0.01, 0.05], "steps": 5},
+        "dynamics": {"attributes": {"length": [0.25, 0.75, 1.0, 1.5, 2.0]}, "env": ENV_ID},
+        "conditions": [
+            {
+                "name": "gaussian+sticky",
+                "perturbations": [
+                    {"type": "obs_noise", "noise": "gaussian:0.05"},
+                    {"type": "sticky_action", "probability": 0.25},
+                ],
+            },
+            {
+                "name": "heavy pole + fgsm",
+                "perturbations": [
+                    {"type": "dynamics", "attributes": {"length": 1.0}},
+                    {"type": "fgsm", "eps": 0.02},
+                ],
+            },
+        ],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--model", default=None, help="saved PPO zip (default: train one)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--episodes", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-large", action="store_true", help="skip the 64 x 100 grid")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    try:
+        device = str(resolve_device(args.device))
+    except ValueError as error:
+        sys.exit(f"bench_eval: {error}")
+    print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    if args.model:
+        model = PPO.load(Path(args.model), device=device)
+    else:
+        start = time.perf_counter()
+        model = train(args.seed, "cpu")
+        print(f"trained PPO for 30k steps in {time.perf_counter() - start:.1f} s")
+    batched(model, 2, args.seed, device)  # warm-up (imports, first CUDA kernels)
+
+    print(f"\n{len(LEVELS)} obs-noise levels x {args.episodes} episodes on {ENV_ID}")
+    ratios, throughput = [], []
+    for repeat in range(args.repeats):
+        if repeat % 2 == 0:  # alternate the order so drift hits both alike
+            t_base, s_base = baseline(model, args.episodes, args.seed)
+            t_ours, s_ours = batched(model, args.episodes, args.seed, device)
+        else:
+            t_ours, s_ours = batched(model, args.episodes, args.seed, device)
+            t_base, s_base = baseline(model, args.episodes, args.seed)
+        ratios.append(t_base / t_ours)
+        throughput.append((s_ours / t_ours) / (s_base / t_base))
+        print(
+            f"  repeat {repeat}: evaluate_policy x{len(LEVELS)} {t_base:6.2f} s ({s_base} steps)"
+            f" | evaluate_robustness {t_ours:6.2f} s ({s_ours} steps)"
+        )
+    ratio = statistics.median(ratios)
+    verdict = "met" if ratio >= 5 else "NOT met"
+    print(f"  median speed-up (wall time): {ratio:.2f}x   target >= 5x: {verdict}")
+    print(f"  median speed-up (env steps per second): {statistics.median(throughput):.2f}x")
+
+    if args.skip_large:
+        return
+    from rlnoise.evaluation.grid import build_grid
+
+    conditions = build_grid(large_grid(), ENV_ID)
+    print(f"\n{len(conditions)} conditions x 100 episodes")
+    start = time.perf_counter()
+    report = evaluate_robustness(
+        model, ENV_ID, conditions, n_episodes=100, seed=args.seed, device=device, progress=False
+    )
+    elapsed = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    steps = int(report.lengths.sum())
+    verdict = "met" if peak_mb < 2048 else "NOT met"
+    print(f"  {elapsed:.1f} s, {steps} env steps ({steps / elapsed:,.0f} steps/s)")
+    print(f"  peak RSS {peak_mb:.0f} MB   target < 2048 MB: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

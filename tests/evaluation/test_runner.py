@@ -1,0 +1,238 @@
+"""The batched runner: exactness against SB3's predict, determinism, batching, bad input."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import DQN, PPO, SAC
+
+from rlnoise.evaluation import Condition, evaluate_robustness
+from rlnoise.evaluation.conditions import (
+    Dynamics,
+    ObservationAttack,
+    ObservationNoise,
+    RandomAction,
+    StickyAction,
+    WeightNoise,
+)
+
+from .helpers import predict_episodes
+
+CARTPOLE = "CartPole-v1"
+
+
+def run(model, conditions, n_episodes=6, seed=3, env=CARTPOLE, **kwargs):
+    kwargs.setdefault("progress", False)
+    kwargs.setdefault("device", "cpu")
+    return evaluate_robustness(model, env, conditions, n_episodes=n_episodes, seed=seed, **kwargs)
+
+
+MIXED = {
+    "gaussian": [0.0, 0.1],
+    "ou": {"levels": [0.3], "theta": 0.5},
+    "random_action": [0.2],
+    "sticky_action": {"levels": [0.3], "duration": [1, 3]},
+    "weight_noise": {"gaussian": [0.05]},
+    "pgd": {"levels": [0.05], "steps": 3, "random_start": True},
+    "dynamics": {"attributes": {"length": [1.0]}},
+}
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 256])
+def test_clean_episodes_equal_predict_one_episode_at_a_time(
+    trained_cartpole: PPO, untrained_cartpole: PPO, batch_size: int
+) -> None:
+    # Several models and conditions share the batch; each clean episode must still be
+    # exactly the episode model.predict plays alone from reset seed seed + k.
+    report = run(
+        {"trained": trained_cartpole, "untrained": untrained_cartpole},
+        {"gaussian": [0.1]},
+        batch_size=batch_size,
+    )
+    for r, model in enumerate((trained_cartpole, untrained_cartpole)):
+        returns, lengths = predict_episodes(model, CARTPOLE, [3 + k for k in range(6)])
+        assert report.returns[r, 0].tolist() == returns
+        assert report.lengths[r, 0].tolist() == lengths
+
+
+def test_dqn_clean_equals_predict() -> None:
+    model = DQN("MlpPolicy", CARTPOLE, seed=2, device="cpu")
+    report = run(model, ["clean"], n_episodes=5, seed=11)
+    returns, lengths = predict_episodes(model, CARTPOLE, [11 + k for k in range(5)])
+    assert report.returns[0, 0].tolist() == returns
+    assert report.lengths[0, 0].tolist() == lengths
+
+
+def test_continuous_actions_equal_predict() -> None:
+    # Box actions go through the same clipping / unscaling as predict. Bit-identical
+    # with one episode per forward (predict's batch of 1); larger batches change only
+    # float32 BLAS rounding (the kernel depends on the batch size), hence the tolerance.
+    model = SAC("MlpPolicy", "Pendulum-v1", seed=0, device="cpu")
+    returns, lengths = predict_episodes(model, "Pendulum-v1", [0, 1, 2])
+    alone = run(model, ["clean"], n_episodes=3, seed=0, env="Pendulum-v1", batch_size=1)
+    assert alone.returns[0, 0].tolist() == returns
+    batched = run(model, ["clean"], n_episodes=3, seed=0, env="Pendulum-v1", batch_size=8)
+    np.testing.assert_allclose(batched.returns[0, 0], returns, rtol=1e-6)
+    assert batched.lengths[0, 0].tolist() == lengths
+
+
+def test_same_seed_same_report_and_batch_size_does_not_matter(untrained_cartpole: PPO) -> None:
+    first = run(untrained_cartpole, MIXED, n_episodes=5, batch_size=256)
+    again = run(untrained_cartpole, MIXED, n_episodes=5, batch_size=256)
+    small = run(untrained_cartpole, MIXED, n_episodes=5, batch_size=3)
+    one = run(untrained_cartpole, MIXED, n_episodes=5, batch_size=1)
+    assert np.array_equal(first.returns, again.returns)
+    assert first.summary(n_resamples=300) == again.summary(n_resamples=300)
+    assert np.array_equal(first.returns, small.returns)
+    assert np.array_equal(first.returns, one.returns)
+    assert np.array_equal(first.lengths, one.lengths)
+    other_seed = run(untrained_cartpole, MIXED, n_episodes=5, seed=4)
+    assert not np.array_equal(first.returns, other_seed.returns)
+
+
+def test_conditions_do_not_depend_on_their_neighbours(untrained_cartpole: PPO) -> None:
+    full = run(untrained_cartpole, MIXED, n_episodes=4)
+    alone = run(untrained_cartpole, {"clean": False, "sticky_action": MIXED["sticky_action"]}, 4)
+    index = full.condition_index("sticky_action:0.3")
+    assert np.array_equal(full.returns[0, index], alone.returns[0, 0])
+
+
+def test_common_random_numbers(untrained_cartpole: PPO) -> None:
+    # Every condition starts episode k from the same state: zero noise == clean exactly.
+    report = run(untrained_cartpole, {"gaussian": [0.0], "weight_noise": {"gaussian": [0.0]}})
+    assert np.array_equal(report.returns[0, 0], report.returns[0, 1])
+    assert np.array_equal(report.returns[0, 0], report.returns[0, 2])
+
+
+def test_each_episode_counted_once_whatever_its_length(untrained_cartpole: PPO) -> None:
+    # Short and long episodes interleave in a 2-slot batch; every episode appears once,
+    # at its index, with the length predict gives it.
+    report = run(untrained_cartpole, ["clean"], n_episodes=9, batch_size=2)
+    returns, lengths = predict_episodes(untrained_cartpole, CARTPOLE, [3 + k for k in range(9)])
+    assert report.lengths[0, 0].tolist() == lengths
+    assert report.returns[0, 0].tolist() == returns
+    assert len(set(lengths)) > 3
+
+
+def test_max_steps_caps_episodes(trained_cartpole: PPO) -> None:
+    report = run(trained_cartpole, ["clean"], n_episodes=3, max_steps=25)
+    assert report.lengths.tolist() == [[[25, 25, 25]]]
+    assert report.returns.tolist() == [[[25.0, 25.0, 25.0]]]
+
+
+def test_runs_by_conditions_by_episodes(trained_cartpole: PPO, untrained_cartpole: PPO) -> None:
+    report = run(
+        {"ppo": [trained_cartpole, untrained_cartpole], "other": untrained_cartpole},
+        {"gaussian": [0.05]},
+        n_episodes=3,
+    )
+    assert report.returns.shape == (3, 2, 3)
+    assert report.groups == ["ppo", "other"]
+    assert [r["name"] for r in report.runs] == ["ppo-0", "ppo-1", "other-0"]
+    assert np.array_equal(report.returns[1], report.returns[2])  # same model, same numbers
+
+
+def test_dynamics_changes_the_env(trained_cartpole: PPO) -> None:
+    report = run(
+        trained_cartpole,
+        {"dynamics": {"attributes": {"length": [0.5, 3.0], "force_mag": [1.0]}}},
+        n_episodes=4,
+    )
+    clean, same, longer, weak = report.returns[0]
+    assert np.array_equal(clean, same)  # 0.5 is CartPole's own length
+    assert not np.array_equal(clean, longer)
+    assert weak.mean() < clean.mean()
+
+
+def test_cuda_requested_without_cuda_is_a_clear_error(untrained_cartpole: PPO) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        run(untrained_cartpole, ["clean"], device="cuda")
+
+
+class CountingResets(gym.Wrapper):
+    resets = 0
+
+    def reset(self, **kwargs):
+        CountingResets.resets += 1
+        return super().reset(**kwargs)
+
+
+def counting_factory(**kwargs):
+    return CountingResets(gym.make(CARTPOLE, **kwargs))
+
+
+class DetachedExtractor(torch.nn.Module):
+    """A features extractor that cuts the graph: the policy gives no input gradient."""
+
+    def __init__(self, observation_space: gym.Space, features_dim: int = 4):
+        super().__init__()
+        self.features_dim = features_dim
+        self.scale = torch.nn.Parameter(torch.ones(features_dim))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return obs.detach() * self.scale
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        ([{"name": "x", "perturbations": [{"type": "gravity"}]}], "known types are"),
+        ({"gaussain": [0.1]}, "unknown grid key"),
+        ({"action_noise": {"gaussian": [0.1]}}, "action_noise needs a Box action space"),
+        ({"weight_noise": {"gaussian": {"levels": [0.1], "where": ["nope.*"]}}}, "matches no"),
+        ({"dynamics": {"attributes": {"lenght": [1.0]}}}, "has no attribute 'lenght'.*length"),
+        ({"observation_noise": {"gaussian": {"levels": [0.1], "relative_to": "range"}}}, "finite"),
+    ],
+)
+def test_bad_conditions_fail_before_any_episode(
+    untrained_cartpole: PPO, conditions: object, message: str
+) -> None:
+    CountingResets.resets = 0
+    with pytest.raises(ValueError, match=message):
+        run(untrained_cartpole, conditions, env=counting_factory)
+    assert CountingResets.resets == 0
+
+
+def test_attack_without_gradient_fails_before_any_episode() -> None:
+    model = PPO(
+        "MlpPolicy",
+        CARTPOLE,
+        policy_kwargs={"features_extractor_class": DetachedExtractor},
+        seed=0,
+        device="cpu",
+    )
+    assert run(model, ["clean"], n_episodes=1).returns.shape == (1, 1, 1)  # clean runs
+    CountingResets.resets = 0
+    with pytest.raises(ValueError, match="no gradient"):
+        run(model, {"fgsm": [0.1]}, env=counting_factory)
+    assert CountingResets.resets == 0
+
+
+def test_unregistered_env_and_space_mismatch(untrained_cartpole: PPO) -> None:
+    with pytest.raises(ValueError, match="env id 'CartPole-v99' is not registered"):
+        run(untrained_cartpole, ["clean"], env="CartPole-v99")
+    with pytest.raises(ValueError, match="expects the observation space Box"):
+        run(untrained_cartpole, ["clean"], env="MountainCar-v0")
+    with pytest.raises(ValueError, match="n_episodes must be >= 1"):
+        run(untrained_cartpole, ["clean"], n_episodes=0)
+
+
+def test_explicit_condition_objects(untrained_cartpole: PPO) -> None:
+    combined = Condition(
+        "heavy and noisy",
+        (
+            Dynamics(attributes={"masscart": 3.0}),
+            ObservationNoise("laplace:0.05"),
+            RandomAction(0.1),
+            StickyAction(0.2),
+            WeightNoise("gaussian:0.02"),
+            ObservationAttack("fgsm", 0.01),
+        ),
+    )
+    report = run(untrained_cartpole, [Condition.clean(), combined], n_episodes=3)
+    assert report.condition_names == ["clean", "heavy and noisy"]
+    assert (report.lengths > 0).all()
