@@ -155,6 +155,8 @@ class BoxNoise:
                 check_env_spec(spec, name)
         self.t = 0
         self.external_clock = False
+        self._all_rows = list(range(count))
+        self._unseeded = set(self._all_rows)
         self._groups = self._build_groups(list(specs))
         self.scheduled = any(not g.spec.schedule.is_constant for g in self._groups)
         # Episode starts only matter to processes with state and to held draws.
@@ -345,6 +347,7 @@ class BoxNoise:
         )
         if len(seeds) != len(rows):
             raise ValueError(f"{self.name}: got {len(seeds)} seeds for {len(rows)} rows")
+        self._unseeded.difference_update(rows)
         for group in self._groups:
             local = [
                 (group.local[r], s) for r, s in zip(rows, seeds, strict=True) if r in group.local
@@ -374,7 +377,19 @@ class BoxNoise:
             stream.reset(rows=[j for j, _ in local], rngs=[self._rng(s, *extra) for _, s in local])
 
     def restart(self, rows: Sequence[int] | None = None) -> None:
-        """Start new episodes for ``rows`` (all when ``None``): stateful kinds start over."""
+        """Start new episodes for ``rows`` (all when ``None``): stateful kinds start over.
+
+        A row that was never seeded takes fresh OS entropy at its first episode
+        (as Gymnasium envs do), not the entropy drawn when the wrapper was built,
+        so copies of one wrapper (a forked worker, a deep copy) never share noise.
+        """
+        if self._unseeded:
+            fresh = [r for r in (self._all_rows if rows is None else rows) if r in self._unseeded]
+            if fresh:
+                self.reseed([None] * len(fresh), fresh)
+                if rows is None and len(fresh) == len(self._all_rows):
+                    return
+                rows = [r for r in (self._all_rows if rows is None else rows) if r not in fresh]
         if not self.restarts:
             return
         for group in self._groups:

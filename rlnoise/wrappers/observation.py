@@ -122,15 +122,13 @@ class ObservationNoise(
     def step(self, action: ActType) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env and add noise to the observation."""
         obs, reward, terminated, truncated, info = self.env.step(action)
+        if self._hot:  # constant white noise: no step count to keep, one draw and one add
+            return obs + self._draw(), reward, terminated, truncated, info  # type: ignore[misc]
         self._steps += 1
-        if self._hot:
-            obs = obs + self._draw()  # type: ignore[misc]
-        elif self._noise_enabled:
-            if self._local_clock and self.noise.scheduled:
-                self.noise.set_step(self._steps)
-            obs = self._apply(obs)
-        elif self._local_clock and self.noise.scheduled:
+        if self._local_clock and self.noise.scheduled:
             self.noise.set_step(self._steps)
+        if self._noise_enabled:
+            obs = self._apply(obs)
         return obs, reward, terminated, truncated, info
 
     def observation(self, observation: ObsType) -> ObsType:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import cloudpickle
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -77,13 +78,17 @@ def test_gymnasium_seeding_semantics() -> None:
     continued, _ = env.reset()  # no seed: the stream goes on (second draw)
     state = np.asarray(env.unwrapped.state, dtype=np.float32)
     np.testing.assert_array_equal(continued, state + expected[1])
-    # Never seeded: OS entropy, so two wrappers differ (the env's own reset is random too).
+    # Never seeded: OS entropy at the first reset, so two wrappers differ, and so do
+    # copies of one wrapper made before it was reset (a forked or pickled worker).
+    original = ObservationNoise(cartpole(), "gaussian:0.1")
+    twin = cloudpickle.loads(cloudpickle.dumps(original))
     noises = []
-    for _ in range(2):
-        fresh = ObservationNoise(cartpole(), "gaussian:0.1")
+    for fresh in (original, twin, ObservationNoise(cartpole(), "gaussian:0.1")):
         obs, _ = fresh.reset()
         noises.append(obs - np.asarray(fresh.unwrapped.state, dtype=np.float32))
-    assert not np.allclose(noises[0], noises[1])
+    for i in range(3):
+        for j in range(i):
+            assert not np.allclose(noises[i], noises[j])
 
 
 @pytest.mark.parametrize(
