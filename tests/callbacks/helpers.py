@@ -160,3 +160,10 @@ class Capture(KVWriter):
 
     def close(self) -> None:
         pass
+
+
+def real_noise_wrappers(env: gym.Env) -> gym.Env:
+    """rlnoise's own wrappers, stacked: observation noise inside random-action replacement."""
+    from rlnoise.wrappers import ObservationNoise, RandomActionReplacement
+
+    return RandomActionReplacement(ObservationNoise(env, SPEC), 0.5, schedule=SPEC.schedule)

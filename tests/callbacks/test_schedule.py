@@ -25,7 +25,14 @@ from rlnoise.callbacks import (
     find_noise_sources,
     is_noise_source,
 )
-from tests.callbacks.helpers import SPEC, Capture, Probe, ScheduledPolicy, ScheduledWrapper
+from tests.callbacks.helpers import (
+    SPEC,
+    Capture,
+    Probe,
+    ScheduledPolicy,
+    ScheduledWrapper,
+    real_noise_wrappers,
+)
 
 N_ENVS = 2
 
@@ -242,3 +249,47 @@ def test_extra_sources_are_driven_and_bad_ones_rejected() -> None:
 def test_bad_arguments_raise_value_error(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         NoiseScheduleCallback(**kwargs)
+
+
+# -- with rlnoise's own wrappers ---------------------------------------------------------
+
+
+def test_clock_drives_rlnoise_wrappers_stacked_in_subproc_workers() -> None:
+    env = make_vec_env(
+        "CartPole-v1",
+        n_envs=N_ENVS,
+        seed=0,
+        vec_env_cls=SubprocVecEnv,
+        vec_env_kwargs=dict(start_method="fork"),
+        wrapper_class=real_noise_wrappers,
+    )
+    try:
+        model = model_on(env)
+        capture = Capture()
+        model.set_logger(Logger(folder=None, output_formats=[capture]))
+
+        def read(probe: Probe) -> Any:
+            return probe.model.num_timesteps, env.env_method("noise_scales"), model.policy.noise_t
+
+        probe = Probe(record=read)
+        model.learn(128, callback=[NoiseScheduleCallback(remote_every=1), probe])
+        for step, per_env, policy_t in probe.records:
+            for scales in per_env:  # both wrappers of every worker, one call each
+                assert scales["observation"] == pytest.approx(scale_at(step), rel=1e-12)
+                assert scales["random_action"] == pytest.approx(0.5 * SPEC.schedule(step))
+            assert policy_t == step
+        for step, values in zip(capture.steps, capture.dumps, strict=True):
+            assert values["noise/env/observation"] == pytest.approx(scale_at(step), rel=1e-12)
+            assert values["noise/policy/weight"] == pytest.approx(scale_at(step), rel=1e-12)
+    finally:
+        env.close()
+
+
+def test_clock_drives_vec_observation_noise_in_the_vec_env_chain() -> None:
+    from rlnoise.wrappers import VecObservationNoise
+
+    venv = VecNormalize(VecObservationNoise(make_vec_env("CartPole-v1", n_envs=N_ENVS), SPEC))
+    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=64, device="cpu", seed=0)
+    clock = NoiseScheduleCallback()
+    model.learn(128, callback=clock)
+    assert clock.current_scales() == {"noise/vec_env/observation": pytest.approx(scale_at(128))}
