@@ -293,18 +293,19 @@ class BoxNoise:
         spec = group.spec
         if spec.clip == "space":
             return low, high
-        # A schedule other than a constant one may grow without a known bound.
-        factor = spec.schedule(0) if spec.schedule.is_constant else math.inf
-        # Largest base scale any row of the group uses, per dimension.
-        if group.override is None:
-            scale = spec.scale_array(self.row_shape)
+        if spec.schedule.is_constant:
+            # Exactly the scale the stream draws with (range-relative and per-row included).
+            scale = np.asarray(group.stream.scale, dtype=np.float64)
+            if self.n_rows is not None:
+                scale = scale.max(axis=0)
+            reach = np.broadcast_to(scale, self.row_shape)
         else:
-            scale = np.asarray(group.override, dtype=np.float64).max(axis=0)
-        if spec.relative_to == "range":
-            scale = scale * (high - low)
-        scale = np.broadcast_to(scale, self.row_shape)
-        with np.errstate(invalid="ignore"):
-            reach = np.where(scale > 0, scale * factor, 0.0)
+            # Any other schedule may grow without a known bound: unbounded where scale > 0.
+            if group.override is None:
+                scale = spec.scale_array(self.row_shape)
+            else:
+                scale = np.asarray(group.override, dtype=np.float64).max(axis=0)
+            reach = np.where(np.broadcast_to(scale, self.row_shape) > 0, math.inf, 0.0)
         if spec.info.scale_is_probability:
             hit = reach > 0
             if spec.kind == "salt_pepper":

@@ -118,6 +118,19 @@ def test_uniform_widens_by_its_half_width_and_stays_inside() -> None:
     base = cartpole().observation_space
     np.testing.assert_allclose(env.observation_space.low, base.low - np.float32(0.2))
     np.testing.assert_allclose(env.observation_space.high, base.high + np.float32(0.2))
+    # The declared space holds every observation the stream can produce (Pendulum's cos and
+    # sin reach their bounds of [-1, 1]).
+    spec = {"kind": "uniform", "scale": 0.2, "schedule": {"type": "constant", "value": 0.5}}
+    env = ObservationNoise(gym.make("Pendulum-v1"), spec)
+    obs, _ = env.reset(seed=0)
+    outside = 0
+    for _ in range(300):
+        assert obs in env.observation_space
+        outside += int(np.abs(obs[:2]).max() > 1)
+        obs, *_ = env.step(np.array([2.0], np.float32))
+    assert outside > 0  # the widening was needed
+    scheduled = {"kind": "uniform", "scale": 0.2, "schedule": {"type": "linear", "steps": 9}}
+    assert ObservationNoise(cartpole(), scheduled).observation_space.high.tolist() == [np.inf] * 4
     clipped = ObservationNoise(cartpole(), "gaussian:5,clip=space")
     assert clipped.observation_space == base
     obs, _ = clipped.reset(seed=0)
