@@ -154,7 +154,6 @@ class BoxNoise:
             if spec is not None:
                 check_env_spec(spec, name)
         self.t = 0
-        self.external_clock = False
         self._all_rows = list(range(count))
         self._unseeded = set(self._all_rows)
         self._groups = self._build_groups(list(specs))
@@ -442,11 +441,11 @@ class BoxNoise:
         work = np.asarray(x, dtype=self.work_dtype)
         whole = self._whole
         if whole is not None:
-            out = self._perturb(whole, work, None)
+            out = self._perturb(whole, work)
         else:
             out = work.copy() if work is x else work
             for group in self._groups:
-                out[group.index] = self._perturb(group, work[group.index], None)
+                out[group.index] = self._perturb(group, work[group.index])
         return self._finish(out)
 
     def _finish(self, out: Any) -> Any:
@@ -458,7 +457,7 @@ class BoxNoise:
             return out.astype(self.dtype)
         return out
 
-    def _perturb(self, group: _Group, x: np.ndarray, local: Any) -> np.ndarray:
+    def _perturb(self, group: _Group, x: np.ndarray) -> np.ndarray:
         if group.hold_steps is not None:
             return self._combine(group, x, self._held(group), None)
         out = group.stream.perturb(x)
