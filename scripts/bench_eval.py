@@ -79,7 +79,8 @@ def baseline(model: PPO, n_episodes: int, seed: int) -> tuple[float, int]:
     steps = 0
     start = time.perf_counter()
     for i, sigma in enumerate(LEVELS):
-        venv = DummyVecEnv([lambda j=j: noisy_env(sigma, seed + 100 * i + j) for j in range(8)])
+        seeds = [seed + 100 * i + j for j in range(8)]
+        venv = DummyVecEnv([lambda s=s, sigma=sigma: noisy_env(sigma, s) for s in seeds])
         venv.seed(seed)
         _, lengths = evaluate_policy(
             model, venv, n_eval_episodes=n_episodes, deterministic=True, return_episode_rewards=True

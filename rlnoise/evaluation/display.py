@@ -38,7 +38,10 @@ def print_tables(report: RobustnessReport, console: Any = None, **summary_kwargs
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # logs and pipes: wide enough that nothing is cut
+            console = Console(width=max(console.width, 120))
     rows = report.summary(**summary_kwargs)
     several = len(report.groups) > 1
     env = report.metadata.get("env", {}).get("id", "?")

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from gymnasium import spaces
 import torch.nn.functional as F
+from gymnasium import spaces
 from torch import nn
 
 __all__ = ["PolicyAdapter"]
@@ -69,7 +69,7 @@ def policy_family(policy: Any) -> str | None:
 
 
 def _categorical_mode(logits: torch.Tensor) -> torch.Tensor:
-    """``Categorical(logits=logits).probs.argmax(dim=1)``, the same operations without the object."""
+    """``Categorical(logits=logits).probs.argmax(dim=1)``: the same operations, no object."""
     normalized = logits - logits.logsumexp(dim=-1, keepdim=True)
     return F.softmax(normalized, dim=-1).argmax(dim=1)
 

@@ -375,9 +375,7 @@ class _BatchedLoop:
 
     def _start_cell(self, run: int, index: int, n_lanes: int) -> Cell:
         condition = self.conditions[index]
-        cell = Cell(
-            run, index, condition, self.adapters[run], self.n_episodes, self.seed, n_lanes
-        )
+        cell = Cell(run, index, condition, self.adapters[run], self.n_episodes, self.seed, n_lanes)
         for lane in range(n_lanes):
             slot = self.free.pop()
             cell.assign_slot(lane, slot)
@@ -516,8 +514,8 @@ class _BatchedLoop:
             return np.zeros(0, dtype=np.int64)
         slots = np.concatenate([p[0] for p in pieces])
         actions = pieces[0][1] if len(pieces) == 1 else np.concatenate([p[1] for p in pieces])
-        envs = [self.slot_env[slot] for slot in slots.tolist()]
-        results = [env.step(action) for env, action in zip(envs, actions)]  # type: ignore[union-attr]
+        envs: list[Any] = [self.slot_env[slot] for slot in slots.tolist()]
+        results = [env.step(action) for env, action in zip(envs, actions, strict=True)]
         self.obs[slots] = np.stack([r[0] for r in results])
         self.slot_return[slots] += np.array([r[1] for r in results], dtype=np.float64)
         self.slot_length[slots] += 1

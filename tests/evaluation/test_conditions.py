@@ -82,9 +82,7 @@ def test_unknown_key_names_the_field() -> None:
             "more than one 'random_action'",
         ),
         (
-            lambda: Condition(
-                "x", (ObservationAttack("fgsm", 0.1), ObservationAttack("pgd", 0.1))
-            ),
+            lambda: Condition("x", (ObservationAttack("fgsm", 0.1), ObservationAttack("pgd", 0.1))),
             "more than one observation attack",
         ),
         (lambda: Condition("", ()), "condition name must be a non-empty string"),

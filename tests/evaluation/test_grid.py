@@ -47,7 +47,9 @@ def test_every_family() -> None:
         "sticky_action": {"levels": [0.25], "duration": 2},
         "fgsm": [0.05],
         "pgd": {"eps": [0.05], "steps": 5, "random_start": True},
-        "conditions": [{"name": "custom", "perturbations": [{"type": "random_action", "probability": 0.5}]}],
+        "conditions": [
+            {"name": "custom", "perturbations": [{"type": "random_action", "probability": 0.5}]}
+        ],
     }
     names = [c.name for c in build_grid(grid)]
     assert names == [
@@ -82,19 +84,22 @@ def test_dynamics_one_at_a_time_product_and_env_filter() -> None:
     assert pendulum[0].perturbations[0] == Dynamics(make_kwargs={"g": 5.0})
     assert len(build_grid(grid)) == 4  # no env id: every entry
     product = build_grid(
-        {"clean": False, "dynamics": {"attributes": {"length": [1, 2], "masscart": [1, 2, 3]}, "product": True}}
+        {
+            "clean": False,
+            "dynamics": {"attributes": {"length": [1, 2], "masscart": [1, 2, 3]}, "product": True},
+        }
     )
     assert len(product) == 6 and all(c.group == "dynamics" and c.level is None for c in product)
 
 
 def test_unknown_keys_and_kinds_are_listed() -> None:
-    with pytest.raises(ValueError, match="unknown grid key 'gausian'.*'gaussian'"):
+    with pytest.raises(ValueError, match=r"unknown grid key 'gausian'.*'gaussian'"):
         build_grid({"gausian": [0.1]})
     with pytest.raises(ValueError, match="unknown noise kind 'pink'"):
         build_grid({"action_noise": {"pink": [0.1]}})
     with pytest.raises(ValueError, match="levels must be a non-empty list"):
         build_grid({"gaussian": []})
-    with pytest.raises(ValueError, match="two conditions are named 'obs:gaussian:0.1'"):
+    with pytest.raises(ValueError, match=r"two conditions are named 'obs:gaussian:0\.1'"):
         build_grid({"gaussian": [0.1, 0.1]})
 
 

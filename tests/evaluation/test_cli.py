@@ -1,0 +1,87 @@
+"""``rlnoise evaluate`` / scripts/evaluate.py: one code path, files written, errors as one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from stable_baselines3 import PPO
+
+from rlnoise.evaluation.cli import add_evaluate_parser, main, resolve_grid
+
+from .test_models import make_runs_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_subparser_registration_and_run(tmp_path: Path, untrained_cartpole: PPO) -> None:
+    untrained_cartpole.save(tmp_path / "agent.zip")
+    parser = argparse.ArgumentParser(prog="rlnoise")
+    handler = add_evaluate_parser(parser.add_subparsers(dest="command"))
+    out = tmp_path / "out"
+    args = parser.parse_args(
+        ["evaluate", "--model", str(tmp_path / "agent.zip"), "--env", "CartPole-v1",
+         "--grid", "quick", "--episodes", "3", "--seed", "2", "--device", "cpu",
+         "--out", str(out), "--no-progress", "--bootstrap", "200"]
+    )  # fmt: skip
+    assert handler(args) == 0
+    for name in ("report.json", "episodes.csv", "summary.csv", "robustness_curve.png"):
+        assert (out / name).is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert report["metadata"]["seed"] == 2 and len(report["returns"][0]) == 5
+    assert report["runs"][0]["algo"] == "PPO"
+    assert len(list((out / "cells").glob("cell-*.json"))) == 5  # resumable
+
+
+def test_runs_dir_and_groups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = make_runs_dir(tmp_path)
+    PPO("MlpPolicy", "CartPole-v1", seed=7, device="cpu").save(tmp_path / "other.zip")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump({"gaussian": [0.1]}))
+    code = main(
+        ["--runs", str(runs), "--model", f"baseline={tmp_path / 'other.zip'}", "--env",
+         "CartPole-v1", "--grid", str(grid), "--episodes", "2", "--device", "cpu", "--out",
+         str(tmp_path / "out"), "--no-progress", "--no-plots", "--bootstrap", "100"]
+    )  # fmt: skip
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [(r["name"], r["group"]) for r in report["runs"]] == [
+        ("other", "baseline"),
+        ("seed1", "ppo-cartpole"),
+        ("seed2", "ppo-cartpole"),
+    ]
+    assert report["runs"][2]["vecnormalize"] is not None
+    assert "ppo-cartpole" in capsys.readouterr().out
+
+
+def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--env", "CartPole-v1", "--out", str(tmp_path)]) == 2
+    assert "give at least one --model" in capsys.readouterr().err
+    PPO("MlpPolicy", "CartPole-v1", device="cpu").save(tmp_path / "m.zip")
+    assert (
+        main(["--model", str(tmp_path / "m.zip"), "--env", "Nope-v0", "--out", str(tmp_path)]) == 2
+    )
+    assert "not registered" in capsys.readouterr().err
+    assert main(["--model", str(tmp_path / "m.zip"), "--env", "CartPole-v1", "--grid", "nope",
+                 "--out", str(tmp_path)]) == 2  # fmt: skip
+    assert "named grids" in capsys.readouterr().err
+
+
+def test_grid_names_resolve() -> None:
+    assert resolve_grid("default") == ROOT / "configs" / "eval" / "default.yaml"
+
+
+def test_script_is_the_same_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["evaluate.py", "--help"])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(ROOT / "scripts" / "evaluate.py"), run_name="__main__")
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--runs DIR" in out and "--grid" in out

@@ -1,0 +1,140 @@
+"""Statistics agree with rliable: point estimates to 1e-6, CIs within bootstrap error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rliable import metrics
+
+from rlnoise.evaluation import statistics as st
+
+RNG = np.random.default_rng(0)
+ARRAYS = {
+    "10x64 normal": RNG.normal(100, 30, (10, 64)),
+    "3x7 skewed": RNG.exponential(50, (3, 7)),
+    "5x1": RNG.normal(0, 1, (5, 1)),
+    "2x5 ties": np.array([[500.0, 500, 120, 500, 9], [500, 37, 500, 500, 500]]),
+}
+
+
+@pytest.mark.parametrize("name", list(ARRAYS))
+def test_point_estimates_equal_rliable(name: str) -> None:
+    scores = ARRAYS[name]
+    assert st.mean(scores) == pytest.approx(metrics.aggregate_mean(scores), abs=1e-6)
+    assert st.median(scores) == pytest.approx(metrics.aggregate_median(scores), abs=1e-6)
+    assert st.iqm(scores) == pytest.approx(metrics.aggregate_iqm(scores), abs=1e-6)
+
+
+def test_aggregates_are_vectorised_over_leading_axes() -> None:
+    stack = RNG.normal(size=(6, 4, 9))
+    for fn in (st.mean, st.median, st.iqm, st.std):
+        assert np.allclose(fn(stack), [fn(s) for s in stack])
+
+
+RLIABLE_AGGREGATES = {
+    "mean": metrics.aggregate_mean,
+    "iqm": metrics.aggregate_iqm,
+    "median": metrics.aggregate_median,
+}
+
+
+def _rliable_library():
+    """rliable's bootstrap module, or a skip naming why it does not import here."""
+    try:
+        from rliable import library
+    except Exception as error:  # e.g. arch 7.2 against pandas 3: a broken dependency pair
+        pytest.skip(f"rliable.library does not import here: {error!r}")
+    return library
+
+
+def _loop_bootstrap(scores: np.ndarray, func, reps: int, seed: int) -> tuple[float, float]:
+    """Independent reference: rliable's stratified bootstrap written as a plain loop.
+
+    Each resample redraws the runs of every task (column) with replacement, then
+    applies the rliable aggregate; percentile interval.
+    """
+    state = np.random.RandomState(seed)
+    n_runs, n_tasks = scores.shape
+    values = []
+    for _ in range(reps):
+        rows = state.randint(0, n_runs, size=(n_runs, n_tasks))
+        values.append(func(np.take_along_axis(scores, rows, axis=0)))
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _tolerance(draws: np.ndarray, reps_theirs: int) -> float:
+    # Monte Carlo error of a 2.5% quantile from R draws of a bootstrap distribution with
+    # spread s: sqrt(q (1 - q) / R) / density ~ 0.027 s sqrt(10,000 / R) when near normal.
+    # Two independent estimates (ours from len(draws), theirs from reps_theirs) differ by
+    # one sd = 0.027 s sqrt(1e4 / R1 + 1e4 / R2). Allow 5 sd, plus the largest gap between
+    # distinct draws (discrete statistics such as the median of few tasks take few
+    # values, so quantiles jump by whole gaps).
+    sd = 0.027 * float(draws.std()) * np.sqrt(1e4 / len(draws) + 1e4 / reps_theirs)
+    values = np.unique(draws)
+    gap = float(np.max(np.diff(values))) if values.size > 1 else 0.0
+    return 5 * sd + gap
+
+
+@pytest.mark.parametrize("name", ["10x64 normal", "3x7 skewed"])
+@pytest.mark.parametrize("aggregate", ["mean", "iqm", "median"])
+def test_bootstrap_ci_agrees_with_an_independent_stratified_bootstrap(
+    name: str, aggregate: str
+) -> None:
+    scores = ARRAYS[name]
+    reps = 3_000  # the reference loop is slow; its share of the error is in the tolerance
+    theirs = _loop_bootstrap(scores, RLIABLE_AGGREGATES[aggregate], reps, seed=0)
+    draws = st.stratified_bootstrap(scores, st.AGGREGATES[aggregate], n_resamples=10_000, seed=1)
+    ours = st.bootstrap_ci(scores, st.AGGREGATES[aggregate], n_resamples=10_000, seed=1)
+    assert np.abs(np.subtract(ours, theirs)).max() <= _tolerance(draws, reps)
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "iqm", "median"])
+def test_bootstrap_ci_agrees_with_rliable(aggregate: str) -> None:
+    library = _rliable_library()
+    scores = ARRAYS["10x64 normal"]
+    func = RLIABLE_AGGREGATES[aggregate]
+    _, intervals = library.get_interval_estimates(
+        {"x": scores}, lambda x: np.array([func(x)]), reps=10_000,
+        random_state=np.random.RandomState(0),
+    )  # fmt: skip
+    draws = st.stratified_bootstrap(scores, st.AGGREGATES[aggregate], n_resamples=10_000, seed=1)
+    ours = st.bootstrap_ci(scores, st.AGGREGATES[aggregate], n_resamples=10_000, seed=1)
+    assert np.abs(np.subtract(ours, intervals["x"][:, 0])).max() <= _tolerance(draws, 10_000)
+
+
+def test_bootstrap_is_seeded_vectorised_and_resamples_episodes_for_one_run() -> None:
+    scores = ARRAYS["10x64 normal"]
+    a = st.stratified_bootstrap(scores, st.iqm, n_resamples=2000, seed=3)
+    b = st.stratified_bootstrap(scores, st.iqm, n_resamples=2000, seed=3)
+    assert np.array_equal(a, b) and not np.array_equal(
+        a, st.stratified_bootstrap(scores, st.iqm, n_resamples=2000, seed=4)
+    )
+    one_run = scores[:1]
+    low, high = st.bootstrap_ci(one_run, st.mean, n_resamples=4000, seed=0)
+    # Resampling episodes: the CI of the mean has width ~ 2 * 1.96 * sd / sqrt(n).
+    expected = 2 * 1.96 * one_run.std(ddof=1) / np.sqrt(one_run.size)
+    assert high - low == pytest.approx(expected, rel=0.15)
+    runs_only = st.bootstrap_ci(one_run, st.mean, n_resamples=100, seed=0, resample="runs")
+    assert runs_only[0] == runs_only[1]  # one run: nothing to resample
+
+
+@pytest.mark.parametrize("shift", [0.0, 10.0, 200.0])
+def test_probability_of_improvement_equals_rliable(shift: float) -> None:
+    x = ARRAYS["10x64 normal"]
+    y = np.random.default_rng(5).normal(100 - shift, 30, (7, 64))
+    assert st.probability_of_improvement(x, y) == pytest.approx(
+        metrics.probability_of_improvement(x, y), abs=1e-6
+    )
+    same = st.probability_of_improvement(x, x)
+    assert same == pytest.approx(0.5)
+
+
+def test_auc_worst_case_fraction() -> None:
+    assert st.robustness_auc([0.2, 0.0, 0.1], [0.0, 1.0, 0.5]) == pytest.approx(0.5)
+    assert st.robustness_auc([0.1], [0.7]) == 0.7
+    assert st.worst_case([3.0, np.nan, -1.0]) == (2, -1.0)
+    assert st.fraction_of_clean(250.0, 500.0) == 0.5
+    assert np.isnan(st.fraction_of_clean(1.0, 0.0))
+    with pytest.raises(ValueError, match="shape"):
+        st.mean(np.zeros(3))
