@@ -179,10 +179,11 @@ class BoxNoise:
         # The stream's own block hand-out when a draw needs no per-step work: white noise,
         # scaled once per block (what ``NoiseStream.sample`` returns, without its checks).
         self.draw: Any = None
+        self._prescaled = False
         if self._fast is not None:
             spec = self._groups[0].spec
-            prescaled = not spec.info.stateful and spec.schedule.is_constant
-            self.draw = self._fast._process.step if prescaled else self._fast.sample
+            self._prescaled = not spec.info.stateful and spec.schedule.is_constant
+            self.draw = self._fast._process.step if self._prescaled else self._fast.sample
         self.output_space = self._widened_space()
 
     # -- construction ------------------------------------------------------------
@@ -545,9 +546,10 @@ class BoxNoise:
 
     def final_rows(self, values: Sequence[Any], rows: Sequence[int]) -> list[Any]:
         """:meth:`final` for a list of per-row values, returning a list."""
-        if self._fast is not None and not self.restarts:
-            # One stream over all rows, white additive noise: an independent draw per row.
-            noise = self._side(self._whole).sample()  # type: ignore[arg-type]
+        if self._prescaled:
+            # One stream over all rows, constant white additive noise: an independent
+            # draw per row, from the side stream's pre-scaled block like the main one.
+            noise = self._side(self._whole)._process.step()  # type: ignore[arg-type]
             return [value + noise[row] for value, row in zip(values, rows, strict=True)]
         return list(self.final(np.array(values), rows))
 

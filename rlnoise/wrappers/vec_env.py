@@ -121,8 +121,9 @@ class VecObservationNoise(VecEnvWrapper):
         noise = self.noise
         if noise.scheduled and self._local_clock:
             noise.set_step(self._steps)
-        if dones.any():
-            rows = np.flatnonzero(dones).tolist()
+        ended_rows = np.flatnonzero(dones)
+        if ended_rows.size:
+            rows = ended_rows.tolist()
             if self._noise_enabled:
                 ended = [row for row in rows if "terminal_observation" in infos[row]]
                 if ended:

@@ -191,3 +191,18 @@ def test_mask_kinds_on_terminal_observations() -> None:
                 seen += 1
     assert seen >= 3
     # About half of all entries dropped in the batch observations.
+
+
+def test_scheduled_noise_on_terminal_observations_follows_the_schedule() -> None:
+    spec = {"kind": "gaussian", "scale": 1.0, "schedule": {"type": "linear", "steps": 400}}
+    noisy, clean = VecObservationNoise(venv(), spec), venv()
+    final = [unit(11 + i, (*KEY, "final"), (4,), 200) for i in range(N)]
+    done_steps = 0
+    for c, (_, _, dones, infos, ref_infos) in enumerate(rollout(noisy, clean, 60)):
+        if dones is not None and dones.any():
+            factor = 1 - c * N / 400  # the transitions counted so far
+            for i in np.flatnonzero(dones):
+                got = infos[i]["terminal_observation"] - ref_infos[i]["terminal_observation"]
+                np.testing.assert_allclose(got, final[i][done_steps] * factor, atol=1e-6)
+            done_steps += 1
+    assert done_steps >= 2
