@@ -11,6 +11,8 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from rlnoise.core.clock import NoiseSource
+from rlnoise.core.random import derive_seed, make_rng
+from rlnoise.core.stream import NoiseStream
 from rlnoise.wrappers import VecObservationNoise
 from tests.wrappers.helpers import unit, white
 
@@ -206,3 +208,24 @@ def test_scheduled_noise_on_terminal_observations_follows_the_schedule() -> None
                 np.testing.assert_allclose(got, final[i][done_steps] * factor, atol=1e-6)
             done_steps += 1
     assert done_steps >= 2
+
+
+def test_colored_noise_rows_equal_single_streams_with_episode_restarts() -> None:
+    spec = "colored:0.3,beta=1"
+    noisy, clean = VecObservationNoise(venv(), spec), venv()
+    # Row i is a single-row stream of sub-env i's seed, restarted at its episode ends.
+    streams = [
+        NoiseStream(spec, (4,), make_rng(derive_seed(11 + i, *KEY)), dtype=np.float32)
+        for i in range(N)
+    ]
+    restarts = 0
+    for obs, ref, dones, infos, ref_infos in rollout(noisy, clean, 120):
+        if dones is not None:
+            for i in np.flatnonzero(dones):
+                final = infos[i]["terminal_observation"] - ref_infos[i]["terminal_observation"]
+                # The final observation continues the episode's sequence by one element.
+                np.testing.assert_allclose(final, streams[i].sample(), atol=1e-6)
+                streams[i].reset()
+                restarts += 1
+        np.testing.assert_allclose(obs - ref, np.stack([s.sample() for s in streams]), atol=1e-6)
+    assert restarts >= 3
