@@ -1,0 +1,190 @@
+"""``NoisyActorCriticPolicy``: PPO and A2C with weight, activation and NoisyNet noise.
+
+By default the policy regularises with multiplicative Gaussian weight noise
+and Gaussian activation noise on the hidden layers of the actor and the
+critic, both in the ``train`` phase only. What each phase sees, and why:
+
+- regularising weight/activation noise (fresh per forward, ``train``): acting
+  and the stored log-probabilities use the clean network, which *is* the
+  behaviour policy, so PPO's ratio ``pi_noisy / pi_behaviour`` has the right
+  denominator; the loss is averaged over fresh noise at every update (as with
+  dropout), and ``predict`` is clean;
+- NoisyNet (``noisy_net=True``; NoisyNet-A3C): one sample drawn at the start
+  of each rollout, held while acting and reused by every epoch and minibatch
+  of the loss, so the log-probabilities stored at rollout time are exactly
+  those the update recomputes (ratio 1 before the first step); ``predict``
+  uses the means;
+- held weight noise (``resample="rollout"``): as NoisyNet; with
+  ``resample="step"``/``"episode"`` only acting is noisy and the loss sees the
+  clean network, PPO's ratio then correcting for the noisy behaviour policy.
+
+Parameter-space noise is not offered here (see
+:data:`rlnoise.policies.base.PARAM_NOISE_COMBINATIONS`): PPO's clipped ratio
+between a perturbed behaviour policy and the learner is the job NoisyNet's
+shared sample does without bias.
+
+Example:
+    >>> from stable_baselines3 import PPO
+    >>> model = PPO(NoisyActorCriticPolicy, "CartPole-v1", n_steps=64, batch_size=32,
+    ...             n_epochs=1, seed=0, device="cpu")
+    >>> _ = model.learn(64)
+    >>> sorted(model.policy.noise_scales())
+    ['activation_noise', 'weight_noise']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+
+from rlnoise.core.spec import NoiseSpecLike
+from rlnoise.policies.base import (
+    PARAM_NOISE_COMBINATIONS,
+    NoisyPolicyMixin,
+    find_constructing_algorithm,
+)
+
+__all__ = [
+    "CnnPolicy",
+    "MlpPolicy",
+    "MultiInputPolicy",
+    "NoisyActorCriticCnnPolicy",
+    "NoisyActorCriticPolicy",
+    "NoisyMultiInputActorCriticPolicy",
+]
+
+DEFAULT_WEIGHT_NOISE = "gaussian:0.05,mode=multiplicative"
+DEFAULT_ACTIVATION_NOISE = "gaussian:0.05"
+
+
+class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
+    """SB3's ``ActorCriticPolicy`` (PPO, A2C) with network noise.
+
+    Supports Box, Discrete and MultiDiscrete (and MultiBinary) actions, MLP and
+    CNN feature extractors.
+
+    Args:
+        observation_space: As SB3.
+        action_space: As SB3.
+        lr_schedule: As SB3.
+        weight_noise: Noise on the weights of the linear/conv layers (biases,
+            norms excluded unless named in ``where``); fresh per forward in
+            ``train`` by default. ``None`` turns it off.
+        activation_noise: Noise on the hidden activations of the actor and
+            critic; fresh per forward in ``train`` by default. ``None``: off.
+        noisy_net: ``True`` or a :class:`~rlnoise.nn.NoisyNetConfig` mapping:
+            every linear layer becomes a NoisyLinear, one sample per rollout
+            reused by the loss.
+        param_noise: Not supported for PPO/A2C (raises ``ValueError``).
+        layer_norm: LayerNorm after each hidden linear layer of the actor and critic.
+        noise_seed: Seed of all noise draws (default: derived from the algorithm's seed).
+        **kwargs: Every other ``ActorCriticPolicy`` argument.
+    """
+
+    _on_policy = True
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        *,
+        weight_noise: NoiseSpecLike | None = DEFAULT_WEIGHT_NOISE,
+        activation_noise: NoiseSpecLike | None = DEFAULT_ACTIVATION_NOISE,
+        noisy_net: Any = False,
+        param_noise: NoiseSpecLike | None = None,
+        layer_norm: bool | None = None,
+        noise_seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._init_noise_options(
+            weight_noise=weight_noise,
+            activation_noise=activation_noise,
+            noisy_net=noisy_net,
+            param_noise=param_noise,
+            layer_norm=layer_norm,
+            noise_seed=noise_seed,
+            algorithm=find_constructing_algorithm(),
+        )
+        if self._param_noise_spec is not None:
+            self._check_param_noise()
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def _check_param_noise(self) -> None:
+        raise ValueError(
+            "param_noise is not available for PPO/A2C (NoisyActorCriticPolicy); it works with: "
+            + "; ".join(PARAM_NOISE_COMBINATIONS)
+            + ". For exploration in weight space with PPO/A2C use noisy_net=True (one sample "
+            "per rollout, reused by the loss) or weight_noise with resample='rollout'"
+        )
+
+    # -- assembly ----------------------------------------------------------------
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)
+        self._install_noise(lr_schedule)
+
+    def _mlp_networks(self) -> list[tuple[str, bool]]:
+        return [("mlp_extractor.policy_net", False), ("mlp_extractor.value_net", False)]
+
+    def _rebuild_optimizers(self, lr_schedule: Callable[[float], float]) -> None:
+        self.optimizer = self.optimizer_class(  # type: ignore[call-arg]
+            self.parameters(), lr=lr_schedule(1), **self._rebuilt_optimizer_kwargs()
+        )
+
+    def _optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.optimizer]
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self._noise_constructor_parameters())
+        return data
+
+    # -- phases ------------------------------------------------------------------
+    def forward(
+        self, obs: torch.Tensor, deterministic: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """SB3's rollout step: outside training this is acting (phase ``rollout``)."""
+        if not self.training:
+            rows = int(obs.shape[0]) if isinstance(obs, torch.Tensor) else 1
+            self._begin_acting(self._algorithm(), rows)
+        return super().forward(obs, deterministic)
+
+    def predict_values(self, obs: PyTorchObs) -> torch.Tensor:
+        """Values for bootstrapping during rollouts: the acting network's critic."""
+        if not self.training and not self.noise_control.acting:
+            self.noise_control.set_acting(True)
+        return super().predict_values(obs)
+
+    def evaluate_actions(
+        self, obs: PyTorchObs, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        if not self.training and self.noise_control.acting:
+            self.noise_control.set_acting(False)
+        return super().evaluate_actions(obs, actions)
+
+
+class NoisyActorCriticCnnPolicy(NoisyActorCriticPolicy):
+    """:class:`NoisyActorCriticPolicy` with SB3's ``NatureCNN`` extractor (image observations)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("features_extractor_class", NatureCNN)
+        super().__init__(*args, **kwargs)
+
+
+class NoisyMultiInputActorCriticPolicy(NoisyActorCriticPolicy):
+    """:class:`NoisyActorCriticPolicy` with SB3's ``CombinedExtractor`` (Dict observations)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("features_extractor_class", CombinedExtractor)
+        super().__init__(*args, **kwargs)
+
+
+MlpPolicy = NoisyActorCriticPolicy
+CnnPolicy = NoisyActorCriticCnnPolicy
+MultiInputPolicy = NoisyMultiInputActorCriticPolicy

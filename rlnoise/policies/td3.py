@@ -1,0 +1,165 @@
+"""``NoisyTD3Policy``: TD3 and DDPG exploring with parameter-space noise (default) or NoisyNet.
+
+Plappert et al. (2018) replace DDPG's action noise by a perturbed actor: here
+the acting actor is the learning actor plus ``sigma * eps``, ``eps`` drawn per
+episode, ``sigma`` adapted (x/÷ 1.01) so that the RMS distance between the
+perturbed and the clean actions (SB3's [-1, 1] action units) is 0.2; layer
+norms go in the hidden layers. Learning (actor loss, critic targets through
+``actor_target``) uses the clean networks; ``predict`` in evaluation is
+clean. Use it without ``action_noise`` (or with, if you want both).
+
+Example:
+    >>> from stable_baselines3 import TD3
+    >>> model = TD3(NoisyTD3Policy, "Pendulum-v1", learning_starts=32, batch_size=32,
+    ...             policy_kwargs={"net_arch": [32, 32]}, seed=0, device="cpu")
+    >>> _ = model.learn(96)
+    >>> model.policy.noise_logs()["param_noise"] > 0
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
+from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.td3.policies import TD3Policy
+
+from rlnoise.core.spec import NoiseSpecLike
+from rlnoise.policies.base import (
+    PARAM_NOISE_COMBINATIONS,
+    NoisyPolicyMixin,
+    find_constructing_algorithm,
+)
+from rlnoise.policies.sac import DEFAULT_PARAM_NOISE, critic_networks
+
+__all__ = [
+    "CnnPolicy",
+    "MlpPolicy",
+    "MultiInputPolicy",
+    "NoisyTD3CnnPolicy",
+    "NoisyTD3MultiInputPolicy",
+    "NoisyTD3Policy",
+]
+
+
+class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
+    """SB3's ``TD3Policy`` (TD3, DDPG) with parameter noise, NoisyNet, weight and activation noise.
+
+    Args:
+        observation_space: As SB3.
+        action_space: As SB3 (Box).
+        lr_schedule: As SB3.
+        param_noise: Adaptive parameter noise on the actor (default
+            :data:`rlnoise.policies.sac.DEFAULT_PARAM_NOISE`); ``None``: off.
+        noisy_net: ``True`` or a :class:`~rlnoise.nn.NoisyNetConfig` mapping:
+            the actor's linear layers (and the target actor's, with independent
+            noise) become noisy; online resampled every acting step and update,
+            target every update.
+        weight_noise: Noise on the actor's and critics' weights (default off).
+        activation_noise: Noise on their hidden activations (default off).
+        layer_norm: LayerNorm in the hidden layers (default: on with ``param_noise``).
+        noise_seed: Seed of all noise draws (default: derived from the algorithm's seed).
+        **kwargs: Every other ``TD3Policy`` argument.
+    """
+
+    _target_prefixes = ("actor_target", "critic_target")
+    _target_pairs = (("actor", "actor_target"), ("critic", "critic_target"))
+    _noisy_net_prefixes = ("actor",)
+    _param_noise_prefixes = ("actor",)
+    _output_modules = ("actor.mu",)
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        *,
+        param_noise: NoiseSpecLike | None = DEFAULT_PARAM_NOISE,
+        noisy_net: Any = False,
+        weight_noise: NoiseSpecLike | None = None,
+        activation_noise: NoiseSpecLike | None = None,
+        layer_norm: bool | None = None,
+        noise_seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._init_noise_options(
+            weight_noise=weight_noise,
+            activation_noise=activation_noise,
+            noisy_net=noisy_net,
+            param_noise=param_noise,
+            layer_norm=layer_norm,
+            noise_seed=noise_seed,
+            algorithm=find_constructing_algorithm(),
+        )
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def _check_param_noise(self) -> None:
+        if not isinstance(self.action_space, spaces.Box):
+            raise ValueError(
+                f"param_noise: NoisyTD3Policy needs Box actions, got {self.action_space}; "
+                "parameter noise works with: " + "; ".join(PARAM_NOISE_COMBINATIONS)
+            )
+
+    # -- assembly ----------------------------------------------------------------
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)
+        self._install_noise(lr_schedule)
+
+    def _mlp_networks(self) -> list[tuple[str, bool]]:
+        n_critics: int = self.critic_kwargs["n_critics"]  # type: ignore[assignment]
+        return [
+            ("actor.mu", True),
+            ("actor_target.mu", True),
+            *critic_networks("critic", n_critics),
+            *critic_networks("critic_target", n_critics),
+        ]
+
+    def _rebuild_optimizers(self, lr_schedule: Callable[[float], float]) -> None:
+        self.actor.optimizer = self.optimizer_class(  # type: ignore[call-arg]
+            self.actor.parameters(), lr=lr_schedule(1), **self._rebuilt_optimizer_kwargs()
+        )
+        self.critic.optimizer = self.optimizer_class(  # type: ignore[call-arg]
+            self.critic.parameters(), lr=lr_schedule(1), **self._rebuilt_optimizer_kwargs()
+        )
+
+    def _optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.actor.optimizer, self.critic.optimizer]
+
+    def _param_noise_parts(self) -> dict[str, Any]:
+        return {
+            "output_fn": lambda obs: self.actor(obs),
+            "distance": "rms",
+            "recorder": self.actor,
+            "default_target": 0.2,
+            "default_resample": "episode",
+        }
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self._noise_constructor_parameters())
+        return data
+
+
+class NoisyTD3CnnPolicy(NoisyTD3Policy):
+    """:class:`NoisyTD3Policy` with SB3's ``NatureCNN`` extractor (image observations)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("features_extractor_class", NatureCNN)
+        super().__init__(*args, **kwargs)
+
+
+class NoisyTD3MultiInputPolicy(NoisyTD3Policy):
+    """:class:`NoisyTD3Policy` with SB3's ``CombinedExtractor`` (Dict observations)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("features_extractor_class", CombinedExtractor)
+        super().__init__(*args, **kwargs)
+
+
+MlpPolicy = NoisyTD3Policy
+CnnPolicy = NoisyTD3CnnPolicy
+MultiInputPolicy = NoisyTD3MultiInputPolicy
