@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
@@ -121,7 +120,7 @@ class VecObservationNoise(VecEnvWrapper):
         noise = self.noise
         if noise.scheduled and self._local_clock:
             noise.set_step(self._steps)
-        ended_rows = np.flatnonzero(dones)
+        ended_rows = dones.nonzero()[0]  # cheaper than dones.any() on a small batch
         if ended_rows.size:
             rows = ended_rows.tolist()
             if self._noise_enabled:

@@ -147,11 +147,12 @@ class ObservationNoise(VectorWrapper, gym.utils.RecordConstructorArgs):
         mode = self.autoreset_mode
         if mode is AutoresetMode.NEXT_STEP:
             # The rows that ended last step return their reset observation now.
-            if self._autoreset.any():
-                self.noise.restart(np.flatnonzero(self._autoreset).tolist())
+            restarted = self._autoreset.nonzero()[0]
+            if restarted.size:
+                self.noise.restart(restarted.tolist())
             self._autoreset = terminations | truncations
         elif mode is AutoresetMode.SAME_STEP and "_final_obs" in infos:
-            rows = np.flatnonzero(infos["_final_obs"]).tolist()
+            rows = infos["_final_obs"].nonzero()[0].tolist()
             if rows:
                 if self._noise_enabled:
                     infos = self._noise_final(infos, rows)
