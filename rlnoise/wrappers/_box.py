@@ -179,11 +179,11 @@ class BoxNoise:
         # The stream's own block hand-out when a draw needs no per-step work: white noise,
         # scaled once per block (what ``NoiseStream.sample`` returns, without its checks).
         self.draw: Any = None
-        self._prescaled = False
+        self.prescaled = False
         if self._fast is not None:
             spec = self._groups[0].spec
-            self._prescaled = not spec.info.stateful and spec.schedule.is_constant
-            self.draw = self._fast._process.step if self._prescaled else self._fast.sample
+            self.prescaled = not spec.info.stateful and spec.schedule.is_constant
+            self.draw = self._fast._process.step if self.prescaled else self._fast.sample
         self.output_space = self._widened_space()
 
     # -- construction ------------------------------------------------------------
@@ -546,12 +546,21 @@ class BoxNoise:
 
     def final_rows(self, values: Sequence[Any], rows: Sequence[int]) -> list[Any]:
         """:meth:`final` for a list of per-row values, returning a list."""
-        if self._prescaled:
-            # One stream over all rows, constant white additive noise: an independent
-            # draw per row, from the side stream's pre-scaled block like the main one.
-            noise = self._side(self._whole)._process.step()  # type: ignore[arg-type]
+        if self.prescaled:
+            noise = self.final_draw()
             return [value + noise[row] for value, row in zip(values, rows, strict=True)]
         return list(self.final(np.array(values), rows))
+
+    def final_draw(self) -> Any:
+        """Independent noise for the final observations of every row: to add, row by row.
+
+        Only for one stream over all rows of constant white additive noise (see
+        :attr:`draw`), where the draw the episode would have seen next is any
+        independent draw; it comes from the side stream's pre-scaled block.
+        """
+        if not self.prescaled:
+            raise ValueError(f"{self.name}: final_draw() needs constant white additive noise")
+        return self._side(self._whole)._process.step()  # type: ignore[arg-type]
 
     def _side(self, group: _Group) -> NoiseStream:
         if group.side is None:

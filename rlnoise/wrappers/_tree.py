@@ -249,6 +249,9 @@ class SpaceNoise:
         self.restarts = any(leaf.restarts for _, leaf in self.leaves)
         # One draw and one add per call when the whole value is one white-noise Box.
         self.draw = None if self.box is None else self.box.draw
+        self.final_draw = (
+            self.box.final_draw if self.box is not None and self.box.prescaled else None
+        )
 
     def apply(self, value: Any) -> Any:
         """The noisy value (or batch)."""

@@ -12,6 +12,7 @@ Where it sits decides the space the noise lives in:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
@@ -124,19 +125,28 @@ class VecObservationNoise(VecEnvWrapper):
         if ended_rows.size:
             rows = ended_rows.tolist()
             if self._noise_enabled:
-                ended = [row for row in rows if "terminal_observation" in infos[row]]
-                if ended:
-                    finals = noise.final(
-                        [infos[row]["terminal_observation"] for row in ended], ended
-                    )
-                    for row, final in zip(ended, finals, strict=True):
-                        infos[row]["terminal_observation"] = final
+                self._noise_terminal(infos, rows)
             if noise.restarts:
                 noise.restart(rows)
         if self._noise_enabled:
             draw = noise.draw
             obs = obs + draw() if draw is not None else noise.apply(obs)
         return obs, rewards, dones, infos
+
+    def _noise_terminal(self, infos: Any, rows: list[int]) -> None:
+        noise = self.noise
+        if noise.final_draw is not None:  # constant white noise: one draw, one add per row
+            extra = noise.final_draw()
+            for row in rows:
+                info = infos[row]
+                if "terminal_observation" in info:
+                    info["terminal_observation"] = info["terminal_observation"] + extra[row]
+            return
+        ended = [row for row in rows if "terminal_observation" in infos[row]]
+        if ended:
+            finals = noise.final([infos[row]["terminal_observation"] for row in ended], ended)
+            for row, final in zip(ended, finals, strict=True):
+                infos[row]["terminal_observation"] = final
 
     def set_noise_step(self, step: int) -> None:
         """Drive the schedule from an outside clock (the local step count stops counting)."""
