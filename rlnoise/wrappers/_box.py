@@ -37,38 +37,9 @@ from rlnoise.core.processes import ColoredNoiseProcess, OUProcess
 from rlnoise.core.random import derive_seed, make_rng
 from rlnoise.core.spec import NoiseSpec
 from rlnoise.core.stream import NoiseStream
+from rlnoise.wrappers._reach import check_env_spec, reachable_bounds
 
-__all__ = ["BoxNoise", "check_env_spec"]
-
-_UNBOUNDED_KINDS = ("gaussian", "laplace", "ou", "colored")
-
-
-def check_env_spec(spec: NoiseSpec, name: str) -> None:
-    """Reject spec fields that an env wrapper cannot honour, naming the field and the value.
-
-    Raises:
-        ValueError: ``phases``, ``where``, ``adaptive``, ``relative_to="std"`` or a
-            ``resample`` event (``rollout``/``update``) that env wrappers do not see.
-    """
-    if spec.phases is not None:
-        raise ValueError(
-            f"{name}: phases={list(spec.phases)} is not used by env wrappers (their noise is "
-            "on while `noise_enabled` is True); remove it, or wrap only the envs to be noisy"
-        )
-    if spec.where:
-        raise ValueError(f"{name}: where={list(spec.where)} selects policy parameters; remove it")
-    if spec.adaptive is not None:
-        raise ValueError(f"{name}: adaptive scaling is for parameter noise; remove 'adaptive'")
-    if spec.relative_to == "std":
-        raise ValueError(
-            f"{name}: relative_to='std' needs a running std that env wrappers do not keep; wrap "
-            "after VecNormalize (noise in normalised units) or use relative_to='range'"
-        )
-    if spec.resample in ("rollout", "update"):
-        raise ValueError(
-            f"{name}: resample={spec.resample!r} is an agent event that env wrappers do not see; "
-            "use 'step', 'episode' or a step count"
-        )
+__all__ = ["BoxNoise"]
 
 
 def _row_index(rows: list[int], n_rows: int) -> Any:
@@ -306,33 +277,7 @@ class BoxNoise:
             else:
                 scale = np.asarray(group.override, dtype=np.float64).max(axis=0)
             reach = np.where(np.broadcast_to(scale, self.row_shape) > 0, math.inf, 0.0)
-        if spec.info.scale_is_probability:
-            hit = reach > 0
-            if spec.kind == "salt_pepper":
-                values = spec.param_dict["values"]
-                if values is None:
-                    g_low, g_high = low, high
-                else:
-                    g_low = np.where(hit, np.minimum(low, values[0]), low)
-                    g_high = np.where(hit, np.maximum(high, values[1]), high)
-            else:  # dropout: x * keep (* 1 / (1 - p) when rescaled)
-                g_low = np.where(hit, np.minimum(low, 0.0), low)
-                g_high = np.where(hit, np.maximum(high, 0.0), high)
-                if spec.param_dict["rescale"]:
-                    p = np.minimum(reach, 1.0)
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        gain = np.where(p < 1, 1.0 / (1.0 - p), 1.0)
-                        g_low = np.where(hit & (low < 0), np.minimum(g_low, low * gain), g_low)
-                        g_high = np.where(hit & (high > 0), np.maximum(g_high, high * gain), g_high)
-        elif spec.mode == "multiplicative" or spec.kind in _UNBOUNDED_KINDS:
-            g_low = np.where(reach > 0, -np.inf, low)
-            g_high = np.where(reach > 0, np.inf, high)
-        else:  # uniform, additive: moves a value by at most its half-width
-            g_low, g_high = low - reach, high + reach
-        if isinstance(spec.clip, tuple):
-            c_low, c_high = spec.clip
-            g_low, g_high = np.clip(g_low, c_low, c_high), np.clip(g_high, c_low, c_high)
-        return g_low, g_high
+        return reachable_bounds(spec, low, high, reach)
 
     # -- seeding and episodes ----------------------------------------------------------
     def _rng(self, seed: int | None, *extra: str) -> np.random.Generator:
