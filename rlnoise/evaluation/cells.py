@@ -137,6 +137,12 @@ class Cell:
         if self.weight_noise is not None:
             self._init_weights(first)
         self._init_actions(first)
+        # True when the policy input differs from the normalised env observation.
+        self.perturbs_observations = bool(self.raw_noise or self.normalized_noise or self.attack)
+        # True when actions are noised, replaced or made sticky.
+        self.perturbs_actions = any(
+            p is not None for p in (self.action_noise, self.random_action, self.sticky)
+        )
         for lane, episode in enumerate(first):
             self.lane_episode[lane] = episode
         self.next_episode = len(first)
@@ -324,10 +330,6 @@ class Cell:
         return self.finished == self.n_episodes
 
     # -- per-step perturbations (all lanes; the caller keeps the live ones) -------
-    @property
-    def perturbs_observations(self) -> bool:
-        """True when the policy input differs from the normalised env observation."""
-        return bool(self.raw_noise or self.normalized_noise or self.attack)
 
     def observe(self, obs: np.ndarray, lanes: np.ndarray) -> np.ndarray:
         """Raw observations of the live ``lanes`` -> their policy-side observations.
@@ -337,6 +339,8 @@ class Cell:
         attacking). The streams draw for every lane (idle ones included), so a
         lane's draws depend only on its own episode.
         """
+        if lanes.size == self.n_lanes:  # every lane live: rows are already in lane order
+            return self._observe_all(obs)
         if self._buffer is None:
             self._buffer = np.zeros((self.n_lanes, *self.obs_shape), dtype=obs.dtype)
         self._buffer[lanes] = obs
@@ -385,15 +389,6 @@ class Cell:
             high=high,
         )
         return adapter.normalize_torch(x_adv) if raw else x_adv
-
-    @property
-    def perturbs_actions(self) -> bool:
-        """True when actions are noised, replaced or made sticky."""
-        return (
-            self.action_noise is not None
-            or self.random_action is not None
-            or self.sticky is not None
-        )
 
     def act_perturbed(self, actions: np.ndarray, lanes: np.ndarray) -> np.ndarray:
         """Apply action noise, random replacement and sticky actions to the live lanes' actions."""

@@ -68,10 +68,30 @@ def policy_family(policy: Any) -> str | None:
     return None
 
 
+# Below this gap between the two largest logits (relative to their size) float rounding in
+# softmax(logits - logsumexp(logits)) could tie or swap them; far above the ~1e-7 it can reach.
+_TIE_GAP = 1e-4
+
+
 def _categorical_mode(logits: torch.Tensor) -> torch.Tensor:
-    """``Categorical(logits=logits).probs.argmax(dim=1)``: the same operations, no object."""
-    normalized = logits - logits.logsumexp(dim=-1, keepdim=True)
-    return F.softmax(normalized, dim=-1).argmax(dim=1)
+    """``Categorical(logits=logits).probs.argmax(dim=1)``, SB3's deterministic discrete action.
+
+    ``argmax(probs)`` equals ``argmax(logits)`` unless the two largest logits are so
+    close that rounding in the softmax makes their probabilities tie (then the
+    first index wins). Rows with such a near-tie take the exact path (the same
+    operations ``torch.distributions.Categorical`` performs); the others skip
+    the softmax. Each row's result depends on that row alone.
+    """
+    fast = logits.argmax(dim=1)
+    if logits.shape[1] < 2:
+        return fast
+    top = logits.topk(2, dim=1).values
+    close = (top[:, 0] - top[:, 1]) <= _TIE_GAP * (1.0 + top[:, 0].abs())
+    if bool(close.any()):
+        rows = logits[close]
+        normalized = rows - rows.logsumexp(dim=-1, keepdim=True)
+        fast[close] = F.softmax(normalized, dim=-1).argmax(dim=1)
+    return fast
 
 
 class _Scores(nn.Module):
@@ -128,6 +148,10 @@ class PolicyAdapter:
             )
         policy.set_training_mode(False)
         self.device = policy.device
+        from stable_baselines3.common.preprocessing import is_image_space
+
+        self._image = is_image_space(self.observation_space)
+        self._obs_shape: tuple[int, ...] = tuple(self.observation_space.shape or ())
         self.discrete = isinstance(
             self.action_space, spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary
         )
@@ -178,9 +202,15 @@ class PolicyAdapter:
 
     # -- acting ------------------------------------------------------------------
     def to_tensor(self, obs: np.ndarray) -> torch.Tensor:
-        """A batch of observations as the policy's input tensor (one transfer)."""
-        tensor, _ = self.policy.obs_to_tensor(obs)
-        return tensor
+        """A batch of observations as the policy's input tensor (one transfer).
+
+        What ``policy.obs_to_tensor`` does for a batch, with the device looked
+        up once instead of per call (images keep SB3's own path: it transposes).
+        """
+        if self._image:
+            tensor, _ = self.policy.obs_to_tensor(obs)
+            return tensor
+        return torch.as_tensor(obs.reshape((-1, *self._obs_shape)), device=self.device)
 
     @torch.inference_mode()
     def act(self, obs: torch.Tensor) -> torch.Tensor:

@@ -458,7 +458,7 @@ class _BatchedLoop:
             self.pools.clear()
 
     def _actions(self, run: int, cells: list[Cell]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``(slots, actions)`` per cell of one run: one transfer, one shared forward."""
+        """``(slots, actions)`` pieces for one run's cells: one transfer, one shared forward."""
         adapter = self.adapters[run]
         parts, rows = [], []
         offset = 0
@@ -480,28 +480,30 @@ class _BatchedLoop:
                 obs_t[start : start + n] = cell.attack_observations(obs_t[start : start + n], lanes)
         shared = [row for row in rows if row[0].weight_noise is None]
         if len(shared) == len(rows):
-            shared_actions = adapter.postprocess(adapter.act(obs_t))
-            shared_start = {id(row[0]): row[3] for row in rows}
+            actions = adapter.postprocess(adapter.act(obs_t))
+            if not any(row[0].perturbs_actions for row in rows):  # the common case: one piece
+                slots = rows[0][2] if len(rows) == 1 else np.concatenate([r[2] for r in rows])
+                return [(slots, actions)]
+            first = {id(row[0]): row[3] for row in rows}
         elif shared:
             index = np.concatenate([np.arange(s, s + n) for _, _, _, s, n in shared])
             picked = obs_t[torch.as_tensor(index, device=obs_t.device)]
-            shared_actions = adapter.postprocess(adapter.act(picked))
-            starts = np.cumsum([0] + [n for *_, n in shared])
-            shared_start = {id(row[0]): int(s) for row, s in zip(shared, starts, strict=False)}
+            actions = adapter.postprocess(adapter.act(picked))
+            starts = np.cumsum([0] + [n for *_, n in shared]).tolist()
+            first = {id(row[0]): start for row, start in zip(shared, starts, strict=False)}
         out = []
         for cell, lanes, slots, start, n in rows:
             if cell.weight_noise is None:
-                first = shared_start[id(cell)]
-                actions = shared_actions[first : first + n]
+                mine = actions[first[id(cell)] : first[id(cell)] + n]
             else:
                 lane_index = torch.as_tensor(lanes, device=obs_t.device)
                 weights = {k: w[lane_index] for k, w in cell.weights.items()}
-                actions = adapter.postprocess(
+                mine = adapter.postprocess(
                     adapter.act_with_weights(weights, obs_t[start : start + n])
                 )
             if cell.perturbs_actions:
-                actions = cell.act_perturbed(actions, lanes)
-            out.append((slots, actions))
+                mine = cell.act_perturbed(mine, lanes)
+            out.append((slots, mine))
         return out
 
     def _step(self, active: list[Cell]) -> np.ndarray:
@@ -516,10 +518,11 @@ class _BatchedLoop:
         actions = pieces[0][1] if len(pieces) == 1 else np.concatenate([p[1] for p in pieces])
         envs: list[Any] = [self.slot_env[slot] for slot in slots.tolist()]
         results = [env.step(action) for env, action in zip(envs, actions, strict=True)]
-        self.obs[slots] = np.stack([r[0] for r in results])
-        self.slot_return[slots] += np.array([r[1] for r in results], dtype=np.float64)
+        obs, rewards, terminated, truncated, _ = zip(*results, strict=True)
+        self.obs[slots] = np.array(obs)  # np.array of equal-shape rows: 3x faster than np.stack
+        self.slot_return[slots] += np.array(rewards, dtype=np.float64)
         self.slot_length[slots] += 1
-        ended = np.array([r[2] or r[3] for r in results], dtype=bool)
+        ended = np.array(terminated, dtype=bool) | np.array(truncated, dtype=bool)
         if self.max_steps is not None:
             ended |= self.slot_length[slots] >= self.max_steps
         return slots[ended]

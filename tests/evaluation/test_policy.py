@@ -10,7 +10,7 @@ from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from rlnoise.evaluation import evaluate_robustness
-from rlnoise.evaluation.policy import PolicyAdapter
+from rlnoise.evaluation.policy import PolicyAdapter, _categorical_mode
 
 from .helpers import predict_episodes
 
@@ -104,3 +104,16 @@ def test_clean_with_vecnormalize_equals_predict_on_normalized_obs() -> None:
     assert clean.tolist() == returns
     assert np.array_equal(clean, zero)
     assert not np.array_equal(clean, noisy)
+
+
+@pytest.mark.parametrize("n_actions", [2, 3, 6])
+def test_discrete_mode_equals_categorical_even_at_near_ties(n_actions: int) -> None:
+    # SB3's deterministic action is argmax(Categorical(logits).probs); rounding in the
+    # softmax can tie two close logits, and then the first index wins.
+    generator = torch.Generator().manual_seed(n_actions)
+    logits = torch.randn(30_000, n_actions, generator=generator) * 30
+    gaps = torch.logspace(-9, 1, 30_000) * torch.randn(30_000, generator=generator).sign()
+    logits[:, 1] = logits[:, 0] + gaps * (1 + logits[:, 0].abs())
+    logits[:100, 1] = logits[:100, 0]  # exact ties
+    expected = torch.distributions.Categorical(logits=logits).probs.argmax(dim=1)
+    assert torch.equal(_categorical_mode(logits), expected)
