@@ -134,7 +134,8 @@ class NoiseControl:
     def register(self, injector: Any) -> None:
         """Add an injector; it is told the current phase at once."""
         self.injectors.append(injector)
-        injector.on_phase(self.effective_phase)
+        self._pushed = self.effective_phase  # every injector heard it (phases change via sync)
+        injector.on_phase(self._pushed)
 
     def add_listener(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(event)`` on every event (after the injectors)."""

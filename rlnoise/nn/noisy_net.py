@@ -39,7 +39,9 @@ from rlnoise.core.spec import PHASES
 from rlnoise.nn.control import NoiseControl, ResampleRule
 from rlnoise.nn.noisy_linear import NoisyLinear
 
-__all__ = ["NoisyNet", "NoisyNetConfig", "replace_module"]
+__all__ = ["SIGMA_REFRESH_STEPS", "NoisyNet", "NoisyNetConfig", "replace_module"]
+
+SIGMA_REFRESH_STEPS = 1000
 
 
 def _strings(field: str, value: Any) -> tuple[str, ...]:
@@ -193,6 +195,7 @@ class NoisyNet:
             group_rules = [ResampleRule(r) for r in rules.get(group, ())]
             self._events[group] = frozenset().union(*(r.events for r in group_rules))
             self._counters[group] = [r for r in group_rules if r.every is not None]
+        self._sigma: tuple[int, float] | None = None
         control.register(self)
 
     def _convert(self, root: nn.Module, name: str, seed: int | None) -> NoisyLinear:
@@ -256,8 +259,15 @@ class NoisyNet:
         return total / max(count, 1)
 
     def scales(self) -> dict[str, float]:
-        first = next(iter(self.layers))
-        return {"noisy_net_sigma": self.mean_sigma(first)}
+        """Mean |sigma| of the acting (first) group, refreshed every ``SIGMA_REFRESH_STEPS``.
+
+        Logging asks at every ``train()``, up to every few steps off-policy; the
+        mean over every sigma tensor is the one costly figure, and it drifts slowly.
+        """
+        step = self.control.step
+        if self._sigma is None or abs(step - self._sigma[0]) >= SIGMA_REFRESH_STEPS:
+            self._sigma = (step, self.mean_sigma(next(iter(self.layers))))
+        return {"noisy_net_sigma": self._sigma[1]}
 
     def __repr__(self) -> str:
         groups = {name: len(layers) for name, layers in self.layers.items()}

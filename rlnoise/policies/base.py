@@ -56,8 +56,6 @@ from rlnoise.nn.weight_noise import WeightNoise, check_weight_spec
 
 __all__ = ["PARAM_NOISE_COMBINATIONS", "NoisyPolicyMixin", "find_constructing_algorithm"]
 
-LOG_REFRESH_STEPS = 1000
-
 PARAM_NOISE_COMBINATIONS = (
     "DQN with Discrete actions (NoisyDQNPolicy; distance: KL between softmax(Q) and "
     "softmax(Q~), target from the equivalent epsilon)",
@@ -91,13 +89,11 @@ def _maybe(value: NoiseSpecLike | None, check: Callable[[Any, str], NoiseSpec], 
 class _Runtime:
     """Per-call flags kept off nn.Module attributes (whose __setattr__ is slow)."""
 
-    __slots__ = ("acting_call", "logged_at", "logs", "seen_episodes")
+    __slots__ = ("acting_call", "seen_episodes")
 
     def __init__(self) -> None:
         self.acting_call = False
         self.seen_episodes: int | None = None
-        self.logged_at: int | None = None
-        self.logs: dict[str, float] = {}
 
 
 class NoisyPolicyMixin:
@@ -467,14 +463,5 @@ class NoisyPolicyMixin:
         logger = None if algorithm is None else getattr(algorithm, "_logger", None)
         if logger is None:
             return
-        # Off-policy algorithms enter train() every few steps: the values (a mean over
-        # every sigma for NoisyNet) are refreshed every LOG_REFRESH_STEPS and re-recorded
-        # in between, so that each of SB3's dumps has them.
-        runtime = self._runtime
-        steps = algorithm.num_timesteps  # type: ignore[union-attr]
-        stale = runtime.logged_at is None or steps - runtime.logged_at >= LOG_REFRESH_STEPS
-        if self._on_policy or stale:
-            runtime.logs = self.noise_logs()
-            runtime.logged_at = steps
-        for key, value in runtime.logs.items():
+        for key, value in self.noise_logs().items():
             logger.record(f"noise/{key}", value)

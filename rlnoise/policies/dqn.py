@@ -142,7 +142,8 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
                 float(algorithm.exploration_fraction),
             )
             algorithm._rlnoise_epsilon_schedule = saved
-        self._epsilon_schedule = saved
+        start, end, fraction = saved  # a list after SB3's JSON round trip
+        self._epsilon_schedule = (float(start), float(end), float(fraction))
         if (algorithm.exploration_initial_eps, algorithm.exploration_final_eps) != (0.0, 0.0):
             if getattr(algorithm, "verbose", 0) >= 1:
                 print(

@@ -1,0 +1,147 @@
+"""Bad options fail at construction with clear messages; noise is logged and clock-driven."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from stable_baselines3 import DQN, PPO, SAC
+from stable_baselines3.common.logger import KVWriter, Logger
+
+from rlnoise.core.clock import NoiseSource
+from rlnoise.policies import NoisyActorCriticPolicy, NoisyDQNPolicy, NoisySACPolicy
+
+
+def ppo(**policy_kwargs: Any) -> PPO:
+    return PPO(
+        NoisyActorCriticPolicy,
+        "CartPole-v1",
+        n_steps=32,
+        batch_size=32,
+        n_epochs=1,
+        policy_kwargs={"net_arch": [8], **policy_kwargs},
+        device="cpu",
+    )
+
+
+def test_where_matching_nothing_names_the_pattern_and_lists_parameters() -> None:
+    with pytest.raises(ValueError) as error:
+        ppo(weight_noise="gaussian:0.1,where=actor.*")
+    message = str(error.value)
+    assert "weight_noise.where pattern 'actor.*' matches no parameter" in message
+    assert "mlp_extractor.policy_net.0.weight" in message and "action_net.bias" in message
+
+
+def test_where_for_modules_and_noisy_layers() -> None:
+    with pytest.raises(ValueError, match=r"activation_noise.where pattern 'pi\.\*'.*policy_net\.1"):
+        ppo(activation_noise={"kind": "gaussian", "where": ["pi.*"]})
+    with pytest.raises(ValueError, match=r"noisy_net.where pattern 'head' matches no linear layer"):
+        ppo(noisy_net={"where": ["head"]})
+
+
+def test_where_can_name_biases_and_single_layers() -> None:
+    model = ppo(
+        weight_noise="gaussian:0.1,where=*.bias",
+        activation_noise=None,
+        noisy_net={"where": ["action_net"]},
+    )
+    assert model.policy.noise_injectors["weight_noise"].names == [
+        "mlp_extractor.policy_net.0.bias",
+        "mlp_extractor.value_net.0.bias",
+        "value_net.bias",
+    ]  # action_net became noisy: its mean is not an nn.Linear bias any more
+    assert model.policy.noise_injectors["noisy_net"].names["online"] == ["action_net"]
+
+
+def test_param_noise_for_ppo_lists_the_combinations_that_work() -> None:
+    with pytest.raises(ValueError) as error:
+        ppo(param_noise="gaussian:0.1")
+    message = str(error.value)
+    assert "not available for PPO/A2C" in message
+    for combination in ("DQN with Discrete", "SAC with Box", "TD3 or DDPG with Box"):
+        assert combination in message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"weight_noise": "salt_pepper:0.1"}, "makes no sense for weights"),
+        ({"noisy_net": {"colour": "red"}}, "unknown key 'colour' in noisy_net"),
+        ({"noisy_net": "yes"}, "noisy_net must be"),
+        ({"layer_norm": "yes"}, "layer_norm must be"),
+        (
+            {"weight_noise": "gaussian:0.1,resample=step,phases=rollout+train"},
+            "resampled per 'rollout'",
+        ),
+        ({"noisy_net": {"resample": "episode"}, "weight_noise": None}, "resampled per 'rollout'"),
+        ({"net_arch": [], "weight_noise": None}, "no hidden activation layers"),
+    ],
+)
+def test_bad_policy_options(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ppo(**kwargs)
+
+
+def test_off_policy_noisynet_resampling_is_the_papers() -> None:
+    with pytest.raises(ValueError, match="resample must be unset or 'step'"):
+        DQN(
+            NoisyDQNPolicy,
+            "CartPole-v1",
+            policy_kwargs={"noisy_net": {"resample": "episode"}},
+            device="cpu",
+        )
+
+
+class Capture(KVWriter):
+    """An SB3 output format that keeps what is dumped."""
+
+    def __init__(self) -> None:
+        self.dumps: list[dict[str, Any]] = []
+
+    def write(
+        self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0
+    ) -> None:
+        self.dumps.append(dict(key_values))
+
+
+@pytest.mark.parametrize(
+    ("make", "keys"),
+    [
+        (
+            lambda: ppo(noisy_net=True),
+            {"noise/weight_noise", "noise/activation_noise", "noise/noisy_net_sigma"},
+        ),
+        (
+            lambda: SAC(
+                NoisySACPolicy,
+                "Pendulum-v1",
+                learning_starts=16,
+                batch_size=16,
+                policy_kwargs={"net_arch": [8]},
+                device="cpu",
+            ),
+            {"noise/param_noise", "noise/param_noise_target", "noise/param_noise_distance"},
+        ),
+    ],
+    ids=["ppo", "sac"],
+)
+def test_noise_is_logged_to_sb3_without_user_action(make: Any, keys: set[str]) -> None:
+    model = make()
+    capture = Capture()
+    model.set_logger(Logger(folder=None, output_formats=[capture]))
+    model.learn(256, log_interval=1)
+    logged = set().union(*(d.keys() for d in capture.dumps))
+    assert keys <= logged
+
+
+def test_policy_is_a_noise_source_following_an_outside_clock() -> None:
+    schedule = {"type": "linear", "start": 1.0, "end": 0.0, "steps": 1000}
+    model = ppo(weight_noise={"kind": "gaussian", "scale": 0.2, "schedule": schedule})
+    policy = model.policy
+    assert isinstance(policy, NoiseSource)
+    model.learn(64)
+    assert policy.noise_scales()["weight_noise"] == pytest.approx(0.2 * (1 - 64 / 1000))
+    policy.set_noise_step(500)
+    assert policy.noise_scales()["weight_noise"] == pytest.approx(0.1)
+    model.learn(64, reset_num_timesteps=False)
+    assert policy.noise_scales()["weight_noise"] == pytest.approx(0.1)  # outside clock wins
