@@ -24,6 +24,10 @@ _EXPORTS: dict[str, str] = {
     "NoiseSpecLike": "rlnoise.core.spec",
     "as_noise_spec": "rlnoise.core.spec",
     "NoiseStream": "rlnoise.core.stream",
+    "ObservationNoise": "rlnoise.wrappers.observation",
+    "ActionNoise": "rlnoise.wrappers.action",
+    "RandomActionReplacement": "rlnoise.wrappers.action",
+    "VecObservationNoise": "rlnoise.wrappers.vec_env",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -33,6 +37,10 @@ if TYPE_CHECKING:
     from rlnoise.core.spec import NoiseSpecLike as NoiseSpecLike
     from rlnoise.core.spec import as_noise_spec as as_noise_spec
     from rlnoise.core.stream import NoiseStream as NoiseStream
+    from rlnoise.wrappers.action import ActionNoise as ActionNoise
+    from rlnoise.wrappers.action import RandomActionReplacement as RandomActionReplacement
+    from rlnoise.wrappers.observation import ObservationNoise as ObservationNoise
+    from rlnoise.wrappers.vec_env import VecObservationNoise as VecObservationNoise
 
 
 def __getattr__(name: str) -> Any:

@@ -172,6 +172,8 @@ class NoiseStream:
             base = base * width
         elif self.spec.relative_to == "std":
             base = base * np.asarray(self.reference_std, dtype=np.float64)
+        if self._schedule.is_constant:
+            base = base * self._schedule(0)  # e.g. {type: constant, value: 0.5}
         # Scalars stay Python floats: cheaper per step, and comparisons stay scalar.
         self._base = float(base) if base.ndim == 0 else self._as_array(base)
         # White noise of a constant schedule is scaled once per block, not once per step.
@@ -180,6 +182,16 @@ class NoiseStream:
         )
         if isinstance(self._process, UnitBlock):
             self._process.set_multiplier(self._base if self._prescaled else None)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Modules do not pickle; the array namespace is restored from the source's type.
+        state = self.__dict__.copy()
+        state.pop("_xp")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._xp = torch if isinstance(self.source, TorchRowRandom) else np
 
     def set_scale(self, scale: Any) -> None:
         """Replace the base scale (e.g. by an adaptive controller); ``None`` restores the spec's."""

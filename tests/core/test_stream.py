@@ -157,3 +157,27 @@ def test_torch_stream_perturbs_tensors() -> None:
     )
     out = stream.perturb(torch.zeros(3))
     assert isinstance(out, torch.Tensor) and out.abs().max() <= 0.05
+
+
+def test_constant_schedule_value_scales_the_draws() -> None:
+    half = NoiseStream(
+        NoiseSpec("gaussian", 1.0, schedule={"type": "constant", "value": 0.5}),
+        (3,),
+        np.random.default_rng(0),
+    )
+    unit = NoiseStream("gaussian:1", (3,), np.random.default_rng(0))
+    assert half.scale == 0.5
+    np.testing.assert_allclose(half.sample(), 0.5 * unit.sample())
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "ou", "colored"])
+def test_streams_pickle_and_deepcopy_mid_stream(kind: str) -> None:
+    import copy
+    import pickle
+
+    stream = NoiseStream(NoiseSpec(kind, 0.2), (2,), np.random.default_rng(0), n_rows=3)
+    _draws(stream, 5)
+    for clone in (pickle.loads(pickle.dumps(stream)), copy.deepcopy(stream)):
+        np.testing.assert_array_equal(_draws(clone, 10), _draws(copy.deepcopy(stream), 10))
+    torch_stream = NoiseStream("gaussian:0.1", (2,), torch.Generator().manual_seed(0))
+    assert torch.equal(pickle.loads(pickle.dumps(torch_stream)).sample(), torch_stream.sample())
