@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=256, help="episodes live at once")
     parser.add_argument("--max-steps", type=int, default=None, help="cap on steps per episode")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (1 suits small MLP policies)"
+    )
     parser.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples for CIs")
     parser.add_argument("--no-resume", action="store_true", help="ignore finished cells in --out")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -114,6 +117,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         resume_dir=None if args.no_resume else out / "cells",
         progress=not args.no_progress,
+        num_threads=args.threads,
     )
     report.metadata["grid"] = str(grid)
     paths = report.save(out, plots=not args.no_plots, n_resamples=args.bootstrap)

@@ -122,7 +122,9 @@ def plot_curves(report: RobustnessReport, path: str | Path, **summary_kwargs: An
     plt = _pyplot()
     columns = min(3, len(families))
     rows = -(-len(families) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.3 * rows), squeeze=False)
+    figure, axes = plt.subplots(  # one return scale across panels: families compare at a glance
+        rows, columns, figsize=(4.2 * columns, 3.3 * rows), squeeze=False, sharey=True
+    )
     for ax, family in zip(axes.flat, families, strict=False):
         for group, per in curves.items():
             points = per.get(family)
@@ -137,6 +139,7 @@ def plot_curves(report: RobustnessReport, path: str | Path, **summary_kwargs: An
         ax.set_title(family)
         ax.set_xlabel(_level_label(family))
         ax.set_ylabel("mean return")
+        ax.yaxis.set_tick_params(labelleft=True)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(families) :]:
         ax.set_visible(False)

@@ -64,13 +64,16 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if isinstance(device, torch.device):
         return device
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         resolved = torch.device(device)
     except RuntimeError:
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:n]', got {device!r}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was requested but torch sees no CUDA device")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was requested but torch sees no CUDA device")
+        if resolved.index is None:  # compare equal to the device parameters report
+            resolved = torch.device("cuda", torch.cuda.current_device())
     return resolved
 
 

@@ -146,6 +146,15 @@ def test_dynamics_changes_the_env(trained_cartpole: PPO) -> None:
     assert weak.mean() < clean.mean()
 
 
+def test_make_kwargs_dynamics_on_a_continuous_env() -> None:
+    model = SAC("MlpPolicy", "Pendulum-v1", seed=0, device="cpu")
+    grid = {"dynamics": {"make_kwargs": {"g": [10.0, 15.0]}}}
+    report = run(model, grid, n_episodes=2, seed=0, env="Pendulum-v1")
+    clean, default_g, strong_g = report.returns[0]
+    assert np.array_equal(clean, default_g)  # g=10 is Pendulum's default
+    assert not np.array_equal(clean, strong_g)
+
+
 def test_cuda_requested_without_cuda_is_a_clear_error(untrained_cartpole: PPO) -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
