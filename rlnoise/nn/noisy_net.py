@@ -230,8 +230,8 @@ class NoisyNet:
     def on_phase(self, phase: str | None) -> None:
         enabled = phase is not None and phase in self.phases
         for layer in self.all_layers():
-            if layer.noise_enabled != enabled:
-                layer.noise_enabled = enabled
+            # A plain attribute: set it in __dict__, past nn.Module's slow __setattr__.
+            layer.__dict__["noise_enabled"] = enabled
 
     def on_event(self, event: str) -> None:
         for group, events in self._events.items():

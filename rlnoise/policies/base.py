@@ -409,7 +409,13 @@ class NoisyPolicyMixin:
     def set_training_mode(self, mode: bool) -> None:
         super().set_training_mode(mode)  # type: ignore[misc]
         control = self.__dict__.get("noise_control")
-        if control is None or control.training is bool(mode):  # building, or no change
+        if control is None:  # still being built
+            return
+        if not mode and control.acting and not self._runtime.acting_call:
+            # Eval mode outside an acting call (a rollout starting, an evaluator taking
+            # over): acting ends here, so direct calls of the networks see "eval".
+            control.acting = False
+        elif control.training is bool(mode):
             return
         control.set_training(mode)
         if mode:

@@ -203,3 +203,50 @@ def test_same_seed_same_noisy_outputs() -> None:
         return model.policy.evaluate_actions(obs, torch.zeros(3))[1].detach()
 
     assert torch.equal(train_outputs(), train_outputs())
+
+
+def test_direct_network_calls_after_training_see_eval() -> None:
+    # An evaluator puts the policy in eval mode and calls its networks directly.
+    model = SAC(
+        NoisySACPolicy,
+        "Pendulum-v1",
+        learning_starts=8,
+        batch_size=8,
+        policy_kwargs=dict(SMALL),
+        seed=0,
+        device="cpu",
+    )
+    model.learn(24)
+    model.predict(model._last_obs)  # leaves the policy acting
+    assert model.policy.noise_phase == "rollout"
+    model.policy.set_training_mode(False)
+    assert model.policy.noise_phase == "eval"
+    obs = torch.as_tensor(model._last_obs)
+    with torch.no_grad():
+        direct = model.policy.actor(obs, deterministic=True)
+        with noise_disabled(model):
+            clean = model.policy.actor(obs, deterministic=True)
+    assert torch.equal(direct, clean)
+
+
+def test_dqn_param_noise_target_follows_the_epsilon_schedule() -> None:
+    from rlnoise.core.adaptive import dqn_distance_target
+
+    model = DQN(
+        NoisyDQNPolicy,
+        "CartPole-v1",
+        learning_starts=0,
+        batch_size=16,
+        exploration_fraction=0.5,
+        exploration_final_eps=0.1,
+        policy_kwargs={**SMALL, "noisy_net": False, "param_noise": "gaussian:0.1"},
+        seed=0,
+        device="cpu",
+    )
+    model.learn(200)
+    param = model.policy.noise_injectors["param_noise"]
+    # The target was last set at the last adaptation (every 50 acting steps: step 200),
+    # when progress was 200/200: epsilon at its final value.
+    assert model.exploration_rate == 0.0
+    assert param.target == pytest.approx(dqn_distance_target(0.1, 2))
+    assert param.distance_name == "kl"
