@@ -41,7 +41,7 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from rlnoise.callbacks.sources import NoiseSources, find_noise_sources, training_sources
+from rlnoise.callbacks.sources import NoiseSources, find_noise_sources, live_training_sources
 from rlnoise.core._checks import check_int
 
 __all__ = ["NoiseScheduleCallback"]
@@ -83,11 +83,15 @@ class NoiseScheduleCallback(BaseCallback):
         self.extra_sources = list(extra_sources)
         self.log = bool(log)
         self.sources = NoiseSources()
+        self._callbacks: list[Any] = []
         self._remote_scales: list[tuple[str, dict[str, float]]] | None = None
 
     # -- SB3 events --------------------------------------------------------------------
     def _on_training_start(self) -> None:
         self.sources = find_noise_sources(self.model, self.extra_sources)
+        # Callbacks register themselves in their own _on_training_start, which may come
+        # after this one: hold the live list, not a snapshot.
+        self._callbacks = live_training_sources(self.model)
         if self.verbose >= 1:
             names = [prefix for prefix, _ in self.sources.local]
             print(f"NoiseScheduleCallback: {names} + {len(self.sources.remote)} worker VecEnv(s)")
@@ -117,7 +121,7 @@ class NoiseScheduleCallback(BaseCallback):
         step = self.num_timesteps
         for _, source in self.sources.local:
             source.set_noise_step(step)
-        for source in training_sources(self.model):
+        for source in self._callbacks:
             source.set_noise_step(step)
 
     def _sync_remote(self) -> None:

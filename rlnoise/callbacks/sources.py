@@ -82,8 +82,16 @@ def unregister_training_source(model: Any, source: NoiseSource) -> None:
 
 
 def training_sources(model: Any) -> list[NoiseSource]:
-    """The sources currently registered for ``model``."""
+    """The sources currently registered for ``model`` (a copy)."""
     return list(_TRAINING_SOURCES.get(model, ()))
+
+
+def live_training_sources(model: Any) -> list[NoiseSource]:
+    """The registry's own list for ``model``: it changes as sources come and go.
+
+    Held by the shared clock for the length of ``learn()``, so a step costs no lookup.
+    """
+    return _TRAINING_SOURCES.setdefault(model, [])
 
 
 @dataclass
