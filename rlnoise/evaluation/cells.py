@@ -178,6 +178,12 @@ class Cell:
         attack = self.attack
         assert attack is not None
         self.adapter.check_gradient()
+        space = self.adapter.action_space
+        if not isinstance(space, spaces.Discrete | spaces.Box):
+            raise ValueError(
+                f"condition {self.condition.name!r}: attacks support Discrete and Box action "
+                f"spaces, got {space}"
+            )
         if attack.space == "raw" and any(
             p.space == "normalized" for p in self.condition.find(ObservationNoise)
         ):

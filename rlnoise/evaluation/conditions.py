@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -508,7 +509,14 @@ class Condition:
             raise ValueError(
                 f"condition {self.name!r}: perturbations must be a list, got {show(items)}"
             )
-        perturbations = tuple(perturbation_from_dict(p) for p in items)
+        perturbations: tuple[Perturbation, ...] = ()
+        for item in items:
+            perturbation = perturbation_from_dict(item)
+            if any(perturbation is p for p in perturbations):
+                # The same object listed twice is two sources: each needs its own identity
+                # (random streams are keyed by position).
+                perturbation = copy.copy(perturbation)
+            perturbations += (perturbation,)
         seen: set[str] = set()
         attacks = 0
         for p in perturbations:

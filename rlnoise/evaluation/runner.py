@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import operator
 import platform
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -61,6 +62,8 @@ from rlnoise.evaluation.report import RobustnessReport
 from rlnoise.evaluation.storage import ResultStore
 
 __all__ = ["evaluate_robustness", "versions"]
+
+_FIRST, _SECOND, _THIRD, _FOURTH = (operator.itemgetter(i) for i in range(4))
 
 ModelLike = Any  # an SB3 BaseAlgorithm, a path to its zip, or a ModelRun
 
@@ -365,6 +368,7 @@ class _BatchedLoop:
         self.slot_cell: list[Cell | None] = [None] * batch_size
         self.slot_lane = np.zeros(batch_size, dtype=np.int64)
         self.slot_env: list[gym.Env | None] = [None] * batch_size
+        self.slot_step: list[Any] = [None] * batch_size  # bound env.step, looked up once
         # float64 sums, one reward at a time, as a Python loop over the episode would add them
         self.slot_return = np.zeros(batch_size, dtype=np.float64)
         self.slot_length = np.zeros(batch_size, dtype=np.int64)
@@ -394,7 +398,9 @@ class _BatchedLoop:
             cell.assign_slot(lane, slot)
             self.slot_cell[slot] = cell
             self.slot_lane[slot] = lane
-            self.slot_env[slot] = self._acquire_env(cell.env_key, condition)
+            env = self._acquire_env(cell.env_key, condition)
+            self.slot_env[slot] = env
+            self.slot_step[slot] = env.step
             self._reset(slot, int(cell.lane_episode[lane]))
         return cell
 
@@ -403,6 +409,7 @@ class _BatchedLoop:
         assert env is not None
         self.pools[cell.env_key].append(env)
         self.slot_env[slot] = None
+        self.slot_step[slot] = None
         self.slot_cell[slot] = None
         self.free.append(slot)
 
@@ -529,13 +536,14 @@ class _BatchedLoop:
             return np.zeros(0, dtype=np.int64)
         slots = np.concatenate([p[0] for p in pieces])
         actions = pieces[0][1] if len(pieces) == 1 else np.concatenate([p[1] for p in pieces])
-        envs: list[Any] = [self.slot_env[slot] for slot in slots.tolist()]
-        results = [env.step(action) for env, action in zip(envs, actions, strict=True)]
-        obs, rewards, terminated, truncated, _ = zip(*results, strict=True)
-        self.obs[slots] = np.array(obs)  # np.array of equal-shape rows: 3x faster than np.stack
-        self.slot_return[slots] += np.array(rewards, dtype=np.float64)
+        steps: list[Any] = [self.slot_step[slot] for slot in slots.tolist()]
+        results = [step(action) for step, action in zip(steps, actions, strict=True)]
+        # np.array of equal-shape rows is 3x faster than np.stack; itemgetter maps stay in C.
+        self.obs[slots] = np.array(list(map(_FIRST, results)))
+        self.slot_return[slots] += np.array(list(map(_SECOND, results)), dtype=np.float64)
         self.slot_length[slots] += 1
-        ended = np.array(terminated, dtype=bool) | np.array(truncated, dtype=bool)
+        ended = np.array(list(map(_THIRD, results)), dtype=bool)
+        ended |= np.array(list(map(_FOURTH, results)), dtype=bool)
         if self.max_steps is not None:
             ended |= self.slot_length[slots] >= self.max_steps
         return slots[ended]

@@ -245,3 +245,14 @@ def test_explicit_condition_objects(untrained_cartpole: PPO) -> None:
     report = run(untrained_cartpole, [Condition.clean(), combined], n_episodes=3)
     assert report.condition_names == ["clean", "heavy and noisy"]
     assert (report.lengths > 0).all()
+
+
+def test_a_perturbation_listed_twice_is_two_sources(untrained_cartpole: PPO) -> None:
+    from rlnoise.evaluation.cells import Cell
+    from rlnoise.evaluation.policy import PolicyAdapter
+
+    noise = ObservationNoise("gaussian:0.1")
+    adapter = PolicyAdapter(untrained_cartpole.policy)
+    cell = Cell(0, 0, Condition("twice", (noise, noise)), adapter, 4, seed=0, n_lanes=4)
+    first, second = (stream.sample().copy() for stream in cell.raw_noise)
+    assert not np.array_equal(first, second)
