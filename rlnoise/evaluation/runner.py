@@ -1,23 +1,16 @@
 """``evaluate_robustness``: every run x condition x episode in one batched loop.
 
-How a step goes, for all live episodes at once:
-
-1. each cell turns its lanes' raw observations into policy inputs (noise,
-   normalisation) in numpy;
-2. per run, the inputs go to the policy's device in ONE transfer; attacked
-   rows are replaced on the device;
-3. per run, ONE forward (``policy._predict``) gives the actions of every row
-   with the shared weights; rows under weight noise get theirs from one
-   vmapped forward over per-row weights;
-4. each cell perturbs its actions (noise, random replacement, sticky);
-5. every env steps; finished episodes are recorded and their lanes start the
-   cell's next episode (``reset(seed=seed + k)``) or go back to the pool.
+This module checks everything before any episode runs (models against the
+env's spaces, every condition against every model, env ids, dynamics
+attributes), finds the finished cells a previous run left in ``resume_dir``,
+hands the rest to :class:`~rlnoise.evaluation.loop.BatchedLoop`, saves each
+cell as it finishes and returns a
+:class:`~rlnoise.evaluation.report.RobustnessReport`.
 
 Episode ``k`` starts from reset seed ``seed + k`` in every condition and run,
 and every random source of an episode is seeded from (seed, condition,
 episode), so per-episode returns do not depend on ``batch_size`` or on what
-else is evaluated. The envs are a plain list managed here (no vector env, no
-autoreset), so every episode is counted once, however long it lasts.
+else is evaluated (common random numbers).
 
 Example:
     >>> from stable_baselines3 import PPO
@@ -34,9 +27,8 @@ from __future__ import annotations
 
 import copy
 import datetime
-import operator
 import platform
-from collections import deque
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +42,7 @@ from rlnoise.evaluation.cells import Cell, dynamics_key
 from rlnoise.evaluation.conditions import Condition, Dynamics, as_condition
 from rlnoise.evaluation.envs import EnvMaker
 from rlnoise.evaluation.grid import build_grid, check_unique
+from rlnoise.evaluation.loop import BatchedLoop
 from rlnoise.evaluation.models import (
     ModelRun,
     load_run,
@@ -62,8 +55,6 @@ from rlnoise.evaluation.report import RobustnessReport
 from rlnoise.evaluation.storage import ResultStore
 
 __all__ = ["evaluate_robustness", "versions"]
-
-_FIRST, _SECOND, _THIRD, _FOURTH = (operator.itemgetter(i) for i in range(4))
 
 ModelLike = Any  # an SB3 BaseAlgorithm, a path to its zip, or a ModelRun
 
@@ -224,7 +215,7 @@ def evaluate_robustness(
         for run in runs
     ]
     store = None if resume_dir is None else ResultStore(resume_dir)
-    loop = _BatchedLoop(
+    loop = BatchedLoop(
         maker, pools, adapters, condition_list, n_episodes, seed, batch_size, max_steps
     )
     returns = np.zeros((len(runs), len(condition_list), n_episodes), dtype=np.float64)
@@ -239,7 +230,7 @@ def evaluate_robustness(
                 returns[r, c], lengths[r, c] = cached
     if store is not None:
         for problem in store.problems:
-            print(f"rlnoise evaluate: {problem}", flush=True)
+            print(f"rlnoise evaluate: {problem}", file=sys.stderr, flush=True)
 
     def finished(cell: Cell) -> None:
         returns[cell.run, cell.index] = cell.returns
@@ -343,207 +334,3 @@ def _fingerprint(
         "device": device.type,
         "versions": {k: v for k, v in versions().items() if k != "python"},
     }
-
-
-class _BatchedLoop:
-    """The step loop over live episodes (see the module docstring)."""
-
-    def __init__(
-        self,
-        maker: EnvMaker,
-        pools: dict[str, list[gym.Env]],
-        adapters: Sequence[PolicyAdapter],
-        conditions: Sequence[Condition],
-        n_episodes: int,
-        seed: int,
-        batch_size: int,
-        max_steps: int | None,
-    ):
-        self.maker, self.pools = maker, pools
-        self.adapters, self.conditions = adapters, conditions
-        self.n_episodes, self.seed = n_episodes, seed
-        self.capacity, self.max_steps = batch_size, max_steps
-        space = adapters[0].observation_space
-        self.obs = np.zeros((batch_size, *space.shape), dtype=space.dtype)
-        self.slot_cell: list[Cell | None] = [None] * batch_size
-        self.slot_lane = np.zeros(batch_size, dtype=np.int64)
-        self.slot_env: list[gym.Env | None] = [None] * batch_size
-        self.slot_step: list[Any] = [None] * batch_size  # bound env.step, looked up once
-        # float64 sums, one reward at a time, as a Python loop over the episode would add them
-        self.slot_return = np.zeros(batch_size, dtype=np.float64)
-        self.slot_length = np.zeros(batch_size, dtype=np.int64)
-        self.free = list(range(batch_size - 1, -1, -1))
-
-    # -- envs --------------------------------------------------------------------
-    def _acquire_env(self, key: str, condition: Condition) -> gym.Env:
-        pool = self.pools.setdefault(key, [])
-        if pool:
-            return pool.pop()
-        dynamics = condition.find(Dynamics)
-        return self.maker.make(dynamics[0] if dynamics else None)
-
-    def _reset(self, slot: int, episode: int) -> None:
-        env = self.slot_env[slot]
-        assert env is not None
-        obs, _ = env.reset(seed=self.seed + episode)
-        self.obs[slot] = obs
-        self.slot_return[slot] = 0.0
-        self.slot_length[slot] = 0
-
-    def _start_cell(self, run: int, index: int, n_lanes: int) -> Cell:
-        condition = self.conditions[index]
-        cell = Cell(run, index, condition, self.adapters[run], self.n_episodes, self.seed, n_lanes)
-        for lane in range(n_lanes):
-            slot = self.free.pop()
-            cell.assign_slot(lane, slot)
-            self.slot_cell[slot] = cell
-            self.slot_lane[slot] = lane
-            env = self._acquire_env(cell.env_key, condition)
-            self.slot_env[slot] = env
-            self.slot_step[slot] = env.step
-            self._reset(slot, int(cell.lane_episode[lane]))
-        return cell
-
-    def _release(self, slot: int, cell: Cell) -> None:
-        env = self.slot_env[slot]
-        assert env is not None
-        self.pools[cell.env_key].append(env)
-        self.slot_env[slot] = None
-        self.slot_step[slot] = None
-        self.slot_cell[slot] = None
-        self.free.append(slot)
-
-    # -- the loop ------------------------------------------------------------------
-    def run(
-        self,
-        todo: Sequence[tuple[int, int]],
-        finished: Callable[[Cell], None],
-        progress: bool,
-    ) -> None:
-        from tqdm import tqdm
-
-        pending = deque(todo)
-        remaining_by_key: dict[str, int] = {}
-        for _, index in todo:
-            key = dynamics_key(self.conditions[index])
-            remaining_by_key[key] = remaining_by_key.get(key, 0) + 1
-        active: list[Cell] = []
-        bar = tqdm(
-            total=len(todo) * self.n_episodes,
-            unit="ep",
-            desc="evaluating",
-            disable=not progress or not todo,
-            dynamic_ncols=True,
-        )
-        # A new cell starts once enough slots are free for it to be worth a batch share.
-        minimum_lanes = min(self.n_episodes, max(1, self.capacity // 8))
-        try:
-            while pending or active:
-                while pending and (len(self.free) >= minimum_lanes or not active):
-                    run, index = pending.popleft()
-                    n_lanes = min(self.n_episodes, len(self.free))
-                    active.append(self._start_cell(run, index, n_lanes))
-                for slot in self._step(active):
-                    cell = self.slot_cell[slot]
-                    assert cell is not None
-                    lane = int(self.slot_lane[slot])
-                    cell.record(
-                        int(cell.lane_episode[lane]),
-                        float(self.slot_return[slot]),
-                        int(self.slot_length[slot]),
-                    )
-                    bar.update(1)
-                    episode = cell.take_episode()
-                    if episode is None:
-                        cell.retire_lane(lane)
-                        self._release(slot, cell)
-                    else:
-                        cell.start_episode(lane, episode)
-                        self._reset(slot, episode)
-                    if cell.done:
-                        active.remove(cell)
-                        finished(cell)
-                        remaining_by_key[cell.env_key] -= 1
-                        if remaining_by_key[cell.env_key] == 0:
-                            for env in self.pools.pop(cell.env_key, []):
-                                env.close()
-        finally:
-            bar.close()
-            for held in self.slot_env:
-                if held is not None:
-                    held.close()
-            for pool in self.pools.values():
-                for env in pool:
-                    env.close()
-            self.pools.clear()
-
-    def _actions(self, run: int, cells: list[Cell]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``(slots, actions)`` pieces for one run's cells: one transfer, one shared forward."""
-        adapter = self.adapters[run]
-        parts, rows = [], []
-        offset = 0
-        for cell in cells:
-            lanes, slots = cell.live
-            if lanes.size == 0:
-                continue
-            if cell.perturbs_observations:
-                parts.append(cell.observe(self.obs[slots], lanes))
-            else:
-                parts.append(adapter.normalize(self.obs[slots]))
-            rows.append((cell, lanes, slots, offset, lanes.size))
-            offset += lanes.size
-        if not rows:
-            return []
-        obs_t = adapter.to_tensor(parts[0] if len(parts) == 1 else np.concatenate(parts))
-        for cell, lanes, _, start, n in rows:
-            if cell.attack is not None:
-                obs_t[start : start + n] = cell.attack_observations(obs_t[start : start + n], lanes)
-        shared = [row for row in rows if row[0].weight_noise is None]
-        if len(shared) == len(rows):
-            actions = adapter.postprocess(adapter.act(obs_t))
-            if not any(row[0].perturbs_actions for row in rows):  # the common case: one piece
-                slots = rows[0][2] if len(rows) == 1 else np.concatenate([r[2] for r in rows])
-                return [(slots, actions)]
-            first = {id(row[0]): row[3] for row in rows}
-        elif shared:
-            index = np.concatenate([np.arange(s, s + n) for _, _, _, s, n in shared])
-            picked = obs_t[torch.as_tensor(index, device=obs_t.device)]
-            actions = adapter.postprocess(adapter.act(picked))
-            starts = np.cumsum([0] + [n for *_, n in shared]).tolist()
-            first = {id(row[0]): start for row, start in zip(shared, starts, strict=False)}
-        out = []
-        for cell, lanes, slots, start, n in rows:
-            if cell.weight_noise is None:
-                mine = actions[first[id(cell)] : first[id(cell)] + n]
-            else:
-                lane_index = torch.as_tensor(lanes, device=obs_t.device)
-                weights = {k: w[lane_index] for k, w in cell.weights.items()}
-                mine = adapter.postprocess(
-                    adapter.act_with_weights(weights, obs_t[start : start + n])
-                )
-            if cell.perturbs_actions:
-                mine = cell.act_perturbed(mine, lanes)
-            out.append((slots, mine))
-        return out
-
-    def _step(self, active: list[Cell]) -> np.ndarray:
-        """Advance every live episode by one step; returns the slots whose episode ended."""
-        by_run: dict[int, list[Cell]] = {}
-        for cell in active:
-            by_run.setdefault(cell.run, []).append(cell)
-        pieces = [piece for run, cells in by_run.items() for piece in self._actions(run, cells)]
-        if not pieces:
-            return np.zeros(0, dtype=np.int64)
-        slots = np.concatenate([p[0] for p in pieces])
-        actions = pieces[0][1] if len(pieces) == 1 else np.concatenate([p[1] for p in pieces])
-        steps: list[Any] = [self.slot_step[slot] for slot in slots.tolist()]
-        results = [step(action) for step, action in zip(steps, actions, strict=True)]
-        # np.array of equal-shape rows is 3x faster than np.stack; itemgetter maps stay in C.
-        self.obs[slots] = np.array(list(map(_FIRST, results)))
-        self.slot_return[slots] += np.array(list(map(_SECOND, results)), dtype=np.float64)
-        self.slot_length[slots] += 1
-        ended = np.array(list(map(_THIRD, results)), dtype=bool)
-        ended |= np.array(list(map(_FOURTH, results)), dtype=bool)
-        if self.max_steps is not None:
-            ended |= self.slot_length[slots] >= self.max_steps
-        return slots[ended]

@@ -90,7 +90,7 @@ def test_damaged_files_are_reported_and_recomputed(
     resume = second.metadata["resume"]
     assert resume["reused_cells"] == 2
     assert len(resume["recomputed_files"]) == 1 and reason in resume["recomputed_files"][0]
-    assert reason in capsys.readouterr().out
+    assert reason in capsys.readouterr().err
     assert np.array_equal(first.returns, second.returns)  # recomputed, not mixed in
     assert ResultStore(tmp_path).load(json.loads(victim.read_text())["fingerprint"]) is not None
 
