@@ -195,7 +195,7 @@ class BatchedLoop:
                 obs_t[start : start + n] = cell.attack_observations(obs_t[start : start + n], lanes)
         shared = [row for row in rows if row[0].weight_noise is None]
         if len(shared) == len(rows):
-            actions = adapter.postprocess(adapter.act(obs_t))
+            actions = adapter.actions(obs_t)
             if not any(row[0].perturbs_actions for row in rows):  # the common case: one piece
                 slots = rows[0][2] if len(rows) == 1 else np.concatenate([r[2] for r in rows])
                 return [(slots, actions)]
@@ -203,7 +203,7 @@ class BatchedLoop:
         elif shared:
             index = np.concatenate([np.arange(s, s + n) for _, _, _, s, n in shared])
             picked = obs_t[torch.as_tensor(index, device=obs_t.device)]
-            actions = adapter.postprocess(adapter.act(picked))
+            actions = adapter.actions(picked)
             starts = np.cumsum([0] + [n for *_, n in shared]).tolist()
             first = {id(row[0]): start for row, start in zip(shared, starts, strict=False)}
         out = []
@@ -213,9 +213,7 @@ class BatchedLoop:
             else:
                 lane_index = torch.as_tensor(lanes, device=obs_t.device)
                 weights = {k: w[lane_index] for k, w in cell.weights.items()}
-                mine = adapter.postprocess(
-                    adapter.act_with_weights(weights, obs_t[start : start + n])
-                )
+                mine = adapter.actions_with_weights(weights, obs_t[start : start + n])
             if cell.perturbs_actions:
                 mine = cell.act_perturbed(mine, lanes)
             out.append((slots, mine))

@@ -94,6 +94,23 @@ def _categorical_mode(logits: torch.Tensor) -> torch.Tensor:
     return fast
 
 
+def _categorical_mode_numpy(logits: torch.Tensor) -> np.ndarray:
+    """:func:`_categorical_mode` with the cheap part in numpy (tiny arrays: less overhead)."""
+    values = logits.detach().cpu().numpy()
+    mode = values.argmax(axis=1)
+    n_actions = values.shape[1]
+    if n_actions < 2:
+        return mode
+    top = np.partition(values, n_actions - 2, axis=1)[:, n_actions - 2 :]  # [second, first]
+    close = (top[:, 1] - top[:, 0]) <= _TIE_GAP * (1.0 + np.abs(top[:, 1]))
+    if close.any():
+        rows = np.flatnonzero(close)
+        picked = logits[torch.as_tensor(rows, device=logits.device)]
+        normalized = picked - picked.logsumexp(dim=-1, keepdim=True)
+        mode[rows] = F.softmax(normalized, dim=-1).argmax(dim=1).cpu().numpy()
+    return mode
+
+
 class _Scores(nn.Module):
     """Differentiable pre-distribution output of a policy, as a module (for functional_call)."""
 
@@ -156,6 +173,11 @@ class PolicyAdapter:
             self.action_space, spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary
         )
         self._scores = None if self.family is None else _Scores(policy, self.family)
+        from stable_baselines3.common.distributions import CategoricalDistribution
+
+        self._categorical = self.family == "actor_critic" and isinstance(
+            getattr(policy, "action_dist", None), CategoricalDistribution
+        )
         self._norm: tuple[np.ndarray, np.ndarray, float, float] | None = None
         if vec_normalize is not None and getattr(vec_normalize, "norm_obs", False):
             rms = vec_normalize.obs_rms
@@ -223,6 +245,23 @@ class PolicyAdapter:
         if self._scores is None:
             return self.policy._predict(obs, deterministic=True)
         return self.actions_from_scores(self._scores(obs))
+
+    @torch.inference_mode()
+    def actions(self, obs: torch.Tensor) -> np.ndarray:
+        """``postprocess(act(obs))``: numpy actions exactly as ``policy.predict`` returns them."""
+        if self._categorical:
+            assert self._scores is not None
+            return _categorical_mode_numpy(self._scores(obs))
+        return self.postprocess(self.act(obs))
+
+    @torch.inference_mode()
+    def actions_with_weights(
+        self, weights: dict[str, torch.Tensor], obs: torch.Tensor
+    ) -> np.ndarray:
+        """Numpy actions; row ``i`` uses ``weights[name][i]`` (see :meth:`act_with_weights`)."""
+        if self._categorical:
+            return _categorical_mode_numpy(self._vmapped_scores(weights, obs))
+        return self.postprocess(self.act_with_weights(weights, obs))
 
     def postprocess(self, actions: torch.Tensor) -> np.ndarray:
         """Numpy actions exactly as ``policy.predict`` returns them for a batch."""
@@ -319,6 +358,9 @@ class PolicyAdapter:
     @torch.no_grad()
     def act_with_weights(self, weights: dict[str, torch.Tensor], obs: torch.Tensor) -> torch.Tensor:
         """Deterministic actions where row ``i`` uses ``weights[name][i]`` (one vmapped call)."""
+        return self.actions_from_scores(self._vmapped_scores(weights, obs))
+
+    def _vmapped_scores(self, weights: dict[str, torch.Tensor], obs: torch.Tensor) -> torch.Tensor:
         module = self._require_family("weight noise")
         renamed = {f"policy.{name}": value for name, value in weights.items()}
 
@@ -326,5 +368,4 @@ class PolicyAdapter:
             out = torch.func.functional_call(module, row_weights, (row.unsqueeze(0),))
             return out.squeeze(0)
 
-        scores = torch.func.vmap(one_row)(renamed, obs)
-        return self.actions_from_scores(scores)
+        return torch.func.vmap(one_row)(renamed, obs)
