@@ -211,8 +211,10 @@ class BatchedLoop:
             if cell.weight_noise is None:
                 mine = actions[first[id(cell)] : first[id(cell)] + n]
             else:
-                lane_index = torch.as_tensor(lanes, device=obs_t.device)
-                weights = {k: w[lane_index] for k, w in cell.weights.items()}
+                weights = cell.weights
+                if lanes.size < cell.n_lanes:  # some lanes retired: their weights drop out
+                    lane_index = torch.as_tensor(lanes, device=obs_t.device)
+                    weights = {k: w[lane_index] for k, w in weights.items()}
                 mine = adapter.actions_with_weights(weights, obs_t[start : start + n])
             if cell.perturbs_actions:
                 mine = cell.act_perturbed(mine, lanes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from stable_baselines3 import PPO, SAC
+from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 
 from rlnoise.evaluation import evaluate_robustness
 from rlnoise.evaluation.attacks import cross_entropy_direction, linf_attack
@@ -100,3 +100,37 @@ def test_continuous_attack_in_the_runner(space: str) -> None:
     clean, zero, attacked = report.returns[0]
     assert np.array_equal(clean, zero)
     assert not np.array_equal(clean, attacked)
+
+
+@pytest.mark.parametrize(
+    ("cls", "env_id"), [(DQN, "CartPole-v1"), (TD3, "Pendulum-v1"), (A2C, "Pendulum-v1")]
+)
+def test_every_policy_family_can_be_attacked_and_weight_perturbed(cls: type, env_id: str) -> None:
+    # seed 4: an untrained DQN whose greedy action is not the same everywhere
+    kwargs = {"buffer_size": 100} if cls in (DQN, TD3) else {}
+    model = cls("MlpPolicy", env_id, seed=4, device="cpu", **kwargs)
+    grid = {"fgsm": [0.0, 0.5], "weight_noise": {"gaussian": [0.0, 0.5]}}
+    report = evaluate_robustness(model, env_id, grid, 2, 0, "cpu", progress=False, max_steps=60)
+    clean, fgsm_zero, _, weights_zero, _ = report.returns[0]
+    assert np.array_equal(clean, fgsm_zero)
+    # Per-row weights run a batched matmul of a different shape: equal up to float rounding.
+    np.testing.assert_allclose(clean, weights_zero, rtol=1e-6)
+    # Both perturbations move the actions of a batch of observations.
+    adapter = PolicyAdapter(model.policy)
+    rng = np.random.default_rng(0)
+    obs = torch.as_tensor(
+        rng.uniform(-1, 1, (128, *model.observation_space.shape)), dtype=torch.float32
+    )
+    start = torch.as_tensor(rng.uniform(-2, 2, obs.shape), dtype=torch.float32)
+    attacked = linf_attack(  # a large ball: untrained nets have wide margins
+        adapter.scores, obs, eps=2.0, steps=1, step_size=2.0, discrete=adapter.discrete,
+        start=None if adapter.discrete else start, actions_fn=adapter.actions_from_scores,
+    )  # fmt: skip
+    weights = {
+        name: value
+        + 0.5 * torch.randn((128, *value.shape), generator=torch.Generator().manual_seed(1))
+        for name, value in adapter.action_parameters().items()
+    }
+    clean_actions = adapter.actions(obs)
+    assert not np.array_equal(adapter.actions(attacked), clean_actions)
+    assert not np.array_equal(adapter.actions_with_weights(weights, obs), clean_actions)
