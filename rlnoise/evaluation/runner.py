@@ -165,7 +165,8 @@ def evaluate_robustness(
             list}``. ``VecNormalize`` statistics: saved beside a zip as
             ``vecnormalize.pkl``, or attached to an in-memory model's env.
         env: Registered Gymnasium id, or a callable returning a new env
-            (called with the dynamics' ``make_kwargs``).
+            (called with the dynamics' ``make_kwargs``; in resume fingerprints
+            a callable is known by its qualified name only).
         conditions: A list of :class:`~rlnoise.evaluation.conditions.Condition`
             (or dicts), a grid mapping, or a grid YAML path (see
             :func:`~rlnoise.evaluation.grid.build_grid`).
