@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,29 +158,51 @@ class WeightNoise:
         self._groups: dict[int, list[int]] = {}
         for index, target in enumerate(self.targets):
             self._groups.setdefault(id(target.owner), []).append(index)
-        unit_kind = self.spec.kind
-        self._draws = {
-            owner_id: BlockDraws(
-                unit_kind,
-                sum(self.targets[i].param.numel() for i in indices),
-                DeviceGenerators(seed, key=self.targets[indices[0]].name),
-                shapes=[tuple(self.targets[i].param.shape) for i in indices],
-            )
-            for owner_id, indices in self._groups.items()
-        }
-        self._held: dict[int, torch.Tensor] = {}
         self._base_scale = float(self.spec.scale)  # type: ignore[arg-type]
         self._schedule = self.spec.schedule
         self._is_mask = self.spec.info.scale_is_probability
+        self._additive = self.spec.mode == "additive"
         self._rescale = bool(self.spec.param_dict.get("rescale", False))
         self._relative_std = self.spec.relative_to == "std"
         self._clip = self.spec.clip if isinstance(self.spec.clip, tuple) else None
+        # Fresh draws at a fixed scale are prepared a block at a time: the block holds
+        # the ready additive noise, multiplicative factor or mask, so a forward pass
+        # costs one operation on the parameter and its backward one more at most.
+        self._prepared = self.fresh and self._schedule.is_constant and not self._relative_std
+        self._generators = {
+            owner_id: DeviceGenerators(seed, key=self.targets[indices[0]].name)
+            for owner_id, indices in self._groups.items()
+        }
+        self._draws: dict[int, BlockDraws] = {}
+        self._make_draws()
+        self._held: dict[int, torch.Tensor] = {}
         self._handles: list[RemovableHandle] = []
-        self._saved: dict[tuple[int, str], list[Any]] = {}
+        self._saved: dict[int, list[Any]] = {index: [] for index in range(len(self.targets))}
         if not self.fresh:
             self.resample()
         if register:
             control.register(self)
+
+    def _make_draws(self) -> None:
+        transform = self._prepare_transform() if self._prepared else None
+        for owner_id, indices in self._groups.items():
+            params = [self.targets[i].param for i in indices]
+            self._draws[owner_id] = BlockDraws(
+                self.spec.kind,
+                sum(p.numel() for p in params),
+                self._generators[owner_id],
+                shapes=[tuple(p.shape) for p in params],
+                transform=transform,
+            )
+
+    def _prepare_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        scale = self.scale
+        if self._is_mask:
+            keep_value = (1.0 / (1.0 - scale) if scale < 1.0 else 0.0) if self._rescale else 1.0
+            return lambda block: (block >= scale).to(block.dtype).mul_(keep_value)
+        if self._additive:
+            return lambda block: block.mul_(scale)
+        return lambda block: block.mul_(scale).add_(1.0)
 
     # -- scale -------------------------------------------------------------------
     @property
@@ -191,6 +213,8 @@ class WeightNoise:
     def set_base_scale(self, scale: float) -> None:
         """Replace the scale before the schedule."""
         self._base_scale = float(scale)
+        if self._prepared:
+            self._make_draws()  # prepared blocks hold the old scale
 
     @property
     def scale(self) -> float:
@@ -220,16 +244,19 @@ class WeightNoise:
             out = param * (unit >= scale)
             if self._rescale:
                 out = out * (1.0 / (1.0 - scale)) if scale < 1.0 else out * 0.0
+        elif self._relative_std:
+            factor = param.detach().std() * scale
+            out = param + unit * factor if self._additive else param + param * unit * factor
+        elif self._additive:
+            out = param.add(unit, alpha=scale)
         else:
-            factor: Any = scale
-            if self._relative_std:
-                factor = param.detach().std() * scale
-            if self.spec.mode == "additive":
-                out = param + unit * factor if self._relative_std else param.add(unit, alpha=scale)
-            elif self._relative_std:
-                out = param + param * unit * factor
-            else:
-                out = torch.addcmul(param, param, unit, value=scale)
+            out = torch.addcmul(param, param, unit, value=scale)
+        if self._clip is not None:
+            out = out.clamp(self._clip[0], self._clip[1])
+        return out
+
+    def _apply_prepared(self, param: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        out = param + prepared if self._additive else param * prepared
         if self._clip is not None:
             out = out.clamp(self._clip[0], self._clip[1])
         return out
@@ -237,24 +264,36 @@ class WeightNoise:
     # -- hooks -------------------------------------------------------------------
     def _pre_hook(self, owner_id: int, module: nn.Module, args: Any) -> None:
         indices = self._groups[owner_id]
+        targets, shadows, saved = self.targets, module.__dict__, self._saved
+        if self._prepared:
+            first = targets[indices[0]].param
+            draws = self._draws[owner_id].next(first.device, first.dtype)
+            for index, prepared in zip(indices, draws, strict=True):
+                target = targets[index]
+                current = shadows.get(target.attr, _MISSING)
+                saved[index].append(current)
+                base = target.param if current is _MISSING else current
+                shadows[target.attr] = self._apply_prepared(base, prepared)
+            return
         units = self._draw_group(owner_id, indices) if self.fresh else self._held
         scale = self.scale
         for index in indices:
-            target = self.targets[index]
-            current = module.__dict__.get(target.attr, _MISSING)
-            self._saved.setdefault((id(module), target.attr), []).append(current)
+            target = targets[index]
+            current = shadows.get(target.attr, _MISSING)
+            saved[index].append(current)
             base = target.param if current is _MISSING else current
-            module.__dict__[target.attr] = self.perturb(base, units[index], scale)
+            shadows[target.attr] = self.perturb(base, units[index], scale)
 
     def _post_hook(self, owner_id: int, module: nn.Module, args: Any, output: Any) -> None:
+        shadows = module.__dict__
         for index in self._groups[owner_id]:
             attr = self.targets[index].attr
-            stack = self._saved.get((id(module), attr))
+            stack = self._saved[index]
             previous = stack.pop() if stack else _MISSING
             if previous is _MISSING:
-                module.__dict__.pop(attr, None)
+                shadows.pop(attr, None)
             else:
-                module.__dict__[attr] = previous
+                shadows[attr] = previous
 
     @property
     def installed(self) -> bool:
