@@ -28,6 +28,10 @@ _EXPORTS: dict[str, str] = {
     "ActionNoise": "rlnoise.wrappers.action",
     "RandomActionReplacement": "rlnoise.wrappers.action",
     "VecObservationNoise": "rlnoise.wrappers.vec_env",
+    "evaluate_robustness": "rlnoise.evaluation.runner",
+    "RobustnessReport": "rlnoise.evaluation.report",
+    "Condition": "rlnoise.evaluation.conditions",
+    "build_grid": "rlnoise.evaluation.grid",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -37,6 +41,10 @@ if TYPE_CHECKING:
     from rlnoise.core.spec import NoiseSpecLike as NoiseSpecLike
     from rlnoise.core.spec import as_noise_spec as as_noise_spec
     from rlnoise.core.stream import NoiseStream as NoiseStream
+    from rlnoise.evaluation.conditions import Condition as Condition
+    from rlnoise.evaluation.grid import build_grid as build_grid
+    from rlnoise.evaluation.report import RobustnessReport as RobustnessReport
+    from rlnoise.evaluation.runner import evaluate_robustness as evaluate_robustness
     from rlnoise.wrappers.action import ActionNoise as ActionNoise
     from rlnoise.wrappers.action import RandomActionReplacement as RandomActionReplacement
     from rlnoise.wrappers.observation import ObservationNoise as ObservationNoise

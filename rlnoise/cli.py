@@ -64,17 +64,33 @@ def _add_train(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace]
 def _cmd_demo(args: argparse.Namespace) -> int:
     from rlnoise.demo import run_demo
 
-    return run_demo()
+    return run_demo(args.out, steps=args.steps, episodes=args.episodes, device=args.device)
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
-    sub.add_parser("demo", help="run the built-in demonstration (no arguments, no downloads)")
+    parser = sub.add_parser(
+        "demo",
+        help="train PPO clean vs with observation noise on CartPole and compare their robustness",
+    )
+    parser.add_argument("--out", default="runs/demo", help="output directory (default: runs/demo)")
+    parser.add_argument("--steps", type=int, default=50_000, help="training steps per run")
+    parser.add_argument(
+        "--episodes", type=int, default=30, help="evaluation episodes per condition"
+    )
+    parser.add_argument("--device", default="auto", help="evaluation device: auto, cpu, cuda")
     return _cmd_demo
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
+    from rlnoise.evaluation.cli import add_evaluate_parser
+
+    return add_evaluate_parser(sub)
 
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], Callable[[argparse.Namespace], int]]] = [
     _add_spec,
     _add_train,
+    _add_evaluate,
     _add_demo,
 ]
 

@@ -40,13 +40,14 @@ class CartPolePixels(gym.ObservationWrapper, RecordConstructorArgs):
         if state is None:
             raise ValueError(f"CartPolePixels needs a CartPole environment, got {env.unwrapped!r}")
         self.size = size
-        self.x_limit = float(env.unwrapped.x_threshold)
+        self.x_limit = float(state)
         self.observation_space = gym.spaces.Box(0, 255, (size, size, 2), np.uint8)
         self._previous = np.zeros((size, size), np.uint8)
         self._pole = np.linspace(0.0, 1.0, 2 * size)
 
     def _draw(self) -> np.ndarray:
-        x, _, theta, _ = np.asarray(self.env.unwrapped.state, dtype=np.float64)
+        cartpole: Any = self.env.unwrapped
+        x, _, theta, _ = np.asarray(cartpole.state, dtype=np.float64)
         size = self.size
         frame = np.zeros((size, size), np.uint8)
         column = int(np.clip((x / self.x_limit + 1.0) / 2.0 * (size - 1), 0, size - 1))

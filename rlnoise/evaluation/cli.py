@@ -58,7 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="directory with one sub-directory per run (model.zip, optional vecnormalize.pkl)",
     )
-    parser.add_argument("--env", required=True, help="Gymnasium env id, e.g. CartPole-v1")
+    parser.add_argument(
+        "--env",
+        default=None,
+        help="Gymnasium env id, e.g. CartPole-v1 (default for --runs of `rlnoise train`: the "
+        "runs' own env, with their non-noise wrappers)",
+    )
     parser.add_argument("--grid", default="default", help="grid YAML path or name in configs/eval")
     parser.add_argument("--episodes", type=int, default=100, help="episodes per run and condition")
     parser.add_argument("--seed", type=int, default=0, help="episode k resets with seed + k")
@@ -90,13 +95,46 @@ def _models(args: argparse.Namespace) -> dict[str, list[Any]]:
     for directory in args.runs:
         name = Path(directory).resolve().name
         for path in discover_runs(directory):
-            run = load_run(
-                path, name=path.parent.name, group=name, algo=args.algo, device=args.device
-            )
+            algo = args.algo or _trained_config(path.parent).get("algo")
+            run = load_run(path, name=path.parent.name, group=name, algo=algo, device=args.device)
             groups.setdefault(name, []).append(run)
     if not groups:
         raise ValueError("give at least one --model PATH or --runs DIR")
     return groups
+
+
+def _trained_config(run_directory: Path) -> dict[str, Any]:
+    """The resolved config ``rlnoise train`` wrote beside a model (empty if none)."""
+    import yaml
+
+    path = run_directory / "config.yaml"
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text())
+    return data if isinstance(data, dict) else {}
+
+
+def _env(args: argparse.Namespace) -> Any:
+    """``--env``, or the env of the ``--runs`` directories written by ``rlnoise train``."""
+    if args.env is not None:
+        return args.env
+    from rlnoise.evaluation.models import discover_runs
+    from rlnoise.experiments.config import EnvConfig
+    from rlnoise.experiments.train import evaluation_env_factory
+
+    envs = {}
+    for directory in args.runs:
+        for path in discover_runs(directory):
+            data = _trained_config(path.parent).get("env")
+            if data is None:
+                raise ValueError(
+                    f"--env is needed: {path.parent} holds no config.yaml of `rlnoise train`"
+                )
+            env = evaluation_env_factory(EnvConfig.from_dict(data))
+            envs[repr(env)] = env
+    if len(envs) != 1:
+        raise ValueError(f"the runs were trained on different envs {sorted(envs)}; pass --env")
+    return next(iter(envs.values()))
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -105,9 +143,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     grid = resolve_grid(args.grid)
+    models = _models(args)
     report = evaluate_robustness(
-        _models(args),
-        args.env,
+        models,
+        _env(args),
         grid,
         n_episodes=args.episodes,
         seed=args.seed,

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from rlnoise.core._checks import show
 from rlnoise.evaluation.conditions import Dynamics
@@ -71,6 +72,9 @@ class EnvMaker:
             raise ValueError(f"env must be a registered id or a callable, got {show(env)}")
         self.env = env
         self.make_kwargs = dict(make_kwargs or {})
+        # SB3 trains image policies on channel-first transposes of HWC images
+        # (VecTransposeImage); evaluation then hands them transposed observations.
+        self.channels_first = False
 
     @property
     def name(self) -> str:
@@ -81,7 +85,10 @@ class EnvMaker:
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe description (for reports and cache fingerprints)."""
-        return {"id": self.name, "make_kwargs": self.make_kwargs}
+        out: dict[str, Any] = {"id": self.name, "make_kwargs": self.make_kwargs}
+        if self.channels_first:
+            out["channels_first"] = True
+        return out
 
     def make(self, dynamics: Dynamics | None = None) -> gym.Env:
         """A new env with ``dynamics`` applied.
@@ -97,8 +104,11 @@ class EnvMaker:
             env = gym.make(self.env, **kwargs) if isinstance(self.env, str) else self.env(**kwargs)
         except TypeError as error:
             raise ValueError(f"cannot make env {self.name!r} with {kwargs}: {error}") from None
-        if dynamics is None or not dynamics.attributes:
-            return env
+        if dynamics is not None and dynamics.attributes:
+            self._apply_attributes(env, dynamics)
+        return _to_channels_first(env) if self.channels_first else env
+
+    def _apply_attributes(self, env: gym.Env, dynamics: Dynamics) -> None:
         inner = env.unwrapped
         for name, value in dynamics.attributes:
             current = getattr(inner, name, None)
@@ -119,4 +129,23 @@ class EnvMaker:
         refresh = _DERIVED.get(type(inner).__name__)
         if refresh is not None:
             refresh(inner)
-        return env
+
+
+def channels_first_space(space: gym.Space) -> gym.spaces.Box | None:
+    """The CHW transpose of an HWC image Box (SB3's image check), else ``None``."""
+    from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+
+    if not isinstance(space, gym.spaces.Box) or not is_image_space(space):
+        return None
+    if is_image_space_channels_first(space):
+        return None
+    low = np.transpose(space.low, (2, 0, 1))
+    high = np.transpose(space.high, (2, 0, 1))
+    return gym.spaces.Box(low, high, dtype=space.dtype)
+
+
+def _to_channels_first(env: gym.Env) -> gym.Env:
+    space = channels_first_space(env.observation_space)
+    if space is None:
+        raise ValueError(f"env observation space {env.observation_space} is not an HWC image")
+    return gym.wrappers.TransformObservation(env, lambda obs: np.transpose(obs, (2, 0, 1)), space)

@@ -40,7 +40,7 @@ import torch
 from rlnoise.core._checks import check_int, show
 from rlnoise.evaluation.cells import Cell, dynamics_key
 from rlnoise.evaluation.conditions import Condition, Dynamics, as_condition
-from rlnoise.evaluation.envs import EnvMaker
+from rlnoise.evaluation.envs import EnvMaker, channels_first_space
 from rlnoise.evaluation.grid import build_grid, check_unique
 from rlnoise.evaluation.loop import BatchedLoop
 from rlnoise.evaluation.models import (
@@ -207,6 +207,7 @@ def evaluate_robustness(
     condition_list = _conditions(conditions, env if isinstance(env, str) else None)
     runs = _collect_runs(model_or_models, algo, resolved)
     adapters = [_adapter(run, resolved) for run in runs]
+    _match_image_layout(maker, adapters)
     pools = _validate(maker, runs, adapters, condition_list, n_episodes, seed)
     fingerprints = [
         [
@@ -281,6 +282,36 @@ def _adapter(run: ModelRun, device: torch.device) -> PolicyAdapter:
     return PolicyAdapter(policy, run.vec_normalize)
 
 
+def _match_image_layout(maker: EnvMaker, adapters: Sequence[PolicyAdapter]) -> None:
+    """Hand CHW observations to policies SB3 trained on transposed HWC images."""
+    probe = maker.make(None)
+    transposed = channels_first_space(probe.observation_space)
+    probe.close()
+    if transposed is not None and all(
+        _accepts(adapter.observation_space, transposed) for adapter in adapters
+    ):
+        maker.channels_first = True
+
+
+def _accepts(model_space: gym.Space, env_space: gym.Space) -> bool:
+    """Whether a policy trained on ``model_space`` can act on ``env_space``.
+
+    Equal spaces, or Boxes of the same shape and dtype whose bounds contain the
+    env's: a model trained behind a noise wrapper saw a widened space (e.g.
+    unbounded for Gaussian observation noise) and acts on the clean one.
+    """
+    if model_space == env_space:
+        return True
+    if isinstance(model_space, gym.spaces.Box) and isinstance(env_space, gym.spaces.Box):
+        return (
+            model_space.shape == env_space.shape
+            and model_space.dtype == env_space.dtype
+            and bool(np.all(model_space.low <= env_space.low))
+            and bool(np.all(model_space.high >= env_space.high))
+        )
+    return False
+
+
 def _validate(
     maker: EnvMaker,
     runs: Sequence[ModelRun],
@@ -303,7 +334,7 @@ def _validate(
                 ("observation", adapter.observation_space, env.observation_space),
                 ("action", adapter.action_space, env.action_space),
             ):
-                if model_space != env_space:
+                if not _accepts(model_space, env_space):
                     raise ValueError(
                         f"model {run.name!r} expects the {what} space {model_space}, "
                         f"but env {maker.name!r} ({condition.name}) has {env_space}"

@@ -26,12 +26,21 @@ import yaml
 
 from rlnoise.experiments.config import (
     ComponentConfig,
+    EnvConfig,
     ExperimentConfig,
     build_policy_kwargs,
     resolve_algorithm,
 )
 
-__all__ = ["WrapperChain", "make_training_env", "run_dir", "train_experiment", "train_seed"]
+__all__ = [
+    "EvaluationEnv",
+    "WrapperChain",
+    "evaluation_env_factory",
+    "make_training_env",
+    "run_dir",
+    "train_experiment",
+    "train_seed",
+]
 
 
 class WrapperChain:
@@ -66,6 +75,35 @@ def make_training_env(config: ExperimentConfig, seed: int) -> Any:
         options = {} if config.env.normalize is True else dict(config.env.normalize)
         venv = VecNormalize(venv, **options)
     return venv
+
+
+class EvaluationEnv:
+    """Makes a run's env for evaluation: its id and kwargs, its wrappers minus rlnoise's noise.
+
+    Noise wrappers (``rlnoise.wrappers.*``) perturbed training; the evaluation
+    conditions decide what the test env adds. Other wrappers (e.g. a pixel
+    renderer) define the observation and stay.
+    """
+
+    def __init__(self, env: EnvConfig):
+        self.env = env
+        self.wrappers = tuple(w for w in env.wrappers if not w.path.startswith("rlnoise.wrappers."))
+        self.__name__ = env.id  # shown in reports and fingerprints
+
+    def __call__(self, **make_kwargs: Any) -> Any:
+        import gymnasium as gym
+
+        env = gym.make(self.env.id, **{**self.env.kwargs, **make_kwargs})
+        return WrapperChain(self.wrappers)(env)
+
+    def __repr__(self) -> str:
+        return f"EvaluationEnv({self.env.to_dict()!r})"
+
+
+def evaluation_env_factory(env: EnvConfig) -> Any:
+    """The clean env a trained run is evaluated on: an id when no wrapper is kept."""
+    factory = EvaluationEnv(env)
+    return env.id if not factory.wrappers and not env.kwargs else factory
 
 
 def run_dir(config: ExperimentConfig, seed: int) -> Path:

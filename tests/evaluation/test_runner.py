@@ -230,6 +230,20 @@ def test_unregistered_env_and_space_mismatch(untrained_cartpole: PPO) -> None:
         run(untrained_cartpole, ["clean"], n_episodes=0)
 
 
+def test_model_trained_behind_a_widening_noise_wrapper_evaluates_on_the_clean_env() -> None:
+    from rlnoise.wrappers import ObservationNoise
+
+    noisy = ObservationNoise(gym.make(CARTPOLE), "gaussian:0.1")
+    assert np.isinf(noisy.observation_space.high).all()  # widened honestly
+    model = PPO("MlpPolicy", noisy, seed=0, device="cpu")
+    report = run(model, ["clean"], n_episodes=2)
+    assert report.returns.shape == (1, 1, 2)
+    narrower = PPO("MlpPolicy", gym.make(CARTPOLE), seed=0, device="cpu")
+    wide_env = lambda **kwargs: ObservationNoise(gym.make(CARTPOLE, **kwargs), "gaussian:0.1")  # noqa: E731
+    with pytest.raises(ValueError, match="expects the observation space"):
+        run(narrower, ["clean"], env=wide_env)
+
+
 def test_explicit_condition_objects(untrained_cartpole: PPO) -> None:
     combined = Condition(
         "heavy and noisy",

@@ -90,3 +90,39 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path: Path, capsys) -> No
     assert "config file not found" in capsys.readouterr().err
     assert main(["train", str(path), "--seeds", "7"]) == 2
     assert "--seeds [7] are not in the config's seeds [0]" in capsys.readouterr().err
+
+
+def test_evaluate_runs_of_a_training_directory_infers_env_and_algo(tmp_path: Path) -> None:
+    from rlnoise.experiments.train import EvaluationEnv, evaluation_env_factory
+
+    wrappers = [
+        {"rlnoise.envs.CartPolePixels": {"size": 36}},
+        {"rlnoise.wrappers.ObservationNoise": {"spec": "gaussian:4"}},
+    ]
+    config = _config(
+        tmp_path,
+        env={"id": "CartPole-v1", "n_envs": 1, "wrappers": wrappers},
+        policy="CnnPolicy",
+        policy_kwargs={},
+        seeds=[0],
+        algo="A2C",
+        algo_kwargs={"n_steps": 8},
+        total_timesteps=16,
+    )
+    train_experiment(config, progress_bar=False, log=lambda _: None)
+    factory = evaluation_env_factory(config.env)
+    assert isinstance(factory, EvaluationEnv)
+    assert [w.path for w in factory.wrappers] == ["rlnoise.envs.CartPolePixels"]  # noise dropped
+    assert factory().observation_space.shape == (36, 36, 2)
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("clean: true\ngaussian: [2.0]\n")
+    out = tmp_path / "eval"
+    args = ["evaluate", "--runs", config.output_dir, "--grid", str(grid), "--episodes", "2"]
+    assert (
+        main([*args, "--out", str(out), "--no-progress", "--no-plots", "--bootstrap", "100"]) == 0
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["runs"]) == 1
+    assert (
+        evaluation_env_factory(_config(tmp_path).env) == "CartPole-v1"
+    )  # plain id when nothing kept
