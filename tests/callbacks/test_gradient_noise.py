@@ -396,3 +396,15 @@ def test_logs_grad_std_and_update_count() -> None:
 def test_bad_arguments_raise_value_error_naming_them(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         GradientNoiseCallback(**kwargs)
+
+
+@pytest.mark.parametrize("position", ["after_clip", "before_clip"])
+def test_zero_noise_leaves_training_bit_identical_to_plain_sb3(position: str) -> None:
+    # Hooks, counts and the owned generator must not touch anything else: no global RNG
+    # draw, no change to the gradients, so a zero scale trains exactly like no callback.
+    plain = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32, device="cpu", seed=5)
+    plain.learn(192)
+    hooked = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32, device="cpu", seed=5)
+    hooked.learn(192, callback=GradientNoiseCallback("gaussian:0.0", seed=1, position=position))
+    for a, b in zip(plain.policy.parameters(), hooked.policy.parameters(), strict=True):
+        assert torch.equal(a, b)
