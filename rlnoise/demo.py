@@ -10,16 +10,14 @@ rlnoise; re-running reuses the finished training runs and evaluation cells.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from rlnoise.experiments.config import ExperimentConfig
-from rlnoise.experiments.train import run_dir, train_experiment
+from rlnoise.experiments.train import run_dir, train_many
 
 __all__ = ["DEMO_GRID", "demo_configs", "run_demo"]
 
@@ -80,40 +78,6 @@ def demo_configs(root: Path, steps: int, seeds: Sequence[int]) -> dict[str, Expe
     }
 
 
-def _train_one(config: ExperimentConfig, seed: int) -> str:
-    import torch
-
-    torch.set_num_threads(1)  # small MLPs: one thread per process is fastest
-    train_experiment(config, seeds=[seed], progress_bar=False, log=lambda _: None)
-    return str(run_dir(config, seed))
-
-
-def _train_all(configs: dict[str, ExperimentConfig], workers: int) -> None:
-    jobs = []
-    for config in configs.values():
-        for seed in config.seeds:
-            if (run_dir(config, seed) / "done.json").exists():
-                print(f"  {config.name} seed {seed}: finished earlier, reused")
-            else:
-                jobs.append((config, seed))
-    if not jobs:
-        return
-    # Claim both output directories in this process first (refuses a foreign one early).
-    for config in configs.values():
-        train_experiment(config, seeds=[], progress_bar=False, log=lambda _: None)
-    if workers <= 1:
-        for config, seed in jobs:
-            print(f"  {config.name} seed {seed}: wrote {_train_one(config, seed)}")
-        return
-    # spawn, not fork: forking a process that already loaded torch can deadlock.
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-    ) as pool:
-        futures = [(config, seed, pool.submit(_train_one, config, seed)) for config, seed in jobs]
-        for config, seed, future in futures:
-            print(f"  {config.name} seed {seed}: wrote {future.result()}")
-
-
 def _comparison(report: Any, baseline: str, candidate: str) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -166,7 +130,7 @@ def run_demo(
     print(
         f"[1/3] training PPO on CartPole-v1: {n_runs} runs of {steps} steps ({workers} processes)"
     )
-    _train_all(configs, workers)
+    train_many(configs.values(), workers=workers)
     levels, radii = len(DEMO_GRID["gaussian"]), len(DEMO_GRID["fgsm"])
     print(f"[2/3] evaluating: clean, {levels} noise levels, {radii} FGSM radii;", end=" ")
     print(f"{episodes} episodes each")

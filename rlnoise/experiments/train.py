@@ -15,9 +15,12 @@ A seed directory without ``done.json`` is an interrupted run and is trained agai
 from __future__ import annotations
 
 import json
+import multiprocessing
 import platform
 import shutil
 import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -233,3 +236,41 @@ def train_experiment(
             log(f"seed {seed}: wrote {directory}")
         directories.append(directory)
     return directories
+
+
+def _train_in_worker(config: ExperimentConfig, seed: int) -> str:
+    import torch
+
+    torch.set_num_threads(1)  # small MLPs: one thread per process is fastest
+    train_experiment(config, seeds=[seed], progress_bar=False, log=lambda _: None)
+    return str(run_dir(config, seed))
+
+
+def train_many(
+    configs: Iterable[ExperimentConfig], *, workers: int = 1, log: Any = print
+) -> list[Path]:
+    """Train every seed of several experiments, ``workers`` runs at a time; skip finished ones.
+
+    Each run is one process (spawned, not forked: forking a process that
+    already loaded torch can deadlock) with one torch thread.
+    """
+    configs = list(configs)
+    for config in configs:  # refuse a foreign output directory before any training
+        _claim_output_dir(config)
+    jobs = []
+    for config in configs:
+        for seed in config.seeds:
+            if (run_dir(config, seed) / "done.json").exists():
+                log(f"  {config.name} seed {seed}: finished earlier, reused")
+            else:
+                jobs.append((config, seed))
+    if workers <= 1:
+        for config, seed in jobs:
+            log(f"  {config.name} seed {seed}: wrote {_train_in_worker(config, seed)}")
+    elif jobs:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [(c, s, pool.submit(_train_in_worker, c, s)) for c, s in jobs]
+            for config, seed, future in futures:
+                log(f"  {config.name} seed {seed}: wrote {future.result()}")
+    return [run_dir(config, seed) for config in configs for seed in config.seeds]
