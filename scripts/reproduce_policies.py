@@ -204,24 +204,36 @@ def table(path: Path) -> None:
         for line in path.read_text().splitlines():
             record = json.loads(line)
             rows.setdefault(record["algo"], []).append(record)
-    print(
-        f"\n{'run':<32} {'env':<12} {'target':>14} {'seeds reaching':>15} "
-        f"{'steps to reach (median)':>24} {'best eval per seed'}"
+    header = (
+        "run",
+        "env",
+        "target",
+        "seeds reaching",
+        "median steps to reach",
+        "best eval per seed",
     )
+    lines = []
     for key, target in TARGETS.items():
-        records = {r["seed"]: r for r in rows.get(key, [])}  # latest run of each seed
+        records = {r["seed"]: r for r in rows.get(key, [])}  # the latest run of each seed
         if not records:
             continue
         reached = [r for r in records.values() if r["reached"]]
         steps = statistics.median(r["reached_at"] for r in reached) if reached else None
-        best = ", ".join(f"{r['best']:.0f}" for _, r in sorted(records.items()))
         verdict = "met" if len(reached) >= min(target.needed, len(records)) else "MISSED"
-        print(
-            f"{target.label:<32} {target.env_id:<12} "
-            f">= {target.threshold:g} in {target.budget // 1000}k".rjust(14)
-            + f" {len(reached)}/{len(records)} ({verdict})".rjust(16)
-            + f" {'-' if steps is None else f'{steps:.0f}':>24}  {best}"
+        lines.append(
+            (
+                target.label,
+                target.env_id,
+                f">= {target.threshold:g} in {target.budget // 1000}k",
+                f"{len(reached)}/{len(records)} ({verdict}; needs {target.needed}/5)",
+                "-" if steps is None else f"{steps:.0f}",
+                ", ".join(f"{r['best']:.0f}" for _, r in sorted(records.items())),
+            )
         )
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
+    print()
+    for row in [header, *lines]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def main(args: Args) -> None:
