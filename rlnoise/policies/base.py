@@ -11,7 +11,9 @@ the injectors its options ask for:
 
 The networks are built by SB3 first; the mixin then inserts layer norms and
 noisy layers (keeping SB3's initialisation as the means), rebuilds the
-optimizers over the new parameters, and hooks the injectors in.
+optimizers over the new parameters (with NoisyNet, which doubles the parameter
+tensors, in the optimizer's multi-tensor ``foreach`` form unless the user chose
+otherwise), and hooks the injectors in.
 
 Phases. SB3 calls ``set_training_mode(True)`` only inside ``train()`` and
 ``False`` both for rollouts and ``predict``. The policy therefore tracks the
@@ -19,8 +21,11 @@ phase itself: ``train`` in training mode; ``rollout`` while acting for the
 algorithm's own rollout collection (PPO/A2C: ``forward`` and
 ``predict_values`` outside training; DQN/SAC/TD3: ``predict`` called by the
 algorithm on its current observation ``_last_obs``); ``eval`` for every other
-``predict``/``_predict``. Pin a phase with :func:`rlnoise.nn.noise_phase`,
-or switch everything off with :func:`rlnoise.nn.noise_disabled`.
+``predict``/``_predict``, and after any ``set_training_mode(False)`` that is not
+part of an acting call (so an evaluator that puts the policy in eval mode and
+calls its networks directly sees ``eval``). ``policy.noise_phase`` tells the
+phase; pin one with :func:`rlnoise.nn.noise_phase`, or switch everything off
+with :func:`rlnoise.nn.noise_disabled`.
 
 Algorithm binding. A policy built inside an algorithm (``PPO(...)``,
 ``DQN.load(...)``) finds that algorithm once, at construction, and keeps a
