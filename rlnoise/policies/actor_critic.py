@@ -8,7 +8,8 @@ critic, both in the ``train`` phase only. What each phase sees, and why:
   and the stored log-probabilities use the clean network, which *is* the
   behaviour policy, so PPO's ratio ``pi_noisy / pi_behaviour`` has the right
   denominator; the loss is averaged over fresh noise at every update (as with
-  dropout), and ``predict`` is clean;
+  dropout), and ``predict`` is clean (with ``target_kl``, note that the noise
+  adds to the KL estimate PPO stops on);
 - NoisyNet (``noisy_net=True``; NoisyNet-A3C): one sample drawn at the start
   of each rollout, held while acting and reused by every epoch and minibatch
   of the loss, so the log-probabilities stored at rollout time are exactly
