@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,7 +268,7 @@ class ExperimentConfig:
                 raise ValueError(f"config needs {required!r}; valid keys are {sorted(names)}")
         name = _expect("name", data["name"], str, "a string")
         algo = _expect("algo", data["algo"], str, "a string")
-        resolve_algorithm(algo)
+        algo_cls = resolve_algorithm(algo)
         steps = _expect("total_timesteps", data["total_timesteps"], int, "an integer")
         if steps < 1:
             raise ValueError(f"total_timesteps must be >= 1, got {steps}")
@@ -298,7 +299,9 @@ class ExperimentConfig:
             seeds=tuple(seeds),
             policy=policy,
             policy_kwargs=policy_kwargs,
-            algo_kwargs=_mapping("algo_kwargs", data.get("algo_kwargs")),
+            algo_kwargs=_check_algo_kwargs(
+                algo, algo_cls, _mapping("algo_kwargs", data.get("algo_kwargs"))
+            ),
             callbacks=_components("callbacks", data.get("callbacks")),
             device=_expect("device", data.get("device", "auto"), str, "a string"),
             output_dir=_expect(
@@ -330,6 +333,27 @@ class ExperimentConfig:
         for key in ("seeds", "evaluation"):
             data.pop(key)
         return data
+
+
+#: Constructor arguments rlnoise sets itself from other config keys.
+_SET_BY_RLNOISE = ("policy", "env", "seed", "device", "tensorboard_log", "policy_kwargs", "verbose")
+
+
+def _check_algo_kwargs(algo: str, algo_cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Reject keys the algorithm's constructor does not take (listing the ones it does)."""
+    parameters = inspect.signature(algo_cls.__init__).parameters  # type: ignore[misc]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return kwargs
+    hidden = ("self", *_SET_BY_RLNOISE)
+    valid = sorted(n for n in parameters if n not in hidden and not n.startswith("_"))
+    for key in kwargs:
+        if key in _SET_BY_RLNOISE:
+            raise ValueError(f"algo_kwargs.{key} is set by rlnoise from the config; remove it")
+        if key not in valid:
+            raise ValueError(
+                f"unknown key {key!r} in algo_kwargs for {algo}; valid keys are {valid}"
+            )
+    return kwargs
 
 
 def _resolve_kwarg_classes(key: str, kwargs: dict[str, Any]) -> None:

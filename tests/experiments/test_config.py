@@ -88,6 +88,11 @@ def test_policy_kwargs_classes_resolve_by_dotted_path() -> None:
         ({"env": {"id": "CartPole-v1", "n_envs": 0}}, "env.n_envs must be >= 1"),
         ({"env": {"n_envs": 2}}, "env needs an 'id'"),
         ({"device": 0}, r"device must be a string, got 0 \(int\)"),
+        (
+            {"algo_kwargs": {"learning_starts": 10}},
+            r"unknown key 'learning_starts' in algo_kwargs for PPO; valid keys are \['batch_size'",
+        ),
+        ({"algo_kwargs": {"seed": 1}}, "algo_kwargs.seed is set by rlnoise from the config"),
     ],
 )
 def test_bad_configs_name_key_value_and_expectation(change, message) -> None:
