@@ -8,9 +8,7 @@ and prints the median of the per-pair fps ratios (noisy / plain):
   activation noise (train phase only) vs ``MlpPolicy`` (target >= 0.90x);
 - DQN, CartPole-v1: ``NoisyDQNPolicy`` (NoisyNet, learnable sigmas, a new
   sample per acting step and per gradient update) vs ``MlpPolicy`` with
-  epsilon-greedy (target >= 0.80x); NoisyNet doubles the parameter tensors,
-  so the noisy policy asks Adam for its multi-tensor (foreach) implementation;
-  the ``dqn-foreach`` case gives the plain policy the same, as a control;
+  epsilon-greedy (target >= 0.80x);
 - SAC, Pendulum-v1: ``NoisySACPolicy`` with adaptive parameter noise (default,
   with its layer norms; and without them) vs ``MlpPolicy`` (target >= 0.90x).
 
@@ -39,7 +37,7 @@ class Args:
 
     repeats: int = 5
     """Pairs (plain, noisy) timed per case."""
-    cases: list[str] = field(default_factory=lambda: ["ppo", "dqn", "dqn-foreach", "sac"])
+    cases: list[str] = field(default_factory=lambda: ["ppo", "dqn", "sac"])
     """Which cases to run."""
 
 
@@ -93,8 +91,6 @@ def make_sac(policy: Any, policy_kwargs: dict[str, Any], seed: int) -> BaseAlgor
     )
 
 
-FOREACH = {"foreach": True}
-
 CASES = {
     "ppo": Case(
         "PPO CartPole-v1",
@@ -111,17 +107,6 @@ CASES = {
         [("NoisyNet (default)", NoisyDQNPolicy, {})],
         10_000,
         0.80,
-    ),
-    # Control: both sides on Adam's multi-tensor implementation (what NoisyDQNPolicy
-    # picks by default), so the ratio shows the cost of the noise alone.
-    "dqn-foreach": Case(
-        "DQN CartPole-v1",
-        make_dqn,
-        "MlpPolicy",
-        [("NoisyNet, both Adam(foreach)", NoisyDQNPolicy, {"optimizer_kwargs": FOREACH})],
-        10_000,
-        0.80,
-        plain_kwargs={"optimizer_kwargs": FOREACH},
     ),
     "sac": Case(
         "SAC Pendulum-v1",
@@ -179,7 +164,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--cases",
         nargs="+",
-        default=["ppo", "dqn", "dqn-foreach", "sac"],
+        default=["ppo", "dqn", "sac"],
         choices=sorted(CASES),
         help="cases to run",
     )

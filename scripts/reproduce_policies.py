@@ -233,7 +233,8 @@ def table(path: Path) -> None:
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
     print()
     for row in [header, *lines]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
 
 
 def main(args: Args) -> None:

@@ -16,6 +16,12 @@ never by ``self.training`` (Stable-Baselines3 puts policies in eval mode while
 collecting rollouts, exactly when the noise is needed). With noise off the
 layer is the deterministic linear map of the means.
 
+Weight and bias share one tensor per role: ``mu`` and ``sigma`` are
+``(out, in + 1)`` with the bias in the last column (``weight_mu``,
+``bias_mu``, ... are views of them). One fused multiply-add then gives the
+whole effective layer, and an optimizer steps two tensors per layer instead
+of four: on small networks both costs are per tensor, not per element.
+
 Example:
     >>> import torch
     >>> layer = NoisyLinear(4, 3, seed=0)
@@ -55,12 +61,27 @@ class _NoiseState:
     def __init__(self) -> None:
         self.version = 0
         self.pending = False
-        self.cache: tuple[tuple[Any, ...], torch.Tensor, torch.Tensor | None] | None = None
+        self.cache: tuple[tuple[Any, ...], torch.Tensor] | None = None
 
 
 def signed_sqrt(x: torch.Tensor) -> torch.Tensor:
     """NoisyNet's ``f(x) = sgn(x) sqrt(|x|)`` for factorised noise."""
     return torch.sign(x) * torch.sqrt(torch.abs(x))
+
+
+def _with_bias_column(p: int) -> Any:
+    """Block transform: ``f`` on ``p + q`` normals, then a 1 after the first ``p``.
+
+    ``f(eps_out) [f(eps_in), 1]^T`` is then the weight noise with the bias
+    noise ``f(eps_out)`` as its last column, in one outer product.
+    """
+
+    def transform(block: torch.Tensor) -> torch.Tensor:
+        noise = signed_sqrt(block)
+        ones = torch.ones(block.shape[0], 1, dtype=block.dtype, device=block.device)
+        return torch.cat([noise[:, :p], ones, noise[:, p:]], dim=1)
+
+    return transform
 
 
 class NoisyLinear(nn.Module):
@@ -79,8 +100,11 @@ class NoisyLinear(nn.Module):
         dtype: Parameter dtype.
 
     Attributes:
-        noise_enabled: Use ``mu + sigma * eps`` (True) or ``mu`` alone (False).
-        cache_effective_weights: With gradients off, keep ``mu + sigma * eps``
+        mu: Means, ``(out, in + 1)`` with the bias last (``(out, in)`` without bias).
+        sigma: Noise scales, same shape.
+        epsilon: The current noise sample (a non-persistent buffer), same shape.
+        noise_enabled: Use ``mu + sigma * epsilon`` (True) or ``mu`` alone (False).
+        cache_effective_weights: With gradients off, keep ``mu + sigma * epsilon``
             between calls until the sample or a parameter changes (in-place
             updates are tracked by version counters; after writing through
             ``.data``, call :meth:`clear_cache`).
@@ -101,31 +125,20 @@ class NoisyLinear(nn.Module):
         super().__init__()
         self.in_features = check_int("in_features", in_features, low=1)
         self.out_features = check_int("out_features", out_features, low=1)
+        self.has_bias = bool(bias)
         self.factorised = bool(factorised)
         default_sigma0 = 0.5 if self.factorised else 0.017
         self.sigma0 = check_float("sigma0", default_sigma0 if sigma0 is None else sigma0, low=0.0)
         factory: dict[str, Any] = {"device": device, "dtype": dtype}
-        shape = (self.out_features, self.in_features)
-        self.weight_mu = nn.Parameter(torch.empty(shape, **factory))
-        self.weight_sigma = nn.Parameter(torch.empty(shape, **factory))
-        self.register_buffer("weight_epsilon", torch.zeros(shape, **factory), persistent=False)
-        self.bias_mu: nn.Parameter | None
-        self.bias_sigma: nn.Parameter | None
-        if bias:
-            self.bias_mu = nn.Parameter(torch.empty(self.out_features, **factory))
-            self.bias_sigma = nn.Parameter(torch.empty(self.out_features, **factory))
-            self.register_buffer(
-                "bias_epsilon", torch.zeros(self.out_features, **factory), persistent=False
-            )
-        else:
-            self.register_parameter("bias_mu", None)
-            self.register_parameter("bias_sigma", None)
-            self.register_buffer("bias_epsilon", None, persistent=False)
+        shape = (self.out_features, self.in_features + int(self.has_bias))
+        self.mu = nn.Parameter(torch.empty(shape, **factory))
+        self.sigma = nn.Parameter(torch.empty(shape, **factory))
+        self.register_buffer("epsilon", torch.zeros(shape, **factory), persistent=False)
         self.noise_enabled = True
         self.cache_effective_weights = True
         self.seed = resolve_seed(seed)
         self._draws = self._make_draws()
-        self._draws.retarget(self.weight_mu.device, self.weight_mu.dtype)
+        self._draws.retarget(self.mu.device, self.mu.dtype)
         # Mutable per-call state lives in a plain object: nn.Module.__setattr__ is slow.
         self._state = _NoiseState()
         self.reset_parameters()
@@ -133,15 +146,55 @@ class NoisyLinear(nn.Module):
 
     def _make_draws(self) -> BlockDraws:
         # One row per sample, split into views once per block: factorised rows hold
-        # f(eps_in), f(eps_out) (f applied per block); independent rows the weight and
-        # bias noise themselves.
+        # [f(eps_in), 1] and f(eps_out) (f applied per block); independent rows the
+        # whole (out, in + 1) sample.
         generators = DeviceGenerators(derive_seed(self.seed, "noise"))
-        p, q = self.in_features, self.out_features
+        p, q, b = self.in_features, self.out_features, int(self.has_bias)
         if self.factorised:
             return BlockDraws(
-                "gaussian", p + q, generators, transform=signed_sqrt, shapes=[(p,), (q,)]
+                "gaussian",
+                p + b + q,
+                generators,
+                drawn=p + q,
+                transform=_with_bias_column(p) if b else signed_sqrt,
+                shapes=[(p + b,), (q,)],
             )
-        return BlockDraws("gaussian", q * p + q, generators, shapes=[(q, p), (q,)])
+        return BlockDraws("gaussian", q * (p + b), generators, shapes=[(q, p + b)])
+
+    # -- views -------------------------------------------------------------------
+    @property
+    def weight_mu(self) -> torch.Tensor:
+        """Means of the weight, ``(out, in)`` (a view of :attr:`mu`)."""
+        return self.mu[:, : self.in_features]
+
+    @property
+    def bias_mu(self) -> torch.Tensor | None:
+        """Means of the bias (a view of :attr:`mu`), or ``None``."""
+        return self.mu[:, self.in_features] if self.has_bias else None
+
+    @property
+    def weight_sigma(self) -> torch.Tensor:
+        """Noise scales of the weight (a view of :attr:`sigma`)."""
+        return self.sigma[:, : self.in_features]
+
+    @property
+    def bias_sigma(self) -> torch.Tensor | None:
+        """Noise scales of the bias (a view of :attr:`sigma`), or ``None``."""
+        return self.sigma[:, self.in_features] if self.has_bias else None
+
+    @property
+    def weight_epsilon(self) -> torch.Tensor:
+        """The weight's current noise sample."""
+        self._draw_if_pending()
+        epsilon: Any = self._buffers["epsilon"]
+        return epsilon[:, : self.in_features]
+
+    @property
+    def bias_epsilon(self) -> torch.Tensor | None:
+        """The bias's current noise sample (factorised: ``f(eps_out)``), or ``None``."""
+        self._draw_if_pending()
+        epsilon: Any = self._buffers["epsilon"]
+        return epsilon[:, self.in_features] if self.has_bias else None
 
     # -- construction ------------------------------------------------------------
     @classmethod
@@ -174,9 +227,9 @@ class NoisyLinear(nn.Module):
             dtype=linear.weight.dtype,
         )
         with torch.no_grad():
-            layer.weight_mu.copy_(linear.weight)
-            if linear.bias is not None and layer.bias_mu is not None:
-                layer.bias_mu.copy_(linear.bias)
+            layer.mu[:, : linear.in_features].copy_(linear.weight)
+            if linear.bias is not None:
+                layer.mu[:, linear.in_features].copy_(linear.bias)
         layer.train(linear.training)
         return layer
 
@@ -187,12 +240,9 @@ class NoisyLinear(nn.Module):
         bound = 1.0 / math.sqrt(p) if self.factorised else math.sqrt(3.0 / p)
         sigma = self.sigma0 / math.sqrt(p) if self.factorised else self.sigma0
         generator = DeviceGenerators(derive_seed(self.seed, "init")).get(torch.device("cpu"))
-        for mu, sig in ((self.weight_mu, self.weight_sigma), (self.bias_mu, self.bias_sigma)):
-            if mu is None or sig is None:
-                continue
-            values = torch.rand(mu.shape, generator=generator, dtype=torch.float64)
-            mu.copy_(values.mul_(2 * bound).sub_(bound))
-            sig.fill_(sigma)
+        values = torch.rand(self.mu.shape, generator=generator, dtype=torch.float64)
+        self.mu.copy_(values.mul_(2 * bound).sub_(bound))
+        self.sigma.fill_(sigma)
         self._state.cache = None
 
     # -- noise -------------------------------------------------------------------
@@ -204,12 +254,16 @@ class NoisyLinear(nn.Module):
                 needs it. Several resampling events before one forward pass
                 then cost one draw.
 
-        The buffers are rebound to new tensors, never written in place, so a
+        The buffer is rebound to a new tensor, never written in place, so a
         computation graph built with the previous sample stays valid.
         """
         if lazy:
             self._state.pending = True
         else:
+            self._draw()
+
+    def _draw_if_pending(self) -> None:
+        if self._state.pending:
             self._draw()
 
     def _draw(self) -> None:
@@ -218,16 +272,13 @@ class NoisyLinear(nn.Module):
         served, index = draws._served, draws._next
         if index < len(served):
             draws._next = index + 1
-            first, second = served[index]
+            sample = served[index]
         else:
-            first, second = draws.next()
-        buffers = self._buffers
-        if self.factorised:  # first = f(eps_in), second = f(eps_out)
-            buffers["weight_epsilon"] = torch.outer(second, first)
-        else:  # first = weight noise, second = bias noise
-            buffers["weight_epsilon"] = first
-        if self._parameters["bias_mu"] is not None:
-            buffers["bias_epsilon"] = second
+            sample = draws.next()
+        if self.factorised:  # ([f(eps_in), 1], f(eps_out))
+            self._buffers["epsilon"] = torch.outer(sample[1], sample[0])
+        else:
+            self._buffers["epsilon"] = sample[0]
         state = self._state
         state.version += 1
         state.pending = False
@@ -236,44 +287,30 @@ class NoisyLinear(nn.Module):
         """Forget the cached effective weights (after writing parameters through ``.data``)."""
         self._state.cache = None
 
-    def _cache_key(self) -> tuple[Any, ...]:
-        params = self._parameters
-        weight_mu, weight_sigma = params["weight_mu"], params["weight_sigma"]
-        assert weight_mu is not None and weight_sigma is not None
-        key: tuple[Any, ...] = (
-            self._state.version,
-            weight_mu._version,
-            weight_sigma._version,
-            weight_mu.data_ptr(),
-        )
-        bias_mu, bias_sigma = params["bias_mu"], params["bias_sigma"]
-        if bias_mu is not None and bias_sigma is not None:
-            key += (bias_mu._version, bias_sigma._version)
-        return key
-
-    def effective_parameters(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The weight and bias the layer applies now (``mu`` alone when noise is off)."""
-        params: dict[str, Any] = self._parameters
-        if not self.noise_enabled:
-            return params["weight_mu"], params["bias_mu"]
+    def _effective(self) -> torch.Tensor:
+        """``mu + sigma * epsilon`` (cached while gradients are off and nothing changed)."""
+        # Attribute access (not self._parameters) so that a weight-noise shadow of mu or
+        # sigma, put in the instance __dict__ for a forward pass, is what gets used.
+        mu, sigma = self.mu, self.sigma
         state = self._state
         if state.pending:
             self._draw()
-        cacheable = self.cache_effective_weights and not torch.is_grad_enabled()
-        if cacheable:
-            key = self._cache_key()
+        epsilon: Any = self._buffers["epsilon"]
+        if self.cache_effective_weights and not torch.is_grad_enabled():
+            key = (state.version, mu._version, sigma._version, mu.data_ptr())
             cache = state.cache
             if cache is not None and cache[0] == key:
-                return cache[1], cache[2]
-        buffers: dict[str, Any] = self._buffers
-        weight = torch.addcmul(
-            params["weight_mu"], params["weight_sigma"], buffers["weight_epsilon"]
-        )
-        bias = None
-        if params["bias_mu"] is not None:
-            bias = torch.addcmul(params["bias_mu"], params["bias_sigma"], buffers["bias_epsilon"])
-        state.cache = (key, weight, bias) if cacheable else None
-        return weight, bias
+                return cache[1]
+            effective = torch.addcmul(mu, sigma, epsilon)
+            state.cache = (key, effective)
+            return effective
+        return torch.addcmul(mu, sigma, epsilon)
+
+    def effective_parameters(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The weight and bias the layer applies now (``mu`` alone when noise is off)."""
+        full = self._effective() if self.noise_enabled else self.mu
+        p = self.in_features
+        return full[:, :p], (full[:, p] if self.has_bias else None)
 
     @property
     def weight(self) -> torch.Tensor:
@@ -286,39 +323,26 @@ class NoisyLinear(nn.Module):
         return self.effective_parameters()[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        params: dict[str, Any] = self._parameters
-        if not self.noise_enabled:
-            return F.linear(x, params["weight_mu"], params["bias_mu"])
-        state = self._state
-        if state.pending:
-            self._draw()
-        if self.cache_effective_weights and not torch.is_grad_enabled():
-            weight, bias = self.effective_parameters()
-            return F.linear(x, weight, bias)
-        # The common per-step path, inlined: two fused multiply-adds and the matmul.
-        buffers: dict[str, Any] = self._buffers
-        weight = torch.addcmul(
-            params["weight_mu"], params["weight_sigma"], buffers["weight_epsilon"]
-        )
-        bias_mu = params["bias_mu"]
-        if bias_mu is None:
-            return F.linear(x, weight)
-        bias = torch.addcmul(bias_mu, params["bias_sigma"], buffers["bias_epsilon"])
-        return F.linear(x, weight, bias)
+        full = self._effective() if self.noise_enabled else self.mu
+        if not self.has_bias:
+            return F.linear(x, full)
+        # A column of ones on the input applies [weight | bias] in one matmul; slicing
+        # the two apart instead would cost two views, and two scatter-backs in backward.
+        return F.linear(F.pad(x, (0, 1), value=1.0), full)
 
     def _apply(self, fn: Any, recurse: bool = True) -> NoisyLinear:
         # .to()/.cuda() replace the tensors: cached weights refer to the old ones, and
         # new draws must come from a generator on the new device.
         self._state.cache = None
         out = super()._apply(fn, recurse)
-        self._draws.retarget(self.weight_mu.device, self.weight_mu.dtype)
+        self._draws.retarget(self.mu.device, self.mu.dtype)
         return out
 
     def extra_repr(self) -> str:
         kind = "factorised" if self.factorised else "independent"
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias_mu is not None}, noise={kind}, sigma0={self.sigma0:g}"
+            f"bias={self.has_bias}, noise={kind}, sigma0={self.sigma0:g}"
         )
 
     def __getstate__(self) -> dict[str, Any]:

@@ -246,17 +246,15 @@ class NoisyNet:
 
     def mean_sigma(self, group: str | None = None) -> float:
         """Mean |sigma| over the noisy layers' weights and biases."""
-        with torch.no_grad():
-            total, count = 0.0, 0
-            for name, layers in self.layers.items():
-                if group is not None and name != group:
-                    continue
-                for layer in layers:
-                    for sigma in (layer.weight_sigma, layer.bias_sigma):
-                        if sigma is not None:
-                            total += float(sigma.abs().sum())
-                            count += sigma.numel()
-        return total / max(count, 1)
+        sigmas = [
+            layer.sigma.detach().flatten()
+            for name, layers in self.layers.items()
+            if group is None or name == group
+            for layer in layers
+        ]
+        if not sigmas:
+            return 0.0
+        return float(torch.cat(sigmas).abs().mean())
 
     def scales(self) -> dict[str, float]:
         """Mean |sigma| of the acting (first) group, refreshed every ``SIGMA_REFRESH_STEPS``.

@@ -24,8 +24,6 @@ from fnmatch import fnmatchcase
 
 from torch import nn
 
-from rlnoise.nn.noisy_linear import NoisyLinear
-
 __all__ = [
     "NORM_TYPES",
     "WEIGHT_LAYER_TYPES",
@@ -76,8 +74,8 @@ def default_weights(
 ) -> list[str]:
     """Parameter names of the weight layers (linear, conv) under ``include``, not ``exclude``.
 
-    For a :class:`~rlnoise.nn.NoisyLinear` layer the means (``weight_mu``,
-    ``bias_mu``) stand for its weight and bias.
+    :class:`~rlnoise.nn.NoisyLinear` layers carry their own noise and are not
+    taken by default (name their ``mu`` with a ``where`` glob to perturb it).
 
     Args:
         root: The network.
@@ -88,14 +86,11 @@ def default_weights(
     include, exclude = tuple(include), tuple(exclude)
     names = []
     for module_name, module in root.named_modules():
-        if not isinstance(module, (*WEIGHT_LAYER_TYPES, NoisyLinear)):
+        if not isinstance(module, WEIGHT_LAYER_TYPES):
             continue
         if not under(module_name, include) or under(module_name, exclude):
             continue
-        attrs: tuple[str, ...] = ("weight", "bias") if biases else ("weight",)
-        if isinstance(module, NoisyLinear):
-            attrs = tuple(f"{attr}_mu" for attr in attrs)
-        for attr in attrs:
+        for attr in ("weight", "bias") if biases else ("weight",):
             if getattr(module, attr, None) is not None:
                 names.append(f"{module_name}.{attr}" if module_name else attr)
     return names

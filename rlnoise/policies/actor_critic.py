@@ -45,13 +45,18 @@ from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 
 from rlnoise.core.spec import NoiseSpecLike
+from rlnoise.nn.noisy_net import NoisyNetConfig
 from rlnoise.policies.base import (
+    DEFAULT,
     PARAM_NOISE_COMBINATIONS,
     NoisyPolicyMixin,
+    PolicyDefault,
     find_constructing_algorithm,
 )
 
 __all__ = [
+    "DEFAULT_ACTIVATION_NOISE",
+    "DEFAULT_WEIGHT_NOISE",
     "CnnPolicy",
     "MlpPolicy",
     "MultiInputPolicy",
@@ -76,9 +81,11 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
         lr_schedule: As SB3.
         weight_noise: Noise on the weights of the linear/conv layers (biases,
             norms excluded unless named in ``where``); fresh per forward in
-            ``train`` by default. ``None`` turns it off.
+            ``train`` by default. ``None`` turns it off; with ``noisy_net`` on
+            every linear layer there is nothing left for it by default.
         activation_noise: Noise on the hidden activations of the actor and
-            critic; fresh per forward in ``train`` by default. ``None``: off.
+            critic; fresh per forward in ``train`` by default. Default
+            :data:`DEFAULT_ACTIVATION_NOISE`; ``None``: off.
         noisy_net: ``True`` or a :class:`~rlnoise.nn.NoisyNetConfig` mapping:
             every linear layer becomes a NoisyLinear, one sample per rollout
             reused by the loss.
@@ -96,17 +103,23 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
         action_space: spaces.Space,
         lr_schedule: Schedule,
         *,
-        weight_noise: NoiseSpecLike | None = DEFAULT_WEIGHT_NOISE,
-        activation_noise: NoiseSpecLike | None = DEFAULT_ACTIVATION_NOISE,
+        weight_noise: NoiseSpecLike | PolicyDefault | None = DEFAULT,
+        activation_noise: NoiseSpecLike | PolicyDefault | None = DEFAULT,
         noisy_net: Any = False,
         param_noise: NoiseSpecLike | None = None,
         layer_norm: bool | None = None,
         noise_seed: int | None = None,
         **kwargs: Any,
     ) -> None:
+        if weight_noise is DEFAULT:
+            # With NoisyNet the linear layers carry noise already: no default weight noise.
+            noisy = NoisyNetConfig.from_value(noisy_net) is not None
+            weight_noise = None if noisy else DEFAULT_WEIGHT_NOISE
+        if activation_noise is DEFAULT:
+            activation_noise = DEFAULT_ACTIVATION_NOISE
         self._init_noise_options(
-            weight_noise=weight_noise,
-            activation_noise=activation_noise,
+            weight_noise=weight_noise,  # type: ignore[arg-type]
+            activation_noise=activation_noise,  # type: ignore[arg-type]
             noisy_net=noisy_net,
             param_noise=param_noise,
             layer_norm=layer_norm,
@@ -135,7 +148,7 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
 
     def _rebuild_optimizers(self, lr_schedule: Callable[[float], float]) -> None:
         self.optimizer = self.optimizer_class(  # type: ignore[call-arg]
-            self.parameters(), lr=lr_schedule(1), **self._rebuilt_optimizer_kwargs()
+            self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:

@@ -11,9 +11,8 @@ the injectors its options ask for:
 
 The networks are built by SB3 first; the mixin then inserts layer norms and
 noisy layers (keeping SB3's initialisation as the means), rebuilds the
-optimizers over the new parameters (with NoisyNet, which doubles the parameter
-tensors, in the optimizer's multi-tensor ``foreach`` form unless the user chose
-otherwise), and hooks the injectors in.
+optimizers over the new parameters (with the user's optimizer options), and
+hooks the injectors in.
 
 Phases. SB3 calls ``set_training_mode(True)`` only inside ``train()`` and
 ``False`` both for rollouts and ``predict``. The policy therefore tracks the
@@ -37,7 +36,6 @@ it; :meth:`NoisyPolicyMixin.attach` binds one by hand.
 
 from __future__ import annotations
 
-import inspect
 import sys
 import weakref
 from collections.abc import Callable, Sequence
@@ -59,7 +57,26 @@ from rlnoise.nn.param_noise import ParameterNoise, check_param_spec
 from rlnoise.nn.selection import default_weights, is_activation, select_names, under
 from rlnoise.nn.weight_noise import WeightNoise, check_weight_spec
 
-__all__ = ["PARAM_NOISE_COMBINATIONS", "NoisyPolicyMixin", "find_constructing_algorithm"]
+__all__ = [
+    "DEFAULT",
+    "PARAM_NOISE_COMBINATIONS",
+    "NoisyPolicyMixin",
+    "PolicyDefault",
+    "find_constructing_algorithm",
+]
+
+
+class PolicyDefault:
+    """Marks a noise option left at the policy's default (which may depend on the others)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+    def __reduce__(self) -> str:
+        return "DEFAULT"  # pickles as the module's singleton
+
+
+DEFAULT = PolicyDefault()
 
 PARAM_NOISE_COMBINATIONS = (
     "DQN with Discrete actions (NoisyDQNPolicy; distance: KL between softmax(Q) and "
@@ -180,25 +197,6 @@ class NoisyPolicyMixin:
     def _rebuild_optimizers(self, lr_schedule: Callable[[float], float]) -> None:
         raise NotImplementedError
 
-    def _rebuilt_optimizer_kwargs(self) -> dict[str, Any]:
-        """The user's optimizer options, plus ``foreach`` when NoisyNet doubled the tensors.
-
-        NoisyNet gives every layer a sigma per mean; the multi-tensor (foreach)
-        implementation of the optimizer keeps the per-tensor overhead from
-        doubling on CPU. Same arithmetic; an explicit ``foreach``/``fused`` wins.
-        """
-        kwargs = dict(self.optimizer_kwargs)  # type: ignore[attr-defined]
-        optimizer_class = self.optimizer_class  # type: ignore[attr-defined]
-        accepts = inspect.signature(optimizer_class).parameters
-        if (
-            self._noisy_net_config is not None
-            and "foreach" in accepts
-            and "foreach" not in kwargs
-            and not kwargs.get("fused")
-        ):
-            kwargs["foreach"] = True
-        return kwargs
-
     def _optimizers(self) -> list[torch.optim.Optimizer]:
         raise NotImplementedError
 
@@ -270,13 +268,20 @@ class NoisyPolicyMixin:
 
     def _select_weights(self, spec: NoiseSpec) -> list[str]:
         candidates = default_weights(self, exclude=self._target_prefixes)  # type: ignore[arg-type]
-        return select_names(
+        chosen = select_names(
             spec.where,
             candidates,
             self._parameter_names(),
             field="weight_noise.where",
             what="parameter",
         )
+        if not chosen:
+            raise ValueError(
+                "weight_noise: no plain linear/conv weights to perturb (noisy_net made them "
+                "NoisyLinear layers); name their means with where=['*.mu'] or pass "
+                "weight_noise=None"
+            )
+        return chosen
 
     def _select_param_noise(self, spec: NoiseSpec) -> list[str]:
         candidates = default_weights(
@@ -285,13 +290,19 @@ class NoisyPolicyMixin:
             exclude=self._param_noise_exclude + self._target_prefixes,
             biases=True,
         )
-        return select_names(
+        chosen = select_names(
             spec.where,
             candidates,
             self._parameter_names(),
             field="param_noise.where",
             what="parameter",
         )
+        if not chosen:
+            raise ValueError(
+                "param_noise: no plain linear/conv layers of the actor to perturb (noisy_net "
+                "made them NoisyLinear layers); use one of noisy_net and param_noise"
+            )
+        return chosen
 
     def _select_activations(self, spec: NoiseSpec) -> list[str]:
         module: nn.Module = self  # type: ignore[assignment]

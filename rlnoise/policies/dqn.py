@@ -41,6 +41,7 @@ from stable_baselines3.dqn.policies import DQNPolicy
 from rlnoise.core.adaptive import dqn_distance_target
 from rlnoise.core.spec import NoiseSpecLike
 from rlnoise.policies.base import (
+    DEFAULT,
     PARAM_NOISE_COMBINATIONS,
     NoisyPolicyMixin,
     find_constructing_algorithm,
@@ -80,8 +81,8 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
         observation_space: As SB3.
         action_space: As SB3 (Discrete).
         lr_schedule: As SB3.
-        noisy_net: ``True`` (default), ``False``, or a
-            :class:`~rlnoise.nn.NoisyNetConfig` mapping.
+        noisy_net: ``True`` (the default, unless ``param_noise`` is given),
+            ``False``, or a :class:`~rlnoise.nn.NoisyNetConfig` mapping.
         param_noise: Adaptive parameter-space noise on the online Q-network
             (``scale`` is the initial sigma; ``adaptive`` overrides the
             epsilon-equivalent KL target). Resampled per episode by default.
@@ -103,7 +104,7 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
         action_space: spaces.Discrete,
         lr_schedule: Schedule,
         *,
-        noisy_net: Any = True,
+        noisy_net: Any = DEFAULT,
         param_noise: NoiseSpecLike | None = None,
         weight_noise: NoiseSpecLike | None = None,
         activation_noise: NoiseSpecLike | None = None,
@@ -111,6 +112,9 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
         noise_seed: int | None = None,
         **kwargs: Any,
     ) -> None:
+        if noisy_net is DEFAULT:
+            # NoisyNet is the default exploration, unless parameter noise is asked for.
+            noisy_net = param_noise is None
         algorithm = find_constructing_algorithm()
         self._init_noise_options(
             weight_noise=weight_noise,
@@ -170,7 +174,7 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
 
     def _rebuild_optimizers(self, lr_schedule: Callable[[float], float]) -> None:
         self.optimizer = self.optimizer_class(  # type: ignore[call-arg]
-            self.q_net.parameters(), lr=lr_schedule(1), **self._rebuilt_optimizer_kwargs()
+            self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:

@@ -32,9 +32,12 @@ from stable_baselines3.sac.policies import SACPolicy
 
 from rlnoise.core.adaptive import AdaptiveScale
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike
+from rlnoise.nn.noisy_net import NoisyNetConfig
 from rlnoise.policies.base import (
+    DEFAULT,
     PARAM_NOISE_COMBINATIONS,
     NoisyPolicyMixin,
+    PolicyDefault,
     find_constructing_algorithm,
 )
 
@@ -65,7 +68,8 @@ class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
         action_space: As SB3 (Box).
         lr_schedule: As SB3.
         param_noise: Adaptive parameter noise on the actor (default
-            :data:`DEFAULT_PARAM_NOISE`); ``None`` turns it off.
+            :data:`DEFAULT_PARAM_NOISE`, off when ``noisy_net`` is on); ``None``
+            turns it off.
         noisy_net: ``True`` or a :class:`~rlnoise.nn.NoisyNetConfig` mapping:
             the actor's linear layers become noisy, resampled every acting step
             and every gradient update.
@@ -89,7 +93,7 @@ class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
         action_space: spaces.Box,
         lr_schedule: Schedule,
         *,
-        param_noise: NoiseSpecLike | None = DEFAULT_PARAM_NOISE,
+        param_noise: NoiseSpecLike | PolicyDefault | None = DEFAULT,
         noisy_net: Any = False,
         weight_noise: NoiseSpecLike | None = None,
         activation_noise: NoiseSpecLike | None = None,
@@ -97,11 +101,15 @@ class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
         noise_seed: int | None = None,
         **kwargs: Any,
     ) -> None:
+        if param_noise is DEFAULT:
+            # With NoisyNet the actor explores through its noisy layers instead.
+            noisy = NoisyNetConfig.from_value(noisy_net) is not None
+            param_noise = None if noisy else DEFAULT_PARAM_NOISE
         self._init_noise_options(
             weight_noise=weight_noise,
             activation_noise=activation_noise,
             noisy_net=noisy_net,
-            param_noise=param_noise,
+            param_noise=param_noise,  # type: ignore[arg-type]
             layer_norm=layer_norm,
             noise_seed=noise_seed,
             algorithm=find_constructing_algorithm(),
@@ -130,7 +138,7 @@ class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
 
     def _rebuild_optimizers(self, lr_schedule: Callable[[float], float]) -> None:
         self.actor.optimizer = self.optimizer_class(  # type: ignore[call-arg]
-            self.actor.parameters(), lr=lr_schedule(1), **self._rebuilt_optimizer_kwargs()
+            self.actor.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
         if self.share_features_extractor:
             critic_parameters = [
@@ -141,7 +149,7 @@ class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
         else:
             critic_parameters = list(self.critic.parameters())
         self.critic.optimizer = self.optimizer_class(  # type: ignore[call-arg]
-            critic_parameters, lr=lr_schedule(1), **self._rebuilt_optimizer_kwargs()
+            critic_parameters, lr=lr_schedule(1), **self.optimizer_kwargs
         )
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:

@@ -29,9 +29,12 @@ from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.td3.policies import TD3Policy
 
 from rlnoise.core.spec import NoiseSpecLike
+from rlnoise.nn.noisy_net import NoisyNetConfig
 from rlnoise.policies.base import (
+    DEFAULT,
     PARAM_NOISE_COMBINATIONS,
     NoisyPolicyMixin,
+    PolicyDefault,
     find_constructing_algorithm,
 )
 from rlnoise.policies.sac import DEFAULT_PARAM_NOISE, critic_networks
@@ -54,7 +57,8 @@ class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
         action_space: As SB3 (Box).
         lr_schedule: As SB3.
         param_noise: Adaptive parameter noise on the actor (default
-            :data:`rlnoise.policies.sac.DEFAULT_PARAM_NOISE`); ``None``: off.
+            :data:`rlnoise.policies.sac.DEFAULT_PARAM_NOISE`, off when
+            ``noisy_net`` is on); ``None``: off.
         noisy_net: ``True`` or a :class:`~rlnoise.nn.NoisyNetConfig` mapping:
             the actor's linear layers (and the target actor's, with independent
             noise) become noisy; online resampled every acting step and update,
@@ -78,7 +82,7 @@ class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
         action_space: spaces.Box,
         lr_schedule: Schedule,
         *,
-        param_noise: NoiseSpecLike | None = DEFAULT_PARAM_NOISE,
+        param_noise: NoiseSpecLike | PolicyDefault | None = DEFAULT,
         noisy_net: Any = False,
         weight_noise: NoiseSpecLike | None = None,
         activation_noise: NoiseSpecLike | None = None,
@@ -86,11 +90,15 @@ class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
         noise_seed: int | None = None,
         **kwargs: Any,
     ) -> None:
+        if param_noise is DEFAULT:
+            # With NoisyNet the actor explores through its noisy layers instead.
+            noisy = NoisyNetConfig.from_value(noisy_net) is not None
+            param_noise = None if noisy else DEFAULT_PARAM_NOISE
         self._init_noise_options(
             weight_noise=weight_noise,
             activation_noise=activation_noise,
             noisy_net=noisy_net,
-            param_noise=param_noise,
+            param_noise=param_noise,  # type: ignore[arg-type]
             layer_norm=layer_norm,
             noise_seed=noise_seed,
             algorithm=find_constructing_algorithm(),
@@ -120,10 +128,10 @@ class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
 
     def _rebuild_optimizers(self, lr_schedule: Callable[[float], float]) -> None:
         self.actor.optimizer = self.optimizer_class(  # type: ignore[call-arg]
-            self.actor.parameters(), lr=lr_schedule(1), **self._rebuilt_optimizer_kwargs()
+            self.actor.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
         self.critic.optimizer = self.optimizer_class(  # type: ignore[call-arg]
-            self.critic.parameters(), lr=lr_schedule(1), **self._rebuilt_optimizer_kwargs()
+            self.critic.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:

@@ -103,9 +103,11 @@ def test_select_names_narrows_or_names_explicitly_and_lists_on_error() -> None:
         select_names(["actor.*"], candidates, universe, field="f", what="parameter")
 
 
-def test_default_weights_use_noisy_means_and_skip_excluded_prefixes() -> None:
-    net = nn.ModuleDict({"online": NoisyLinear(2, 2, seed=0), "target": nn.Linear(2, 2)})
-    assert default_weights(net, exclude=("target",)) == ["online.weight_mu"]
+def test_default_weights_skip_noisy_layers_and_excluded_prefixes() -> None:
+    net = nn.ModuleDict(
+        {"noisy": NoisyLinear(2, 2, seed=0), "online": nn.Linear(2, 2), "target": nn.Linear(2, 2)}
+    )
+    assert default_weights(net, exclude=("target",)) == ["online.weight"]
 
 
 def test_insert_layer_norm_is_in_place_and_idempotent() -> None:

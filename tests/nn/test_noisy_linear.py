@@ -125,9 +125,11 @@ def test_gradients_reach_mu_and_sigma() -> None:
     x = torch.randn(5, 4)
     layer(x).sum().backward()
     grad_weight = torch.ones(5, 3).T @ x  # d(sum y)/dW for y = x W^T
-    assert torch.allclose(layer.weight_mu.grad, grad_weight, atol=1e-5)
-    assert torch.allclose(layer.weight_sigma.grad, grad_weight * layer.weight_epsilon, atol=1e-5)
-    assert torch.allclose(layer.bias_sigma.grad, 5 * layer.bias_epsilon, atol=1e-5)
+    mu_grad, sigma_grad = layer.mu.grad, layer.sigma.grad  # [weight | bias] columns
+    assert torch.allclose(mu_grad[:, :4], grad_weight, atol=1e-5)
+    assert torch.allclose(mu_grad[:, 4], torch.full((3,), 5.0))
+    assert torch.allclose(sigma_grad[:, :4], grad_weight * layer.weight_epsilon, atol=1e-5)
+    assert torch.allclose(sigma_grad[:, 4], 5 * layer.bias_epsilon, atol=1e-5)
 
 
 def test_resampling_between_forward_and_backward_keeps_the_graph_valid() -> None:
@@ -138,7 +140,7 @@ def test_resampling_between_forward_and_backward_keeps_the_graph_valid() -> None
     used = layer.weight_epsilon
     layer.reset_noise()
     out.backward()  # would raise if the sample had been overwritten in place
-    assert torch.allclose(layer.weight_sigma.grad, (torch.ones(2, 3).T @ x) * used, atol=1e-5)
+    assert torch.allclose(layer.sigma.grad[:, :4], (torch.ones(2, 3).T @ x) * used, atol=1e-5)
     assert not torch.equal(layer.weight_epsilon, used)
 
 
@@ -185,3 +187,17 @@ def test_bad_arguments_name_the_field(kwargs: dict, field: str) -> None:
     full = {"in_features": 2, "out_features": 2, **kwargs}
     with pytest.raises(ValueError, match=field):
         NoisyLinear(**full)
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_lazy_resample_is_drawn_before_the_next_forward(grad: bool) -> None:
+    layer = NoisyLinear(4, 3, seed=15)
+    layer.cache_effective_weights = True
+    x = torch.randn(2, 4)
+    with torch.set_grad_enabled(grad):
+        before = layer(x)
+        layer.reset_noise(lazy=True)
+        after = layer(x)
+    assert not torch.allclose(before, after)
+    expected = x @ layer.weight.T + layer.bias  # the new sample
+    assert torch.allclose(after, expected, atol=1e-6)

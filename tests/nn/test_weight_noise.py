@@ -184,3 +184,15 @@ def test_relative_std_scales_by_the_tensor_std() -> None:
     expected = (0.5 * weight.std()) ** 2
     n = delta.numel()
     assert abs(delta.var().item() - expected.item()) < K * expected.item() * math.sqrt(2 / (n - 1))
+
+
+def test_weight_noise_reaches_noisy_linear_means() -> None:
+    from rlnoise.nn import NoisyLinear
+
+    net = nn.Sequential(NoisyLinear(4, 3, seed=0))
+    net[0].noise_enabled = False
+    x = torch.randn(2, 4)
+    clean = net(x)
+    WeightNoise(net, "gaussian:0.1,phases=eval", control=NoiseControl(), names=["0.mu"], seed=1)
+    assert not torch.allclose(net(x), clean)
+    assert "mu" not in net[0].__dict__

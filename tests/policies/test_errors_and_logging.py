@@ -108,7 +108,7 @@ class Capture(KVWriter):
     ("make", "keys"),
     [
         (
-            lambda: ppo(noisy_net=True),
+            lambda: ppo(noisy_net=True, weight_noise="gaussian:0.01,where=*.mu"),
             {"noise/weight_noise", "noise/activation_noise", "noise/noisy_net_sigma"},
         ),
         (
