@@ -323,12 +323,29 @@ class NoisyLinear(nn.Module):
         return self.effective_parameters()[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        full = self._effective() if self.noise_enabled else self.mu
-        if not self.has_bias:
+        # The per-step path, written out: on a small network the Python around the
+        # three kernels (outer product at a draw, multiply-add, matmul) is the cost.
+        d = self.__dict__
+        mu = d.get("mu")  # a weight-noise shadow, if one is in place
+        if mu is None:
+            mu = d["_parameters"]["mu"]
+        if not d["noise_enabled"]:
+            full = mu
+        elif d["cache_effective_weights"] and not torch.is_grad_enabled():
+            full = self._effective()
+        else:
+            state = d["_state"]
+            if state.pending:
+                self._draw()
+            sigma = d.get("sigma")
+            if sigma is None:
+                sigma = d["_parameters"]["sigma"]
+            full = torch.addcmul(mu, sigma, d["_buffers"]["epsilon"])
+        if not d["has_bias"]:
             return F.linear(x, full)
         # A column of ones on the input applies [weight | bias] in one matmul; slicing
         # the two apart instead would cost two views, and two scatter-backs in backward.
-        return F.linear(F.pad(x, (0, 1), value=1.0), full)
+        return F.linear(torch.constant_pad_nd(x, (0, 1), 1.0), full)
 
     def _apply(self, fn: Any, recurse: bool = True) -> NoisyLinear:
         # .to()/.cuda() replace the tensors: cached weights refer to the old ones, and

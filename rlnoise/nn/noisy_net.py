@@ -188,12 +188,15 @@ class NoisyNet:
                 self.layers[group].append(self._convert(root, name, seed))
         if not any(self.layers.values()):
             raise ValueError("noisy_net: no linear layers selected")
-        # Plain event rules are looked up in a set; every-N rules count their steps.
-        self._events: dict[str, frozenset[str]] = {}
+        # Plain event rules: event -> the layers it marks stale (a resample costs a flag
+        # until the layer is next used); every-N rules count their steps per group.
+        self._marks: dict[str, list[NoisyLinear]] = {}
         self._counters: dict[str, list[ResampleRule]] = {}
         for group in groups:
             group_rules = [ResampleRule(r) for r in rules.get(group, ())]
-            self._events[group] = frozenset().union(*(r.events for r in group_rules))
+            for rule in group_rules:
+                for event in rule.events:
+                    self._marks.setdefault(event, []).extend(self.layers[group])
             self._counters[group] = [r for r in group_rules if r.every is not None]
         self._sigma: tuple[int, float] | None = None
         control.register(self)
@@ -234,13 +237,12 @@ class NoisyNet:
             layer.__dict__["noise_enabled"] = enabled
 
     def on_event(self, event: str) -> None:
-        for group, events in self._events.items():
-            fired = event in events
-            for counter in self._counters[group]:
-                fired = counter.fires(event) or fired
-            if fired:
-                # Lazy: events that pile up before the next forward (an update, then
-                # entering train) cost one draw.
+        # Lazy: events that pile up before the next forward (an update, then entering
+        # train) cost one draw.
+        for layer in self._marks.get(event, ()):
+            layer.reset_noise(lazy=True)
+        for group, counters in self._counters.items():
+            if any([counter.fires(event) for counter in counters]):  # every rule counts
                 for layer in self.layers[group]:
                     layer.reset_noise(lazy=True)
 

@@ -90,7 +90,8 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
             every linear layer becomes a NoisyLinear, one sample per rollout
             reused by the loss.
         param_noise: Not supported for PPO/A2C (raises ``ValueError``).
-        layer_norm: LayerNorm after each hidden linear layer of the actor and critic.
+        layer_norm: LayerNorm after each hidden linear layer: ``True`` in actor and
+            critic, ``"actor"`` in the actor only.
         noise_seed: Seed of all noise draws (default: derived from the algorithm's seed).
         **kwargs: Every other ``ActorCriticPolicy`` argument.
     """
@@ -107,7 +108,7 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
         activation_noise: NoiseSpecLike | PolicyDefault | None = DEFAULT,
         noisy_net: Any = False,
         param_noise: NoiseSpecLike | None = None,
-        layer_norm: bool | None = None,
+        layer_norm: bool | str | None = None,
         noise_seed: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -143,8 +144,11 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
         super()._build(lr_schedule)
         self._install_noise(lr_schedule)
 
-    def _mlp_networks(self) -> list[tuple[str, bool]]:
-        return [("mlp_extractor.policy_net", False), ("mlp_extractor.value_net", False)]
+    def _mlp_networks(self) -> list[tuple[str, bool, bool]]:
+        return [
+            ("mlp_extractor.policy_net", False, True),
+            ("mlp_extractor.value_net", False, False),
+        ]
 
     def _rebuild_optimizers(self, lr_schedule: Callable[[float], float]) -> None:
         self.optimizer = self.optimizer_class(  # type: ignore[call-arg]

@@ -7,7 +7,8 @@ the injectors its options ask for:
 - ``activation_noise`` — :class:`~rlnoise.nn.ActivationNoise` on hidden activations;
 - ``noisy_net`` — linear layers swapped for :class:`~rlnoise.nn.NoisyLinear`;
 - ``param_noise`` — :class:`~rlnoise.nn.ParameterNoise` on the acting actor;
-- ``layer_norm`` — ``LayerNorm`` in the hidden layers (on by default with ``param_noise``).
+- ``layer_norm`` — ``LayerNorm`` in the hidden layers: ``True`` in every MLP,
+  ``"actor"`` in the acting network only (the default with ``param_noise``).
 
 The networks are built by SB3 first; the mixin then inserts layer norms and
 noisy layers (keeping SB3's initialisation as the means), rebuilds the
@@ -141,7 +142,7 @@ class NoisyPolicyMixin:
         activation_noise: NoiseSpecLike | None,
         noisy_net: Any,
         param_noise: NoiseSpecLike | None,
-        layer_norm: bool | None,
+        layer_norm: bool | str | None,
         noise_seed: int | None,
         algorithm: BaseAlgorithm | None,
     ) -> None:
@@ -152,11 +153,11 @@ class NoisyPolicyMixin:
         )
         self._noisy_net_config = NoisyNetConfig.from_value(noisy_net)
         self._param_noise_spec = _maybe(param_noise, check_param_spec, "param_noise")
-        if layer_norm is not None and not isinstance(layer_norm, bool):
-            raise ValueError(f"layer_norm must be true, false or null, got {layer_norm!r}")
-        self._layer_norm = (
-            (self._param_noise_spec is not None) if layer_norm is None else layer_norm
-        )
+        if layer_norm not in (None, True, False, "actor"):
+            raise ValueError(f"layer_norm must be true, false, 'actor' or null, got {layer_norm!r}")
+        if layer_norm is None:  # the paper's need: the network parameter noise perturbs
+            layer_norm = "actor" if self._param_noise_spec is not None else False
+        self._layer_norm: bool | str = layer_norm
         self._algorithm_ref = None if algorithm is None else weakref.ref(algorithm)
         if noise_seed is None and algorithm is not None and algorithm.seed is not None:
             noise_seed = derive_seed(algorithm.seed, "rlnoise.policy")
@@ -190,8 +191,12 @@ class NoisyPolicyMixin:
         return None if algorithm is None else int(algorithm.num_timesteps)
 
     # -- assembly ----------------------------------------------------------------
-    def _mlp_networks(self) -> list[tuple[str, bool]]:
-        """(name, last linear is an output layer) of each MLP that takes layer norms."""
+    def _mlp_networks(self) -> list[tuple[str, bool, bool]]:
+        """(name, last linear is an output layer, part of the actor) of each MLP.
+
+        "Actor" means the network that acts: the one parameter noise perturbs
+        (DQN: the Q-network), with its target twin.
+        """
         return []
 
     def _rebuild_optimizers(self, lr_schedule: Callable[[float], float]) -> None:
@@ -214,7 +219,9 @@ class NoisyPolicyMixin:
         self.noise_injectors = {}
         changed = False
         if self._layer_norm:
-            for name, output_layer in self._mlp_networks():
+            for name, output_layer, actor in self._mlp_networks():
+                if self._layer_norm == "actor" and not actor:
+                    continue
                 mlp = module.get_submodule(name)
                 changed |= insert_layer_norm(mlp, output_layer=output_layer) > 0  # type: ignore[arg-type]
         if self._noisy_net_config is not None:

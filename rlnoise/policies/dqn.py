@@ -88,7 +88,8 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
             epsilon-equivalent KL target). Resampled per episode by default.
         weight_noise: Noise on the online network's weights (default off).
         activation_noise: Noise on the online network's hidden activations (default off).
-        layer_norm: LayerNorm in the hidden layers (default: on with ``param_noise``).
+        layer_norm: LayerNorm in the hidden layers of the Q-networks (default: on
+            with ``param_noise``).
         noise_seed: Seed of all noise draws (default: derived from the algorithm's seed).
         **kwargs: Every other ``DQNPolicy`` argument.
     """
@@ -108,7 +109,7 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
         param_noise: NoiseSpecLike | None = None,
         weight_noise: NoiseSpecLike | None = None,
         activation_noise: NoiseSpecLike | None = None,
-        layer_norm: bool | None = None,
+        layer_norm: bool | str | None = None,
         noise_seed: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -169,8 +170,8 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
         super()._build(lr_schedule)
         self._install_noise(lr_schedule)
 
-    def _mlp_networks(self) -> list[tuple[str, bool]]:
-        return [("q_net.q_net", True), ("q_net_target.q_net", True)]
+    def _mlp_networks(self) -> list[tuple[str, bool, bool]]:
+        return [("q_net.q_net", True, True), ("q_net_target.q_net", True, True)]
 
     def _rebuild_optimizers(self, lr_schedule: Callable[[float], float]) -> None:
         self.optimizer = self.optimizer_class(  # type: ignore[call-arg]

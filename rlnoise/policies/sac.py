@@ -4,7 +4,7 @@ By default the actor that acts is perturbed in parameter space (Plappert et
 al., 2018): ``sigma`` starts at 0.1 and is adapted (x/÷ 1.01) so that the RMS
 distance between the perturbed and the clean actor's deterministic actions
 (in SB3's squashed [-1, 1] action units) is 0.2; a new perturbation is drawn
-per episode; layer norms go in the hidden layers of actor and critics. The
+per episode; layer norms go in the actor's hidden layers. The
 perturbation is used for acting only: the SAC losses (and the critic targets)
 use the clean actor, which is correct for an off-policy learner because the
 replay buffer stores the actions actually taken. ``predict`` in evaluation is
@@ -55,9 +55,9 @@ __all__ = [
 DEFAULT_PARAM_NOISE = NoiseSpec("gaussian", scale=0.1, adaptive=AdaptiveScale(target=0.2))
 
 
-def critic_networks(prefix: str, n_critics: int) -> list[tuple[str, bool]]:
+def critic_networks(prefix: str, n_critics: int) -> list[tuple[str, bool, bool]]:
     """The Q-network MLPs of an SB3 ``ContinuousCritic`` named ``prefix``."""
-    return [(f"{prefix}.qf{i}", True) for i in range(n_critics)]
+    return [(f"{prefix}.qf{i}", True, False) for i in range(n_critics)]
 
 
 class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
@@ -75,7 +75,8 @@ class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
             and every gradient update.
         weight_noise: Noise on the actor's and critics' weights (default off).
         activation_noise: Noise on their hidden activations (default off).
-        layer_norm: LayerNorm in the hidden layers (default: on with ``param_noise``).
+        layer_norm: LayerNorm in the hidden layers: ``True`` in actor and critics,
+            ``"actor"`` in the actor only (the default with ``param_noise``).
         noise_seed: Seed of all noise draws (default: derived from the algorithm's seed).
         **kwargs: Every other ``SACPolicy`` argument.
     """
@@ -97,7 +98,7 @@ class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
         noisy_net: Any = False,
         weight_noise: NoiseSpecLike | None = None,
         activation_noise: NoiseSpecLike | None = None,
-        layer_norm: bool | None = None,
+        layer_norm: bool | str | None = None,
         noise_seed: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -128,10 +129,10 @@ class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
         super()._build(lr_schedule)
         self._install_noise(lr_schedule)
 
-    def _mlp_networks(self) -> list[tuple[str, bool]]:
+    def _mlp_networks(self) -> list[tuple[str, bool, bool]]:
         n_critics: int = self.critic_kwargs["n_critics"]  # type: ignore[assignment]
         return [
-            ("actor.latent_pi", False),
+            ("actor.latent_pi", False, True),
             *critic_networks("critic", n_critics),
             *critic_networks("critic_target", n_critics),
         ]

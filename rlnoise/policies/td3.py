@@ -4,7 +4,7 @@ Plappert et al. (2018) replace DDPG's action noise by a perturbed actor: here
 the acting actor is the learning actor plus ``sigma * eps``, ``eps`` drawn per
 episode, ``sigma`` adapted (x/÷ 1.01) so that the RMS distance between the
 perturbed and the clean actions (SB3's [-1, 1] action units) is 0.2; layer
-norms go in the hidden layers. Learning (actor loss, critic targets through
+norms go in the actor's hidden layers. Learning (actor loss, critic targets through
 ``actor_target``) uses the clean networks; ``predict`` in evaluation is
 clean. Use it without ``action_noise`` (or with, if you want both).
 
@@ -65,7 +65,8 @@ class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
             target every update.
         weight_noise: Noise on the actor's and critics' weights (default off).
         activation_noise: Noise on their hidden activations (default off).
-        layer_norm: LayerNorm in the hidden layers (default: on with ``param_noise``).
+        layer_norm: LayerNorm in the hidden layers: ``True`` in actor and critics,
+            ``"actor"`` in the actors only (the default with ``param_noise``).
         noise_seed: Seed of all noise draws (default: derived from the algorithm's seed).
         **kwargs: Every other ``TD3Policy`` argument.
     """
@@ -86,7 +87,7 @@ class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
         noisy_net: Any = False,
         weight_noise: NoiseSpecLike | None = None,
         activation_noise: NoiseSpecLike | None = None,
-        layer_norm: bool | None = None,
+        layer_norm: bool | str | None = None,
         noise_seed: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -117,11 +118,11 @@ class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
         super()._build(lr_schedule)
         self._install_noise(lr_schedule)
 
-    def _mlp_networks(self) -> list[tuple[str, bool]]:
+    def _mlp_networks(self) -> list[tuple[str, bool, bool]]:
         n_critics: int = self.critic_kwargs["n_critics"]  # type: ignore[assignment]
         return [
-            ("actor.mu", True),
-            ("actor_target.mu", True),
+            ("actor.mu", True, True),
+            ("actor_target.mu", True, True),
             *critic_networks("critic", n_critics),
             *critic_networks("critic_target", n_critics),
         ]

@@ -145,3 +145,33 @@ def test_policy_is_a_noise_source_following_an_outside_clock() -> None:
     assert policy.noise_scales()["weight_noise"] == pytest.approx(0.1)
     model.learn(64, reset_num_timesteps=False)
     assert policy.noise_scales()["weight_noise"] == pytest.approx(0.1)  # outside clock wins
+
+
+def test_layer_norm_scopes() -> None:
+    from torch import nn
+
+    def norms(policy: Any) -> set[str]:
+        return {
+            n.rsplit(".", 1)[0] for n, m in policy.named_modules() if isinstance(m, nn.LayerNorm)
+        }
+
+    default = SAC(NoisySACPolicy, "Pendulum-v1", policy_kwargs={"net_arch": [8, 8]}, device="cpu")
+    assert norms(default.policy) == {"actor.latent_pi"}  # the perturbed network only
+    full = SAC(
+        NoisySACPolicy,
+        "Pendulum-v1",
+        policy_kwargs={"net_arch": [8, 8], "layer_norm": True},
+        device="cpu",
+    )
+    assert {"actor.latent_pi", "critic.qf0", "critic.qf1", "critic_target.qf0"} <= norms(
+        full.policy
+    )
+    plain = SAC(
+        NoisySACPolicy,
+        "Pendulum-v1",
+        policy_kwargs={"net_arch": [8], "param_noise": None},
+        device="cpu",
+    )
+    assert norms(plain.policy) == set()
+    with pytest.raises(ValueError, match="layer_norm must be"):
+        SAC(NoisySACPolicy, "Pendulum-v1", policy_kwargs={"layer_norm": "critic"}, device="cpu")
