@@ -28,6 +28,8 @@ _EXPORTS: dict[str, str] = {
     "ActionNoise": "rlnoise.wrappers.action",
     "RandomActionReplacement": "rlnoise.wrappers.action",
     "VecObservationNoise": "rlnoise.wrappers.vec_env",
+    "GradientNoiseCallback": "rlnoise.callbacks",
+    "NoiseScheduleCallback": "rlnoise.callbacks",
     "evaluate_robustness": "rlnoise.evaluation.runner",
     "RobustnessReport": "rlnoise.evaluation.report",
     "Condition": "rlnoise.evaluation.conditions",
@@ -37,6 +39,8 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
+    from rlnoise.callbacks import GradientNoiseCallback as GradientNoiseCallback
+    from rlnoise.callbacks import NoiseScheduleCallback as NoiseScheduleCallback
     from rlnoise.core.spec import NoiseSpec as NoiseSpec
     from rlnoise.core.spec import NoiseSpecLike as NoiseSpecLike
     from rlnoise.core.spec import as_noise_spec as as_noise_spec
