@@ -129,6 +129,7 @@ class ActivationNoise:
             and self._schedule.is_constant
         )
         self._handles: list[RemovableHandle] = []
+        self.listens = False  # fresh draws: resampling events mean nothing here
         control.register(self)
 
     @property

@@ -60,7 +60,10 @@ class NoiseInjector(Protocol):
         """Switch on or off for ``phase`` (``None``: all noise off)."""
 
     def on_event(self, event: str) -> None:
-        """React to a resampling event (one of :data:`EVENTS`)."""
+        """React to a resampling event (one of :data:`EVENTS`).
+
+        An injector with a ``listens`` attribute set to False is never sent events.
+        """
 
     def scales(self) -> dict[str, float]:
         """Current scale(s) for logging."""
@@ -124,6 +127,8 @@ class NoiseControl:
         self.enabled = True
         self.clock = clock
         self.injectors: list[Any] = []
+        # Only injectors with a held sample care about events (fresh draws ignore them).
+        self._event_injectors: list[Any] = []
         self.local_steps = 0
         self._external_step: int | None = None
         self._pushed: str | bool | None = False  # False: nothing pushed yet
@@ -134,6 +139,8 @@ class NoiseControl:
     def register(self, injector: Any) -> None:
         """Add an injector; it is told the current phase at once."""
         self.injectors.append(injector)
+        if getattr(injector, "listens", True):
+            self._event_injectors.append(injector)
         self._pushed = self.effective_phase  # every injector heard it (phases change via sync)
         injector.on_phase(self._pushed)
 
@@ -199,7 +206,7 @@ class NoiseControl:
 
     def emit(self, event: str) -> None:
         """Relay ``event`` to every injector and listener."""
-        for injector in self.injectors:
+        for injector in self._event_injectors:
             injector.on_event(event)
         for listener in self._listeners:
             listener(event)

@@ -178,6 +178,7 @@ class WeightNoise:
         self._held: dict[int, torch.Tensor] = {}
         self._handles: list[RemovableHandle] = []
         self._saved: dict[int, list[Any]] = {index: [] for index in range(len(self.targets))}
+        self.listens = not self.fresh  # a held sample waits for its resampling events
         if not self.fresh:
             self.resample()
         if register:
@@ -266,8 +267,8 @@ class WeightNoise:
         indices = self._groups[owner_id]
         targets, shadows, saved = self.targets, module.__dict__, self._saved
         if self._prepared:
-            first = targets[indices[0]].param
-            draws = self._draws[owner_id].next(first.device, first.dtype)
+            # install() targeted the draws at the parameters' device and dtype.
+            draws = self._draws[owner_id].next()
             for index, prepared in zip(indices, draws, strict=True):
                 target = targets[index]
                 current = shadows.get(target.attr, _MISSING)
@@ -305,6 +306,8 @@ class WeightNoise:
         if self._handles:
             return
         for owner_id, indices in self._groups.items():
+            first = self.targets[indices[0]].param
+            self._draws[owner_id].retarget(first.device, first.dtype)
             owner = self.targets[indices[0]].owner
             self._handles.append(
                 owner.register_forward_pre_hook(functools.partial(self._pre_hook, owner_id))

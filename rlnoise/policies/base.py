@@ -42,7 +42,6 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from torch import nn
@@ -421,7 +420,7 @@ class NoisyPolicyMixin:
         if algorithm is not None:
             if self._on_policy:
                 starts = getattr(algorithm, "_last_episode_starts", None)
-                episode = starts is not None and bool(np.any(starts))
+                episode = starts is not None and bool(starts.any())
             else:
                 count = algorithm._episode_num
                 runtime = self._runtime
