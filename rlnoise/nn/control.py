@@ -194,8 +194,11 @@ class NoiseControl:
         Emits ``rollout`` on the first acting step after training (or ever),
         ``episode`` when an episode (re)started, then ``step``.
         """
-        self.acting = True
-        self.sync()
+        if not self.acting:
+            self.acting = True
+            self.sync()
+        elif self._pushed != self.effective_phase:
+            self.sync()
         if not self._acted_since_training:
             self._acted_since_training = True
             self.emit("rollout")

@@ -240,7 +240,7 @@ class NoisyNet:
         # Lazy: events that pile up before the next forward (an update, then entering
         # train) cost one draw.
         for layer in self._marks.get(event, ()):
-            layer.reset_noise(lazy=True)
+            layer._state.pending = True  # reset_noise(lazy=True), without the call
         for group, counters in self._counters.items():
             if any([counter.fires(event) for counter in counters]):  # every rule counts
                 for layer in self.layers[group]:
