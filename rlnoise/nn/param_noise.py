@@ -266,6 +266,12 @@ class ParameterNoise:
             return
         self.weights.set_base_scale(self.controller.update(distance))
 
+    def retarget(self) -> None:
+        """Follow the parameters to their device (after ``.to()``)."""
+        self.weights.retarget()
+        self._observations.clear()
+        self._rows = 0
+
     # -- control -----------------------------------------------------------------
     def on_phase(self, phase: str | None) -> None:
         self.weights.on_phase(phase)

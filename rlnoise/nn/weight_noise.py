@@ -319,6 +319,14 @@ class WeightNoise:
                 )
             )
 
+    def retarget(self) -> None:
+        """Follow the parameters to their device/dtype (after ``.to()``); redraw held noise."""
+        for owner_id, indices in self._groups.items():
+            first = self.targets[indices[0]].param
+            self._draws[owner_id].retarget(first.device, first.dtype)
+        if not self.fresh:
+            self.resample()
+
     def remove(self) -> None:
         """Take the hooks away (idempotent)."""
         for handle in self._handles:

@@ -390,6 +390,15 @@ class NoisyPolicyMixin:
             layer.cache_effective_weights = False
         return net
 
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        # .to()/.cuda()/.double(): noise drawn from now on must follow the parameters.
+        out = super()._apply(fn, recurse)  # type: ignore[misc]
+        for injector in self.__dict__.get("noise_injectors", {}).values():
+            retarget = getattr(injector, "retarget", None)
+            if retarget is not None:
+                retarget()
+        return out
+
     # -- phases ------------------------------------------------------------------
     def _default_weight_phases(self, spec: NoiseSpec) -> tuple[str, ...]:
         resample = spec.resample

@@ -250,3 +250,17 @@ def test_dqn_param_noise_target_follows_the_epsilon_schedule() -> None:
     assert model.exploration_rate == 0.0
     assert param.target == pytest.approx(dqn_distance_target(0.1, 2))
     assert param.distance_name == "kl"
+
+
+def test_noise_follows_the_policy_to_another_dtype() -> None:
+    # Stands in for .to("cuda") on a CPU-only machine: hooks installed, then the move.
+    model = ppo(weight_noise="gaussian:0.05,resample=rollout")
+    policy = model.policy
+    policy.set_training_mode(True)  # hooks in place
+    policy.double()
+    features = torch.ones(2, 4, dtype=torch.float64)
+    out = policy.mlp_extractor.policy_net(features)  # SB3 casts observations to float32
+    assert out.dtype == torch.float64 and torch.isfinite(out).all()
+    with noise_disabled(model):
+        clean = policy.mlp_extractor.policy_net(features)
+    assert not torch.allclose(out, clean)  # the held noise, redrawn in float64, applies
