@@ -28,6 +28,13 @@ _EXPORTS: dict[str, str] = {
     "ActionNoise": "rlnoise.wrappers.action",
     "RandomActionReplacement": "rlnoise.wrappers.action",
     "VecObservationNoise": "rlnoise.wrappers.vec_env",
+    "noise_disabled": "rlnoise.nn.control",
+    "noise_phase": "rlnoise.nn.control",
+    "NoisyLinear": "rlnoise.nn.noisy_linear",
+    "NoisyActorCriticPolicy": "rlnoise.policies.actor_critic",
+    "NoisyDQNPolicy": "rlnoise.policies.dqn",
+    "NoisySACPolicy": "rlnoise.policies.sac",
+    "NoisyTD3Policy": "rlnoise.policies.td3",
     "GradientNoiseCallback": "rlnoise.callbacks",
     "NoiseScheduleCallback": "rlnoise.callbacks",
     "evaluate_robustness": "rlnoise.evaluation.runner",
@@ -46,6 +53,13 @@ if TYPE_CHECKING:
     from rlnoise.core.spec import as_noise_spec as as_noise_spec
     from rlnoise.core.stream import NoiseStream as NoiseStream
     from rlnoise.evaluation.conditions import Condition as Condition
+    from rlnoise.nn.control import noise_disabled as noise_disabled
+    from rlnoise.nn.control import noise_phase as noise_phase
+    from rlnoise.nn.noisy_linear import NoisyLinear as NoisyLinear
+    from rlnoise.policies.actor_critic import NoisyActorCriticPolicy as NoisyActorCriticPolicy
+    from rlnoise.policies.dqn import NoisyDQNPolicy as NoisyDQNPolicy
+    from rlnoise.policies.sac import NoisySACPolicy as NoisySACPolicy
+    from rlnoise.policies.td3 import NoisyTD3Policy as NoisyTD3Policy
     from rlnoise.evaluation.grid import build_grid as build_grid
     from rlnoise.evaluation.report import RobustnessReport as RobustnessReport
     from rlnoise.evaluation.runner import evaluate_robustness as evaluate_robustness
