@@ -53,6 +53,9 @@ if TYPE_CHECKING:
     from rlnoise.core.spec import as_noise_spec as as_noise_spec
     from rlnoise.core.stream import NoiseStream as NoiseStream
     from rlnoise.evaluation.conditions import Condition as Condition
+    from rlnoise.evaluation.grid import build_grid as build_grid
+    from rlnoise.evaluation.report import RobustnessReport as RobustnessReport
+    from rlnoise.evaluation.runner import evaluate_robustness as evaluate_robustness
     from rlnoise.nn.control import noise_disabled as noise_disabled
     from rlnoise.nn.control import noise_phase as noise_phase
     from rlnoise.nn.noisy_linear import NoisyLinear as NoisyLinear
@@ -60,9 +63,6 @@ if TYPE_CHECKING:
     from rlnoise.policies.dqn import NoisyDQNPolicy as NoisyDQNPolicy
     from rlnoise.policies.sac import NoisySACPolicy as NoisySACPolicy
     from rlnoise.policies.td3 import NoisyTD3Policy as NoisyTD3Policy
-    from rlnoise.evaluation.grid import build_grid as build_grid
-    from rlnoise.evaluation.report import RobustnessReport as RobustnessReport
-    from rlnoise.evaluation.runner import evaluate_robustness as evaluate_robustness
     from rlnoise.wrappers.action import ActionNoise as ActionNoise
     from rlnoise.wrappers.action import RandomActionReplacement as RandomActionReplacement
     from rlnoise.wrappers.observation import ObservationNoise as ObservationNoise
