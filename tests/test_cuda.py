@@ -20,7 +20,7 @@ from rlnoise.evaluation import evaluate_robustness
 from rlnoise.policies import NoisyActorCriticPolicy, NoisySACPolicy, noise_disabled
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-SMALL = {"net_arch": [16]}
+SMALL = {"net_arch": [16]}  # copied per model: SB3 writes into the policy_kwargs it is given
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
@@ -50,7 +50,7 @@ def test_cuda_trained_noisy_ppo_loads_on_cpu_with_identical_clean_predictions(
         n_steps=64,
         batch_size=32,
         n_epochs=2,
-        policy_kwargs=SMALL,
+        policy_kwargs=dict(SMALL),
         seed=0,
         device="cuda",
     )
@@ -72,7 +72,7 @@ def test_param_noise_sac_trains_on_the_gpu() -> None:
         NoisySACPolicy,
         "Pendulum-v1",
         learning_starts=32,
-        policy_kwargs=SMALL,
+        policy_kwargs=dict(SMALL),
         seed=0,
         device="cuda",
     )
@@ -82,7 +82,9 @@ def test_param_noise_sac_trains_on_the_gpu() -> None:
 
 
 def test_evaluation_on_cuda_matches_cpu_for_a_discrete_policy() -> None:
-    model = PPO("MlpPolicy", "CartPole-v1", n_steps=256, policy_kwargs=SMALL, seed=0, device="cpu")
+    model = PPO(
+        "MlpPolicy", "CartPole-v1", n_steps=256, policy_kwargs=dict(SMALL), seed=0, device="cpu"
+    )
     model.learn(2048)
     grid = {"clean": True, "gaussian": [0.1], "fgsm": [0.05]}
     on_cpu = evaluate_robustness(

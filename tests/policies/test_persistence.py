@@ -10,6 +10,7 @@ import pytest
 import torch
 from gymnasium import spaces
 from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
+from stable_baselines3.common.env_util import make_vec_env
 
 from rlnoise.nn import noise_disabled
 from rlnoise.policies import (
@@ -200,4 +201,5 @@ def test_cuda_trained_model_loads_on_cpu(tmp_path: Path) -> None:
     loaded = DQN.load(tmp_path / "gpu.zip", device="cpu")
     assert loaded.policy.device.type == "cpu"
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], expected)
+    loaded.set_env(make_vec_env("CartPole-v1", n_envs=1, seed=0))
     loaded.learn(16)

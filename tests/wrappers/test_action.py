@@ -8,7 +8,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from rl_zoo3.utils import get_wrapper_class
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from rlnoise.core.clock import NoiseSource
@@ -166,6 +165,8 @@ def test_replacement_schedule_switch_checkers_and_config() -> None:
         warnings.simplefilter("ignore")
         check_env(RandomActionReplacement(gym.make("CartPole-v1"), 0.2), skip_render_check=True)
         sb3_check_env(RandomActionReplacement(gym.make("CartPole-v1"), 0.2))
+    zoo = pytest.importorskip("rl_zoo3.utils", reason="rl_zoo3 is not installed")
+    get_wrapper_class = zoo.get_wrapper_class
     wrap = get_wrapper_class(
         {"env_wrapper": [{"rlnoise.wrappers.RandomActionReplacement": {"probability": 0.1}}]}
     )

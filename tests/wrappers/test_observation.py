@@ -9,7 +9,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from rl_zoo3.utils import get_wrapper_class
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import SubprocVecEnv
@@ -312,6 +311,8 @@ def test_subproc_workers_never_share_noise() -> None:
 
 
 def test_builds_from_rl_zoo_yaml_and_from_its_own_env_spec() -> None:
+    zoo = pytest.importorskip("rl_zoo3.utils", reason="rl_zoo3 is not installed")
+    get_wrapper_class = zoo.get_wrapper_class
     wrap = get_wrapper_class(
         {"env_wrapper": [{"rlnoise.wrappers.ObservationNoise": {"spec": "gaussian:0.1"}}]}
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from rl_zoo3.utils import get_wrapper_class
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
@@ -170,6 +169,8 @@ def test_bad_arguments_name_the_problem() -> None:
 
 
 def test_rl_zoo_config_and_a_ppo_rollout() -> None:
+    zoo = pytest.importorskip("rl_zoo3.utils", reason="rl_zoo3 is not installed")
+    get_wrapper_class = zoo.get_wrapper_class
     wrap = get_wrapper_class(
         {"vec_env_wrapper": [{"rlnoise.wrappers.VecObservationNoise": {"spec": "gaussian:0.1"}}]},
         key="vec_env_wrapper",
