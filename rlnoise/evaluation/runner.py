@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import datetime
 import platform
 import sys
@@ -275,10 +274,23 @@ def evaluate_robustness(
     )
 
 
+def policy_copy_on(policy: Any, device: torch.device) -> Any:
+    """A copy of an SB3 policy on ``device``; the caller's model is left where it is.
+
+    Rebuilt the way SB3's ``BasePolicy.load`` does (constructor parameters, then
+    the state dict): ``copy.deepcopy`` fails on a policy that still references
+    autograd tensors from its last update, which every trained policy does.
+    """
+    clone = type(policy)(**policy._get_constructor_parameters())
+    clone.load_state_dict(policy.state_dict())
+    clone.set_training_mode(False)
+    return clone.to(device)
+
+
 def _adapter(run: ModelRun, device: torch.device) -> PolicyAdapter:
     policy = run.model.policy
     if policy.device != device:
-        policy = copy.deepcopy(policy).to(device)
+        policy = policy_copy_on(policy, device)
     return PolicyAdapter(policy, run.vec_normalize)
 
 

@@ -270,3 +270,21 @@ def test_a_perturbation_listed_twice_is_two_sources(untrained_cartpole: PPO) -> 
     cell = Cell(0, 0, Condition("twice", (noise, noise)), adapter, 4, seed=0, n_lanes=4)
     first, second = (stream.sample().copy() for stream in cell.raw_noise)
     assert not np.array_equal(first, second)
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_policy_copy_for_another_device_works_after_training(noisy: bool) -> None:
+    # copy.deepcopy fails on a trained SB3 policy (it references autograd tensors of the last
+    # update); the runner copies policies to the evaluation device as SB3's load does.
+    from rlnoise.evaluation.runner import policy_copy_on
+    from rlnoise.policies import NoisyActorCriticPolicy
+
+    policy_class = NoisyActorCriticPolicy if noisy else "MlpPolicy"
+    model = PPO(policy_class, CARTPOLE, n_steps=64, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    model.learn(64)
+    clone = policy_copy_on(model.policy, torch.device("cpu"))
+    assert clone is not model.policy and type(clone) is type(model.policy)
+    obs = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+    np.testing.assert_array_equal(
+        clone.predict(obs, deterministic=True)[0], model.policy.predict(obs, deterministic=True)[0]
+    )
