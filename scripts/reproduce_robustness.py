@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlnoise.demo import PPO_CARTPOLE
+from rlnoise.demo import PPO_SETTINGS, ppo_cartpole
 from rlnoise.evaluation import evaluate_robustness
 from rlnoise.experiments.config import ExperimentConfig
 from rlnoise.experiments.train import run_dir, train_many
@@ -58,6 +58,12 @@ class Args:
         default=100_000, metadata={"help": "episode k resets with eval_seed + k"}
     )
     out: str = field(default="runs/reproduce_robustness", metadata={"help": "output directory"})
+    hyperparams: str = field(
+        default="sb3",
+        metadata={
+            "help": f"PPO settings: one of {sorted(PPO_SETTINGS)} (SB3 defaults or rl-zoo's tuned)"
+        },
+    )
     workers: int = field(
         default=min(2, os.cpu_count() or 1), metadata={"help": "training processes"}
     )
@@ -65,6 +71,7 @@ class Args:
 
 
 def parse_args() -> Args:
+    """Command-line options from the fields of :class:`Args`."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -91,22 +98,18 @@ def group_name(sigma: float) -> str:
 
 
 def make_config(args: Args, sigma: float) -> ExperimentConfig:
-    env: dict[str, Any] = {"id": "CartPole-v1", "n_envs": 8}
-    if sigma > 0:
-        env["wrappers"] = [{"rlnoise.wrappers.ObservationNoise": {"spec": f"gaussian:{sigma:g}"}}]
-    return ExperimentConfig.from_dict(
-        {
-            "name": f"robustness-{group_name(sigma).replace(' ', '-')}",
-            "algo": "PPO",
-            "env": env,
-            "policy": "MlpPolicy",
-            "algo_kwargs": PPO_CARTPOLE,
-            "total_timesteps": args.steps,
-            "seeds": args.seeds,
-            "device": "cpu",
-            "output_dir": str(Path(args.out) / f"steps_{args.steps}" / f"train_{sigma:g}"),
-        }
+    return ppo_cartpole(
+        f"robustness-{args.hyperparams}-{group_name(sigma).replace(' ', '-')}",
+        run_root(args) / f"train_{sigma:g}",
+        args.steps,
+        args.seeds,
+        None if sigma == 0 else f"gaussian:{sigma:g}",
+        args.hyperparams,
     )
+
+
+def run_root(args: Args) -> Path:
+    return Path(args.out) / f"{args.hyperparams}_steps_{args.steps}"
 
 
 def markdown(report: Any, groups: list[str]) -> str:
@@ -136,7 +139,7 @@ def main() -> None:
     train_many(configs.values(), workers=args.workers)
     models = {g: [run_dir(c, s) / "model.zip" for s in c.seeds] for g, c in configs.items()}
     grid = {"clean": True, "gaussian": args.eval_noise, "fgsm": args.fgsm}
-    root = Path(args.out) / f"steps_{args.steps}"
+    root = run_root(args)
     report = evaluate_robustness(
         models,
         "CartPole-v1",
@@ -154,7 +157,8 @@ def main() -> None:
     paths = report.save(root / "report")
     seeds = " ".join(map(str, args.seeds))
     noises = " ".join(f"{s:g}" for s in args.train_noise)
-    command = f"python scripts/reproduce_robustness.py --steps {args.steps} --seeds {seeds}"
+    command = f"python scripts/reproduce_robustness.py --hyperparams {args.hyperparams}"
+    command += f" --steps {args.steps} --seeds {seeds}"
     command += f" --train-noise {noises}"
     setting = f"{len(args.seeds)} seeds per group, {args.episodes} episodes per run and condition"
     (root / "results.md").write_text(f"`{command}` ({setting})\n\n{table}")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rlnoise.demo import DEMO_GRID, run_demo
+from rlnoise.demo import DEMO_GRID, TRAIN_NOISE, run_demo
 
 
 def test_demo_runs_end_to_end_and_reuses_finished_work(tmp_path: Path, capsys) -> None:
     out = tmp_path / "demo"
     assert run_demo(out, steps=64, seeds=(0,), episodes=2, device="cpu", workers=2) == 0
     printed = capsys.readouterr().out
-    assert "P(obs-noise gaussian:0.05 > clean)" in printed
+    assert f"P(obs-noise {TRAIN_NOISE} > clean)" in printed
     report = json.loads((out / "report" / "report.json").read_text())
     n_conditions = 1 + len(DEMO_GRID["gaussian"]) + len(DEMO_GRID["fgsm"])
     assert len(report["runs"]) == 2 and len(report["conditions"]) == n_conditions

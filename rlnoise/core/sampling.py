@@ -77,22 +77,16 @@ def sample(
     if info.stateful:
         _stateless(spec)
     shape = tuple(shape)
-    is_numpy = type(rng) is np.random.Generator or not isinstance(rng, torch.Generator)
     factor = None if info.scale_is_probability else _scale(spec, shape, scale, t)
-    if not is_numpy and spec.kind == "gaussian" and isinstance(factor, float):
-        # One fused kernel (randn * std), not two passes over memory: matters on GPUs.
-        return torch.normal(
-            0.0,
-            factor,
-            shape,
-            generator=rng,
-            device=device or rng.device,
-            dtype=dtype or torch.float32,
-        )
-    if is_numpy:
-        unit: Any = unit_numpy(spec.kind, rng, shape, np.float64 if dtype is None else dtype)
+    if isinstance(rng, torch.Generator):
+        if spec.kind == "gaussian" and isinstance(factor, float):
+            # One fused kernel (randn * std), not two passes over memory: matters on GPUs.
+            device = rng.device if device is None else device
+            dtype = torch.float32 if dtype is None else dtype
+            return torch.normal(0.0, factor, shape, generator=rng, device=device, dtype=dtype)
+        unit: Any = unit_torch(spec.kind, rng, shape, device=device, dtype=dtype or torch.float32)
     else:
-        unit = unit_torch(spec.kind, rng, shape, device=device, dtype=dtype or torch.float32)
+        unit = unit_numpy(spec.kind, rng, shape, np.float64 if dtype is None else dtype)
     if factor is None:
         return unit
     if isinstance(unit, torch.Tensor):
