@@ -60,12 +60,10 @@ class WrapperChain:
 
 def make_training_env(config: ExperimentConfig, seed: int) -> Any:
     """The SB3 VecEnv a run trains on: make_vec_env + wrappers (+ VecNormalize)."""
-    import gymnasium as gym
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
-    if config.env.id not in gym.registry:
-        raise ValueError(f"env.id {config.env.id!r} is not a registered Gymnasium environment")
+    check_env_id(config.env.id)
     venv = make_vec_env(
         config.env.id,
         n_envs=config.env.n_envs,
@@ -107,6 +105,14 @@ def evaluation_env_factory(env: EnvConfig) -> Any:
     """The clean env a trained run is evaluated on: an id when no wrapper is kept."""
     factory = EvaluationEnv(env)
     return env.id if not factory.wrappers and not env.kwargs else factory
+
+
+def check_env_id(env_id: str) -> None:
+    """Raise ``ValueError`` unless ``env_id`` is a registered Gymnasium environment."""
+    import gymnasium as gym
+
+    if env_id not in gym.registry:
+        raise ValueError(f"env.id {env_id!r} is not a registered Gymnasium environment")
 
 
 def run_dir(config: ExperimentConfig, seed: int) -> Path:
@@ -222,6 +228,7 @@ def train_experiment(
     Raises:
         FileExistsError: ``output_dir`` holds a different experiment.
     """
+    check_env_id(config.env.id)  # before the output directory is claimed for this config
     _claim_output_dir(config)
     chosen = list(config.seeds if seeds is None else seeds)
     directories = []
@@ -255,7 +262,8 @@ def train_many(
     already loaded torch can deadlock) with one torch thread.
     """
     configs = list(configs)
-    for config in configs:  # refuse a foreign output directory before any training
+    for config in configs:  # refuse a bad env or a foreign output directory before training
+        check_env_id(config.env.id)
         _claim_output_dir(config)
     jobs = []
     for config in configs:

@@ -86,6 +86,7 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path: Path, capsys) -> No
     assert (
         err.count("\n") == 1 and "'NoSuchEnv-v0' is not a registered Gymnasium environment" in err
     )
+    assert not (tmp_path / "out").exists()  # nothing claimed: fixing the env id just works
     assert main(["train", str(tmp_path / "missing.yaml")]) == 2
     assert "config file not found" in capsys.readouterr().err
     assert main(["train", str(path), "--seeds", "7"]) == 2
