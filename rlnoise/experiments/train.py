@@ -121,6 +121,7 @@ def run_dir(config: ExperimentConfig, seed: int) -> Path:
 
 
 def _claim_output_dir(config: ExperimentConfig) -> None:
+    """Mark ``output_dir`` as this experiment's; refuse one holding another's finished runs."""
     root = Path(config.output_dir)
     root.mkdir(parents=True, exist_ok=True)
     marker = root / "experiment.yaml"
@@ -130,7 +131,13 @@ def _claim_output_dir(config: ExperimentConfig) -> None:
             existing = yaml.safe_load(marker.read_text())
         except yaml.YAMLError:
             existing = None
-        if existing != identity:
+        finished = list(root.glob("seed_*/done.json"))
+        if existing != identity and not finished:
+            # Nothing finished belongs to the old config (e.g. it failed on a typo): take over.
+            for unfinished in root.glob("seed_*"):
+                shutil.rmtree(unfinished)
+            marker.write_text(yaml.safe_dump(identity, sort_keys=False))
+        elif existing != identity:
             differing = sorted(
                 k
                 for k in identity
@@ -164,6 +171,20 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _from_config(what: str, build: Any) -> Any:
+    """Build something the config describes; its construction errors are config errors.
+
+    SB3 and the wrappers reject bad settings with assertions and ``TypeError``s;
+    they become a one-line ``ValueError`` that says what was being built.
+    """
+    try:
+        return build()
+    except ValueError:
+        raise
+    except (AssertionError, TypeError, KeyError) as error:
+        raise ValueError(f"cannot build the {what} from the config: {error}") from error
+
+
 def train_seed(config: ExperimentConfig, seed: int, *, progress_bar: bool = False) -> Path:
     """Train one seed and write its run directory; returns it."""
     from stable_baselines3.common.callbacks import CallbackList
@@ -178,20 +199,23 @@ def train_seed(config: ExperimentConfig, seed: int, *, progress_bar: bool = Fals
         from rlnoise.experiments.config import resolve_class
 
         policy = resolve_class(policy, field="policy")
-    venv = make_training_env(config, seed)
+    venv = _from_config("env", lambda: make_training_env(config, seed))
     start = time.perf_counter()
     try:
-        model = algo_cls(
-            policy,
-            venv,
-            seed=seed,
-            device=config.device,
-            verbose=0,
-            tensorboard_log=str(directory / "tb"),
-            policy_kwargs=build_policy_kwargs(config.policy_kwargs) or None,
-            **config.algo_kwargs,
+        model = _from_config(
+            f"{config.algo} with policy {config.policy}",
+            lambda: algo_cls(
+                policy,
+                venv,
+                seed=seed,
+                device=config.device,
+                verbose=0,
+                tensorboard_log=str(directory / "tb"),
+                policy_kwargs=build_policy_kwargs(config.policy_kwargs) or None,
+                **config.algo_kwargs,
+            ),
         )
-        callbacks = [component.build() for component in config.callbacks]
+        callbacks = _from_config("callbacks", lambda: [c.build() for c in config.callbacks])
         model.learn(
             total_timesteps=config.total_timesteps,
             callback=CallbackList(callbacks) if callbacks else None,

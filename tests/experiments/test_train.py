@@ -75,6 +75,18 @@ def test_refuses_a_different_experiment_in_the_same_directory(tmp_path: Path) ->
     train_experiment(_config(tmp_path, seeds=[0, 1]), progress_bar=False, log=lambda _: None)
 
 
+def test_a_directory_without_finished_runs_can_be_taken_over(tmp_path: Path) -> None:
+    broken = _config(tmp_path, seeds=[0], algo_kwargs={"n_steps": 32, "batch_size": 1})
+    with pytest.raises(
+        ValueError, match="cannot build the PPO with policy MlpPolicy from the config"
+    ):
+        train_experiment(broken, progress_bar=False, log=lambda _: None)  # SB3: batch_size > 1
+    assert (tmp_path / "runs" / "experiment.yaml").exists()
+    fixed = _config(tmp_path, seeds=[0])
+    train_experiment(fixed, progress_bar=False, log=lambda _: None)  # not refused: nothing finished
+    assert (tmp_path / "runs" / "seed_0" / "done.json").exists()
+
+
 def test_cli_errors_are_one_line_without_traceback(tmp_path: Path, capsys) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(
