@@ -41,7 +41,6 @@ from typing import Any
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy
-from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 
 from rlnoise.core.spec import NoiseSpecLike
@@ -49,6 +48,8 @@ from rlnoise.nn.noisy_net import NoisyNetConfig
 from rlnoise.policies.base import (
     DEFAULT,
     PARAM_NOISE_COMBINATIONS,
+    CombinedExtractorByDefault,
+    NatureCNNByDefault,
     NoisyPolicyMixin,
     PolicyDefault,
     find_constructing_algorithm,
@@ -140,10 +141,6 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
         )
 
     # -- assembly ----------------------------------------------------------------
-    def _build(self, lr_schedule: Schedule) -> None:
-        super()._build(lr_schedule)
-        self._install_noise(lr_schedule)
-
     def _mlp_networks(self) -> list[tuple[str, bool, bool]]:
         return [
             ("mlp_extractor.policy_net", False, True),
@@ -157,11 +154,6 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.optimizer]
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self._noise_constructor_parameters())
-        return data
 
     # -- phases ------------------------------------------------------------------
     def forward(
@@ -187,20 +179,12 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
         return super().evaluate_actions(obs, actions)
 
 
-class NoisyActorCriticCnnPolicy(NoisyActorCriticPolicy):
+class NoisyActorCriticCnnPolicy(NatureCNNByDefault, NoisyActorCriticPolicy):
     """:class:`NoisyActorCriticPolicy` with SB3's ``NatureCNN`` extractor (image observations)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("features_extractor_class", NatureCNN)
-        super().__init__(*args, **kwargs)
 
-
-class NoisyMultiInputActorCriticPolicy(NoisyActorCriticPolicy):
+class NoisyMultiInputActorCriticPolicy(CombinedExtractorByDefault, NoisyActorCriticPolicy):
     """:class:`NoisyActorCriticPolicy` with SB3's ``CombinedExtractor`` (Dict observations)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("features_extractor_class", CombinedExtractor)
-        super().__init__(*args, **kwargs)
 
 
 MlpPolicy = NoisyActorCriticPolicy

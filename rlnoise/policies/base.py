@@ -44,6 +44,8 @@ from typing import Any, ClassVar
 
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
+from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
 from rlnoise.core.random import derive_seed
@@ -60,6 +62,8 @@ from rlnoise.nn.weight_noise import WeightNoise, check_weight_spec
 __all__ = [
     "DEFAULT",
     "PARAM_NOISE_COMBINATIONS",
+    "CombinedExtractorByDefault",
+    "NatureCNNByDefault",
     "NoisyPolicyMixin",
     "PolicyDefault",
     "find_constructing_algorithm",
@@ -163,16 +167,18 @@ class NoisyPolicyMixin:
         self._noise_seed = resolve_seed(noise_seed)
         self._runtime = _Runtime()
 
-    def _noise_constructor_parameters(self) -> dict[str, Any]:
-        """The noise options as constructor keywords (``_get_constructor_parameters``)."""
-        return {
-            "weight_noise": self._weight_noise_spec,
-            "activation_noise": self._activation_noise_spec,
-            "noisy_net": self._noisy_net_config or False,
-            "param_noise": self._param_noise_spec,
-            "layer_norm": self._layer_norm,
-            "noise_seed": self._noise_seed,
-        }
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        """SB3's constructor keywords plus the noise options (what ``load`` rebuilds from)."""
+        data: dict[str, Any] = super()._get_constructor_parameters()  # type: ignore[misc]
+        data.update(
+            weight_noise=self._weight_noise_spec,
+            activation_noise=self._activation_noise_spec,
+            noisy_net=self._noisy_net_config or False,
+            param_noise=self._param_noise_spec,
+            layer_norm=self._layer_norm,
+            noise_seed=self._noise_seed,
+        )
+        return data
 
     # -- algorithm ---------------------------------------------------------------
     def attach(self, algorithm: BaseAlgorithm) -> None:
@@ -190,6 +196,11 @@ class NoisyPolicyMixin:
         return None if algorithm is None else int(algorithm.num_timesteps)
 
     # -- assembly ----------------------------------------------------------------
+    def _build(self, lr_schedule: Schedule) -> None:
+        """SB3 builds the networks and optimizers; then the noise goes in."""
+        super()._build(lr_schedule)  # type: ignore[misc]
+        self._install_noise(lr_schedule)
+
     def _mlp_networks(self) -> list[tuple[str, bool, bool]]:
         """(name, last linear is an output layer, part of the actor) of each MLP.
 
@@ -502,3 +513,25 @@ class NoisyPolicyMixin:
             return
         for key, value in self.noise_logs().items():
             logger.record(f"noise/{key}", value)
+
+
+class NatureCNNByDefault:
+    """Makes SB3's ``NatureCNN`` the default features extractor (image observations).
+
+    Put it before a noisy policy in the bases: ``class Cnn(NatureCNNByDefault, NoisyDQNPolicy)``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("features_extractor_class", NatureCNN)
+        super().__init__(*args, **kwargs)
+
+
+class CombinedExtractorByDefault:
+    """Makes SB3's ``CombinedExtractor`` the default features extractor (Dict observations).
+
+    Put it before a noisy policy in the bases, as :class:`NatureCNNByDefault`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("features_extractor_class", CombinedExtractor)
+        super().__init__(*args, **kwargs)

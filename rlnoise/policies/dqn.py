@@ -34,7 +34,6 @@ from typing import Any
 
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.dqn.policies import DQNPolicy
 
@@ -43,6 +42,8 @@ from rlnoise.core.spec import NoiseSpecLike
 from rlnoise.policies.base import (
     DEFAULT,
     PARAM_NOISE_COMBINATIONS,
+    CombinedExtractorByDefault,
+    NatureCNNByDefault,
     NoisyPolicyMixin,
     find_constructing_algorithm,
 )
@@ -166,10 +167,6 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
             )
 
     # -- assembly ----------------------------------------------------------------
-    def _build(self, lr_schedule: Schedule) -> None:
-        super()._build(lr_schedule)
-        self._install_noise(lr_schedule)
-
     def _mlp_networks(self) -> list[tuple[str, bool, bool]]:
         return [("q_net.q_net", True, True), ("q_net_target.q_net", True, True)]
 
@@ -197,26 +194,13 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
             "default_resample": "episode",
         }
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self._noise_constructor_parameters())
-        return data
 
-
-class NoisyDQNCnnPolicy(NoisyDQNPolicy):
+class NoisyDQNCnnPolicy(NatureCNNByDefault, NoisyDQNPolicy):
     """:class:`NoisyDQNPolicy` with SB3's ``NatureCNN`` extractor (image observations)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("features_extractor_class", NatureCNN)
-        super().__init__(*args, **kwargs)
 
-
-class NoisyDQNMultiInputPolicy(NoisyDQNPolicy):
+class NoisyDQNMultiInputPolicy(CombinedExtractorByDefault, NoisyDQNPolicy):
     """:class:`NoisyDQNPolicy` with SB3's ``CombinedExtractor`` (Dict observations)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("features_extractor_class", CombinedExtractor)
-        super().__init__(*args, **kwargs)
 
 
 MlpPolicy = NoisyDQNPolicy

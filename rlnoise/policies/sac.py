@@ -25,20 +25,13 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from gymnasium import spaces
-from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
-from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.sac.policies import SACPolicy
 
-from rlnoise.core.adaptive import AdaptiveScale
-from rlnoise.core.spec import NoiseSpec, NoiseSpecLike
-from rlnoise.nn.noisy_net import NoisyNetConfig
-from rlnoise.policies.base import (
-    DEFAULT,
-    PARAM_NOISE_COMBINATIONS,
-    NoisyPolicyMixin,
-    PolicyDefault,
-    find_constructing_algorithm,
+from rlnoise.policies.base import CombinedExtractorByDefault, NatureCNNByDefault
+from rlnoise.policies.perturbed_actor import (
+    DEFAULT_PARAM_NOISE,
+    PerturbedActorMixin,
+    critic_networks,
 )
 
 __all__ = [
@@ -51,16 +44,8 @@ __all__ = [
     "NoisySACPolicy",
 ]
 
-# Plappert et al.'s DDPG setting: target action distance 0.2, x/÷ 1.01.
-DEFAULT_PARAM_NOISE = NoiseSpec("gaussian", scale=0.1, adaptive=AdaptiveScale(target=0.2))
 
-
-def critic_networks(prefix: str, n_critics: int) -> list[tuple[str, bool, bool]]:
-    """The Q-network MLPs of an SB3 ``ContinuousCritic`` named ``prefix``."""
-    return [(f"{prefix}.qf{i}", True, False) for i in range(n_critics)]
-
-
-class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
+class NoisySACPolicy(PerturbedActorMixin, SACPolicy):
     """SB3's ``SACPolicy`` with parameter noise, NoisyNet, weight and activation noise.
 
     Args:
@@ -81,53 +66,10 @@ class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
         **kwargs: Every other ``SACPolicy`` argument.
     """
 
+    _policy_name = "NoisySACPolicy"
     _target_prefixes = ("critic_target",)
     _target_pairs = (("critic", "critic_target"),)
-    _noisy_net_prefixes = ("actor",)
-    _param_noise_prefixes = ("actor",)
     _param_noise_exclude = ("actor.log_std",)
-    _output_modules = ("actor.mu",)
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Schedule,
-        *,
-        param_noise: NoiseSpecLike | PolicyDefault | None = DEFAULT,
-        noisy_net: Any = False,
-        weight_noise: NoiseSpecLike | None = None,
-        activation_noise: NoiseSpecLike | None = None,
-        layer_norm: bool | str | None = None,
-        noise_seed: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if param_noise is DEFAULT:
-            # With NoisyNet the actor explores through its noisy layers instead.
-            noisy = NoisyNetConfig.from_value(noisy_net) is not None
-            param_noise = None if noisy else DEFAULT_PARAM_NOISE
-        self._init_noise_options(
-            weight_noise=weight_noise,
-            activation_noise=activation_noise,
-            noisy_net=noisy_net,
-            param_noise=param_noise,  # type: ignore[arg-type]
-            layer_norm=layer_norm,
-            noise_seed=noise_seed,
-            algorithm=find_constructing_algorithm(),
-        )
-        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
-
-    def _check_param_noise(self) -> None:
-        if not isinstance(self.action_space, spaces.Box):
-            raise ValueError(
-                f"param_noise: NoisySACPolicy needs Box actions, got {self.action_space}; "
-                "parameter noise works with: " + "; ".join(PARAM_NOISE_COMBINATIONS)
-            )
-
-    # -- assembly ----------------------------------------------------------------
-    def _build(self, lr_schedule: Schedule) -> None:
-        super()._build(lr_schedule)
-        self._install_noise(lr_schedule)
 
     def _mlp_networks(self) -> list[tuple[str, bool, bool]]:
         n_critics: int = self.critic_kwargs["n_critics"]  # type: ignore[assignment]
@@ -153,39 +95,22 @@ class NoisySACPolicy(NoisyPolicyMixin, SACPolicy):
             critic_parameters, lr=lr_schedule(1), **self.optimizer_kwargs
         )
 
-    def _optimizers(self) -> list[torch.optim.Optimizer]:
-        return [self.actor.optimizer, self.critic.optimizer]
-
-    def _param_noise_parts(self) -> dict[str, Any]:
-        return {
-            "output_fn": lambda obs: self.actor(obs, deterministic=True),
-            "distance": "rms",
-            "recorder": self.actor,
-            "default_target": 0.2,
-            "default_resample": "episode",
-        }
+    def _actor_actions(self, obs: Any) -> torch.Tensor:
+        return self.actor(obs, deterministic=True)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(self._noise_constructor_parameters())
+        # SB3's SACPolicy leaves it out (its load falls back to the default, False).
         data["share_features_extractor"] = self.share_features_extractor
         return data
 
 
-class NoisySACCnnPolicy(NoisySACPolicy):
+class NoisySACCnnPolicy(NatureCNNByDefault, NoisySACPolicy):
     """:class:`NoisySACPolicy` with SB3's ``NatureCNN`` extractor (image observations)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("features_extractor_class", NatureCNN)
-        super().__init__(*args, **kwargs)
 
-
-class NoisySACMultiInputPolicy(NoisySACPolicy):
+class NoisySACMultiInputPolicy(CombinedExtractorByDefault, NoisySACPolicy):
     """:class:`NoisySACPolicy` with SB3's ``CombinedExtractor`` (Dict observations)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("features_extractor_class", CombinedExtractor)
-        super().__init__(*args, **kwargs)
 
 
 MlpPolicy = NoisySACPolicy

@@ -23,21 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from gymnasium import spaces
-from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
-from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.td3.policies import TD3Policy
 
-from rlnoise.core.spec import NoiseSpecLike
-from rlnoise.nn.noisy_net import NoisyNetConfig
-from rlnoise.policies.base import (
-    DEFAULT,
-    PARAM_NOISE_COMBINATIONS,
-    NoisyPolicyMixin,
-    PolicyDefault,
-    find_constructing_algorithm,
-)
-from rlnoise.policies.sac import DEFAULT_PARAM_NOISE, critic_networks
+from rlnoise.policies.base import CombinedExtractorByDefault, NatureCNNByDefault
+from rlnoise.policies.perturbed_actor import PerturbedActorMixin, critic_networks
 
 __all__ = [
     "CnnPolicy",
@@ -49,7 +38,7 @@ __all__ = [
 ]
 
 
-class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
+class NoisyTD3Policy(PerturbedActorMixin, TD3Policy):
     """SB3's ``TD3Policy`` (TD3, DDPG) with parameter noise, NoisyNet, weight and activation noise.
 
     Args:
@@ -71,52 +60,9 @@ class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
         **kwargs: Every other ``TD3Policy`` argument.
     """
 
+    _policy_name = "NoisyTD3Policy"
     _target_prefixes = ("actor_target", "critic_target")
     _target_pairs = (("actor", "actor_target"), ("critic", "critic_target"))
-    _noisy_net_prefixes = ("actor",)
-    _param_noise_prefixes = ("actor",)
-    _output_modules = ("actor.mu",)
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Schedule,
-        *,
-        param_noise: NoiseSpecLike | PolicyDefault | None = DEFAULT,
-        noisy_net: Any = False,
-        weight_noise: NoiseSpecLike | None = None,
-        activation_noise: NoiseSpecLike | None = None,
-        layer_norm: bool | str | None = None,
-        noise_seed: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if param_noise is DEFAULT:
-            # With NoisyNet the actor explores through its noisy layers instead.
-            noisy = NoisyNetConfig.from_value(noisy_net) is not None
-            param_noise = None if noisy else DEFAULT_PARAM_NOISE
-        self._init_noise_options(
-            weight_noise=weight_noise,
-            activation_noise=activation_noise,
-            noisy_net=noisy_net,
-            param_noise=param_noise,  # type: ignore[arg-type]
-            layer_norm=layer_norm,
-            noise_seed=noise_seed,
-            algorithm=find_constructing_algorithm(),
-        )
-        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
-
-    def _check_param_noise(self) -> None:
-        if not isinstance(self.action_space, spaces.Box):
-            raise ValueError(
-                f"param_noise: NoisyTD3Policy needs Box actions, got {self.action_space}; "
-                "parameter noise works with: " + "; ".join(PARAM_NOISE_COMBINATIONS)
-            )
-
-    # -- assembly ----------------------------------------------------------------
-    def _build(self, lr_schedule: Schedule) -> None:
-        super()._build(lr_schedule)
-        self._install_noise(lr_schedule)
 
     def _mlp_networks(self) -> list[tuple[str, bool, bool]]:
         n_critics: int = self.critic_kwargs["n_critics"]  # type: ignore[assignment]
@@ -135,38 +81,16 @@ class NoisyTD3Policy(NoisyPolicyMixin, TD3Policy):
             self.critic.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
 
-    def _optimizers(self) -> list[torch.optim.Optimizer]:
-        return [self.actor.optimizer, self.critic.optimizer]
-
-    def _param_noise_parts(self) -> dict[str, Any]:
-        return {
-            "output_fn": lambda obs: self.actor(obs),
-            "distance": "rms",
-            "recorder": self.actor,
-            "default_target": 0.2,
-            "default_resample": "episode",
-        }
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self._noise_constructor_parameters())
-        return data
+    def _actor_actions(self, obs: Any) -> torch.Tensor:
+        return self.actor(obs)
 
 
-class NoisyTD3CnnPolicy(NoisyTD3Policy):
+class NoisyTD3CnnPolicy(NatureCNNByDefault, NoisyTD3Policy):
     """:class:`NoisyTD3Policy` with SB3's ``NatureCNN`` extractor (image observations)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("features_extractor_class", NatureCNN)
-        super().__init__(*args, **kwargs)
 
-
-class NoisyTD3MultiInputPolicy(NoisyTD3Policy):
+class NoisyTD3MultiInputPolicy(CombinedExtractorByDefault, NoisyTD3Policy):
     """:class:`NoisyTD3Policy` with SB3's ``CombinedExtractor`` (Dict observations)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("features_extractor_class", CombinedExtractor)
-        super().__init__(*args, **kwargs)
 
 
 MlpPolicy = NoisyTD3Policy
