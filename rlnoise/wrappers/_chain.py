@@ -12,7 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 
-__all__ = ["inner_noise_source"]
+__all__ = ["forward_noise_step", "inner_noise_scales", "inner_noise_source"]
 
 
 def inner_noise_source(env: Any) -> Any:
@@ -31,3 +31,16 @@ def inner_noise_source(env: Any) -> Any:
             return env
         env = env.env if isinstance(env, gym.Wrapper) else None
     return None
+
+
+def forward_noise_step(env: Any, step: int) -> None:
+    """Pass ``step`` to the first noise source inside ``env``, if there is one."""
+    inner = inner_noise_source(env)
+    if inner is not None:
+        inner.set_noise_step(step)
+
+
+def inner_noise_scales(env: Any) -> dict[str, float]:
+    """A copy of the scales of the first noise source inside ``env`` (empty without one)."""
+    inner = inner_noise_source(env)
+    return {} if inner is None else dict(inner.noise_scales())

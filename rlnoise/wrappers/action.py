@@ -28,12 +28,14 @@ from rlnoise.core.random import derive_seed, make_rng
 from rlnoise.core.schedules import Schedule, schedule_from_dict
 from rlnoise.core.spec import NoiseSpecLike, as_noise_spec
 from rlnoise.wrappers._box import BoxNoise
-from rlnoise.wrappers._chain import inner_noise_source
+from rlnoise.wrappers._chain import forward_noise_step, inner_noise_scales
+from rlnoise.wrappers._switch import NoiseSwitch
 
 __all__ = ["ActionNoise", "RandomActionReplacement"]
 
 
 class ActionNoise(
+    NoiseSwitch,
     gym.ActionWrapper[ObsType, ActType, ActType],
     gym.utils.RecordConstructorArgs,
 ):
@@ -81,18 +83,7 @@ class ActionNoise(
         self._high = np.asarray(space.high)
         self._bounded = bool(np.any(space.bounded_below | space.bounded_above))
         self._dtype = space.dtype
-        self._noise_enabled = True
-        self._steps = 0
-        self._local_clock = True
-
-    @property
-    def noise_enabled(self) -> bool:
-        """Whether actions get noise (settable; off draws nothing)."""
-        return self._noise_enabled
-
-    @noise_enabled.setter
-    def noise_enabled(self, enabled: bool) -> None:
-        self._noise_enabled = bool(enabled)
+        self._init_noise_switch()
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -124,19 +115,17 @@ class ActionNoise(
         """Drive the schedule from an outside clock (forwarded to inner noise sources)."""
         self._local_clock = False
         self.noise.set_step(step)
-        inner = inner_noise_source(self.env)
-        if inner is not None:
-            inner.set_noise_step(step)
+        forward_noise_step(self.env, step)
 
     def noise_scales(self) -> dict[str, float]:
         """Current effective scale (0 while off), with inner sources' scales."""
-        inner = inner_noise_source(self.env)
-        scales = {} if inner is None else dict(inner.noise_scales())
+        scales = inner_noise_scales(self.env)
         scales["action"] = self.noise.scales() if self._noise_enabled else 0.0
         return scales
 
 
 class RandomActionReplacement(
+    NoiseSwitch,
     gym.ActionWrapper[ObsType, ActType, ActType],
     gym.utils.RecordConstructorArgs,
 ):
@@ -212,19 +201,8 @@ class RandomActionReplacement(
         self.per_dimension = per_dimension
         self._rng = make_rng(None)
         self._pos = self._BLOCK
-        self._noise_enabled = True
-        self._steps = 0
-        self._local_clock = True
+        self._init_noise_switch()
         self.t = 0
-
-    @property
-    def noise_enabled(self) -> bool:
-        """Whether actions may be replaced (settable; off draws nothing)."""
-        return self._noise_enabled
-
-    @noise_enabled.setter
-    def noise_enabled(self, enabled: bool) -> None:
-        self._noise_enabled = bool(enabled)
 
     @property
     def current_probability(self) -> float:
@@ -276,13 +254,10 @@ class RandomActionReplacement(
         """Drive the schedule from an outside clock (forwarded to inner noise sources)."""
         self._local_clock = False
         self.t = int(step)
-        inner = inner_noise_source(self.env)
-        if inner is not None:
-            inner.set_noise_step(step)
+        forward_noise_step(self.env, step)
 
     def noise_scales(self) -> dict[str, float]:
         """Current replacement probability (0 while off), with inner sources' scales."""
-        inner = inner_noise_source(self.env)
-        scales = {} if inner is None else dict(inner.noise_scales())
+        scales = inner_noise_scales(self.env)
         scales["random_action"] = self.current_probability if self._noise_enabled else 0.0
         return scales

@@ -14,13 +14,15 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 from gymnasium.core import ActType, ObsType
 
-from rlnoise.wrappers._chain import inner_noise_source
+from rlnoise.wrappers._chain import forward_noise_step, inner_noise_scales
+from rlnoise.wrappers._switch import NoiseSwitch
 from rlnoise.wrappers._tree import SpaceNoise, SpecTree, plain_tree
 
 __all__ = ["ObservationNoise"]
 
 
 class ObservationNoise(
+    NoiseSwitch,
     gym.ObservationWrapper[ObsType, ActType, ObsType],
     gym.utils.RecordConstructorArgs,
 ):
@@ -88,25 +90,13 @@ class ObservationNoise(
         self.observation_space = self.noise.output_space
         self._apply = self.noise.apply
         # Set when a step is one draw and one add: the stream hands out pre-scaled rows.
-        self._draw = None if self.noise.box is None else self.noise.box.draw
-        self._noise_enabled = True
-        self._steps = 0
-        self._local_clock = True
-        self._hot = False
-        self._update_hot()
+        self._draw = self.noise.draw
+        self._init_noise_switch()
+        self._noise_switched()
 
-    def _update_hot(self) -> None:
+    def _noise_switched(self) -> None:
+        # The fast path of step(): noise on, one white-noise draw, no schedule to clock.
         self._hot = self._noise_enabled and self._draw is not None and not self.noise.scheduled
-
-    @property
-    def noise_enabled(self) -> bool:
-        """Whether observations get noise (settable; off draws nothing)."""
-        return self._noise_enabled
-
-    @noise_enabled.setter
-    def noise_enabled(self, enabled: bool) -> None:
-        self._noise_enabled = bool(enabled)
-        self._update_hot()
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -143,14 +133,11 @@ class ObservationNoise(
         """
         self._local_clock = False
         self.noise.set_step(step)
-        inner = inner_noise_source(self.env)
-        if inner is not None:
-            inner.set_noise_step(step)
+        forward_noise_step(self.env, step)
 
     def noise_scales(self) -> dict[str, float]:
         """Current effective scale per noisy leaf (0 while off), with inner sources' scales."""
-        inner = inner_noise_source(self.env)
-        scales = {} if inner is None else dict(inner.noise_scales())
+        scales = inner_noise_scales(self.env)
         own = self.noise.scales()
         scales.update(own if self._noise_enabled else dict.fromkeys(own, 0.0))
         return scales

@@ -17,12 +17,13 @@ from typing import Any
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
-from rlnoise.wrappers._tree import SpaceNoise, SpecTree, trees_per_env
+from rlnoise.wrappers._switch import BatchedObservationNoise
+from rlnoise.wrappers._tree import SpecTree
 
 __all__ = ["VecObservationNoise"]
 
 
-class VecObservationNoise(VecEnvWrapper):
+class VecObservationNoise(BatchedObservationNoise, VecEnvWrapper):
     """Adds noise to the observations of an SB3 ``VecEnv``, one batched draw per step.
 
     Row ``i`` has its own generator derived from sub-env ``i``'s seed (set with
@@ -71,28 +72,10 @@ class VecObservationNoise(VecEnvWrapper):
         specs_per_env: Sequence[SpecTree] | None = None,
         scale_per_env: Sequence[float] | None = None,
     ):
-        trees = trees_per_env(venv.num_envs, spec, specs_per_env, scale_per_env)
-        self.noise = SpaceNoise(
-            venv.observation_space,
-            trees,
-            n_rows=venv.num_envs,
-            seed_key=("observation",),
-            name="observation",
+        self._init_batched_noise(
+            venv.observation_space, venv.num_envs, spec, specs_per_env, scale_per_env
         )
-        super().__init__(venv, observation_space=self.noise.output_space)
-        self._n = venv.num_envs
-        self._noise_enabled = True
-        self._steps = 0
-        self._local_clock = True
-
-    @property
-    def noise_enabled(self) -> bool:
-        """Whether observations get noise (settable; off draws nothing)."""
-        return self._noise_enabled
-
-    @noise_enabled.setter
-    def noise_enabled(self, enabled: bool) -> None:
-        self._noise_enabled = bool(enabled)
+        VecEnvWrapper.__init__(self, venv, observation_space=self.noise.output_space)
 
     def _pending_seeds(self) -> list[int | None]:
         """The seeds the base VecEnv will pass to its sub-envs at the coming reset."""
@@ -117,7 +100,7 @@ class VecObservationNoise(VecEnvWrapper):
     def step_wait(self) -> VecEnvStepReturn:
         """Step, add noise to the batch and to the terminal observations in ``infos``."""
         obs, rewards, dones, infos = self.venv.step_wait()
-        self._steps += self._n
+        self._steps += self.num_envs
         noise = self.noise
         if noise.scheduled and self._local_clock:
             noise.set_step(self._steps)
@@ -147,13 +130,3 @@ class VecObservationNoise(VecEnvWrapper):
             finals = noise.final([infos[row]["terminal_observation"] for row in ended], ended)
             for row, final in zip(ended, finals, strict=True):
                 infos[row]["terminal_observation"] = final
-
-    def set_noise_step(self, step: int) -> None:
-        """Drive the schedule from an outside clock (the local step count stops counting)."""
-        self._local_clock = False
-        self.noise.set_step(step)
-
-    def noise_scales(self) -> dict[str, float]:
-        """Current mean effective scale per noisy leaf (0 while the noise is switched off)."""
-        scales = self.noise.scales()
-        return scales if self._noise_enabled else dict.fromkeys(scales, 0.0)

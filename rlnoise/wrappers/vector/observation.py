@@ -10,12 +10,13 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from gymnasium.vector.utils import batch_space
 
-from rlnoise.wrappers._tree import SpaceNoise, SpecTree, plain_tree, trees_per_env
+from rlnoise.wrappers._switch import BatchedObservationNoise
+from rlnoise.wrappers._tree import SpecTree, plain_tree
 
 __all__ = ["ObservationNoise"]
 
 
-class ObservationNoise(VectorWrapper, gym.utils.RecordConstructorArgs):
+class ObservationNoise(BatchedObservationNoise, VectorWrapper, gym.utils.RecordConstructorArgs):
     """Adds noise to the observations of every sub-env of a Gymnasium ``VectorEnv``.
 
     The batch is noised with one draw per step. Row ``i`` has its own
@@ -67,13 +68,8 @@ class ObservationNoise(VectorWrapper, gym.utils.RecordConstructorArgs):
         specs_per_env: Sequence[SpecTree] | None = None,
         scale_per_env: Sequence[float] | None = None,
     ):
-        trees = trees_per_env(env.num_envs, spec, specs_per_env, scale_per_env)
-        self.noise = SpaceNoise(
-            env.single_observation_space,
-            trees,
-            n_rows=env.num_envs,
-            seed_key=("observation",),
-            name="observation",
+        self._init_batched_noise(
+            env.single_observation_space, env.num_envs, spec, specs_per_env, scale_per_env
         )
         gym.utils.RecordConstructorArgs.__init__(
             self,
@@ -87,21 +83,9 @@ class ObservationNoise(VectorWrapper, gym.utils.RecordConstructorArgs):
         self.single_observation_space = self.noise.output_space
         self.observation_space = batch_space(self.noise.output_space, self.num_envs)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
-        self._n = self.num_envs
+        self._n = self.num_envs  # a property that walks the wrapper chain; read every step
         # Episode ends matter to stateful/held noise, and to final observations (SameStep).
         self._track_episodes = self.noise.restarts or self.autoreset_mode is AutoresetMode.SAME_STEP
-        self._noise_enabled = True
-        self._steps = 0
-        self._local_clock = True
-
-    @property
-    def noise_enabled(self) -> bool:
-        """Whether observations get noise (settable; off draws nothing)."""
-        return self._noise_enabled
-
-    @noise_enabled.setter
-    def noise_enabled(self, enabled: bool) -> None:
-        self._noise_enabled = bool(enabled)
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -168,13 +152,3 @@ class ObservationNoise(VectorWrapper, gym.utils.RecordConstructorArgs):
         infos = dict(infos)
         infos["final_obs"] = replaced
         return infos
-
-    def set_noise_step(self, step: int) -> None:
-        """Drive the schedule from an outside clock (the local step count stops counting)."""
-        self._local_clock = False
-        self.noise.set_step(step)
-
-    def noise_scales(self) -> dict[str, float]:
-        """Current mean effective scale per noisy leaf (0 while the noise is switched off)."""
-        scales = self.noise.scales()
-        return scales if self._noise_enabled else dict.fromkeys(scales, 0.0)
