@@ -37,6 +37,7 @@ from torch.utils.hooks import RemovableHandle
 from rlnoise.core.kinds import combine, unit_torch
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
 from rlnoise.nn._random import DeviceGenerators
+from rlnoise.nn._spec_injector import SpecInjector
 from rlnoise.nn.control import NoiseControl
 
 __all__ = ["ACTIVATION_KINDS", "ActivationNoise", "check_activation_spec"]
@@ -81,7 +82,7 @@ def check_activation_spec(spec: NoiseSpecLike, field: str = "activation_noise") 
     return spec
 
 
-class ActivationNoise:
+class ActivationNoise(SpecInjector):
     """Noise on the outputs of selected modules of ``root``.
 
     Args:
@@ -107,19 +108,14 @@ class ActivationNoise:
         label: str = "activation_noise",
         field: str = "activation_noise",
     ) -> None:
-        self.spec = check_activation_spec(spec, field)
+        checked = check_activation_spec(spec, field)
         if not names:
             raise ValueError(f"{field}: no modules selected")
-        self.phases = tuple(self.spec.phases if self.spec.phases is not None else default_phases)
-        self.control = control
-        self.label = label
+        super().__init__(checked, control, label, default_phases)
         self.field = field
         self.names = list(names)
         self.modules = [root.get_submodule(name) for name in self.names]
         self._generators = DeviceGenerators(seed, key="activations")
-        self._base_scale = float(self.spec.scale)  # type: ignore[arg-type]
-        self._schedule = self.spec.schedule
-        self._is_mask = self.spec.info.scale_is_probability
         self._params = self.spec.param_dict
         self._clip = self.spec.clip if isinstance(self.spec.clip, tuple) else None
         self._fast_gaussian = (
@@ -131,17 +127,6 @@ class ActivationNoise:
         self._handles: list[RemovableHandle] = []
         self.listens = False  # fresh draws: resampling events mean nothing here
         control.register(self)
-
-    @property
-    def scale(self) -> float:
-        """The scale in force now: spec scale x schedule(step)."""
-        scale = self._base_scale
-        if not self._schedule.is_constant:
-            scale *= self._schedule(self.control.step)
-        return min(scale, 1.0) if self._is_mask else scale
-
-    def scales(self) -> dict[str, float]:
-        return {self.label: self.scale}
 
     def perturb(self, output: torch.Tensor) -> torch.Tensor:
         """``output`` with one fresh draw of the noise."""

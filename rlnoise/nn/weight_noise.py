@@ -46,6 +46,7 @@ from torch.utils.hooks import RemovableHandle
 
 from rlnoise.core.spec import PHASES, NoiseSpec, NoiseSpecLike, as_noise_spec
 from rlnoise.nn._random import BlockDraws, DeviceGenerators
+from rlnoise.nn._spec_injector import SpecInjector
 from rlnoise.nn.control import NoiseControl, ResampleRule
 
 __all__ = ["WEIGHT_KINDS", "WeightNoise", "check_weight_spec", "resolve_parameters"]
@@ -113,7 +114,7 @@ def resolve_parameters(root: nn.Module, names: Sequence[str], field: str) -> lis
     return targets
 
 
-class WeightNoise:
+class WeightNoise(SpecInjector):
     """Perturb selected parameters of ``root`` according to ``spec``.
 
     Args:
@@ -143,24 +144,19 @@ class WeightNoise:
         field: str = "weight_noise",
         register: bool = True,
     ) -> None:
-        self.spec = check_weight_spec(spec, field)
+        checked = check_weight_spec(spec, field)
         if not names:
             raise ValueError(f"{field}: no parameters selected")
-        self.phases = tuple(self.spec.phases if self.spec.phases is not None else default_phases)
+        super().__init__(checked, control, label, default_phases)
         resample = self.spec.resample if self.spec.resample is not None else default_resample
         self.resample_value = resample
         self.fresh = resample == "call"
         self.rule = None if self.fresh else ResampleRule(resample)
-        self.label = label
-        self.control = control
         self.targets = resolve_parameters(root, names, field)
         self.names = [t.name for t in self.targets]
         self._groups: dict[int, list[int]] = {}
         for index, target in enumerate(self.targets):
             self._groups.setdefault(id(target.owner), []).append(index)
-        self._base_scale = float(self.spec.scale)  # type: ignore[arg-type]
-        self._schedule = self.spec.schedule
-        self._is_mask = self.spec.info.scale_is_probability
         self._additive = self.spec.mode == "additive"
         self._rescale = bool(self.spec.param_dict.get("rescale", False))
         self._relative_std = self.spec.relative_to == "std"
@@ -216,17 +212,6 @@ class WeightNoise:
         self._base_scale = float(scale)
         if self._prepared:
             self._make_draws()  # prepared blocks hold the old scale
-
-    @property
-    def scale(self) -> float:
-        """The scale in force now: base x schedule(step), a probability for dropout."""
-        scale = self._base_scale
-        if not self._schedule.is_constant:
-            scale *= self._schedule(self.control.step)
-        return min(scale, 1.0) if self._is_mask else scale
-
-    def scales(self) -> dict[str, float]:
-        return {self.label: self.scale}
 
     # -- draws -------------------------------------------------------------------
     def resample(self) -> None:
