@@ -32,6 +32,7 @@ from rlnoise.evaluation.conditions import (
     Dynamics,
     ObservationAttack,
     ObservationNoise,
+    Perturbation,
     RandomAction,
     StickyAction,
     WeightNoise,
@@ -106,6 +107,8 @@ class Cell:
         self._buffer: np.ndarray | None = None
         # Perturbation index within the condition: the key of each random source.
         self._index = {id(p): i for i, p in enumerate(condition.perturbations)}
+        # Every stream with the perturbation whose episode seeds restart its lane's row.
+        self._episode_streams: list[tuple[Perturbation, NoiseStream]] = []
         first = list(range(min(n_lanes, n_episodes)))
         self.dynamics: Dynamics | None = next(iter(condition.find(Dynamics)), None)
         self.env_key = dynamics_key(condition)
@@ -157,19 +160,27 @@ class Cell:
         rngs = self._rngs(perturbation, episodes)
         return rngs + [make_rng(0) for _ in range(self.n_lanes - len(rngs))]
 
+    def _episode_stream(
+        self,
+        perturbation: Perturbation,
+        spec: NoiseSpec,
+        shape: tuple[int, ...],
+        first: list[int],
+        **kwargs: Any,
+    ) -> NoiseStream:
+        """A stream with a row per lane, restarted from ``perturbation``'s episode seeds."""
+        stream = NoiseStream(spec, shape, self._lane_rngs(perturbation, first), **kwargs)
+        self._episode_streams.append((perturbation, stream))
+        return stream
+
     def _obs_stream(self, noise: ObservationNoise, first: list[int]) -> NoiseStream:
         bounds = self.adapter.bounds(noise.space)
         low, high = (None, None) if bounds is None else bounds
         where = f"condition {self.condition.name!r}"
         _check_noise_bounds(noise.noise, low, high, where)
         try:
-            return NoiseStream(
-                noise.noise,
-                self.obs_shape,
-                self._lane_rngs(noise, first),
-                dtype=self.obs_dtype,
-                low=low,
-                high=high,
+            return self._episode_stream(
+                noise, noise.noise, self.obs_shape, first, dtype=self.obs_dtype, low=low, high=high
             )
         except ValueError as error:
             raise ValueError(f"{where}: {error}") from None
@@ -195,10 +206,11 @@ class Cell:
             (not self.adapter.discrete) if attack.random_start is None else attack.random_start
         )
         if random_start and attack.eps > 0:
-            self.attack_start = NoiseStream(
+            self.attack_start = self._episode_stream(
+                attack,
                 NoiseSpec("uniform", scale=attack.eps),
                 self.obs_shape,
-                self._lane_rngs(attack, first),
+                first,
                 dtype=np.float32,
             )
         bounds = self.adapter.bounds(attack.space)
@@ -240,23 +252,16 @@ class Cell:
                     f"got {space}; use random_action for discrete actions"
                 )
             _check_noise_bounds(p.noise, space.low, space.high, f"condition {condition.name!r}")
-            self.action_noise = NoiseStream(
-                p.noise,
-                space.shape,
-                self._lane_rngs(p, first),
-                dtype=space.dtype,
-                low=space.low,
-                high=space.high,
+            self.action_noise = self._episode_stream(
+                p, p.noise, space.shape, first, dtype=space.dtype, low=space.low, high=space.high
             )
         self.random_action: RandomAction | None = None
         for p in condition.find(RandomAction):
             self.random_action = p
             width = _uniform_width(space, condition.name)
             # Unit uniforms in [0, 1): one coin, then the replacement action's coordinates.
-            self.random_draws = NoiseStream(
-                NoiseSpec("dropout", scale=p.probability),
-                (1 + width,),
-                self._lane_rngs(p, first),
+            self.random_draws = self._episode_stream(
+                p, NoiseSpec("dropout", scale=p.probability), (1 + width,), first
             )
         self.sticky: StickyAction | None = None
         for p in condition.find(StickyAction):
@@ -269,29 +274,10 @@ class Cell:
     def start_episode(self, lane: int, episode: int) -> None:
         """Point ``lane`` at ``episode``; restart its random sources from the episode's seeds."""
         self.lane_episode[lane] = episode
-        rows = [lane]
-        for stream, noise in zip(
-            self.raw_noise,
-            [p for p in self.condition.find(ObservationNoise) if p.space == "raw"],
-            strict=True,
-        ):
-            stream.reset(rows, self._rngs(noise, [episode]))
-        for stream, noise in zip(
-            self.normalized_noise,
-            [p for p in self.condition.find(ObservationNoise) if p.space == "normalized"],
-            strict=True,
-        ):
-            stream.reset(rows, self._rngs(noise, [episode]))
-        if self.attack_start is not None:
-            self.attack_start.reset(rows, self._rngs(self.attack, [episode]))
+        for perturbation, stream in self._episode_streams:
+            stream.reset([lane], self._rngs(perturbation, [episode]))
         if self.weight_noise is not None:
             self._draw_weights(lane, episode)
-        if self.action_noise is not None:
-            self.action_noise.reset(
-                rows, self._rngs(self.condition.find(ActionNoise)[0], [episode])
-            )
-        if self.random_action is not None:
-            self.random_draws.reset(rows, self._rngs(self.random_action, [episode]))
         if self.sticky is not None:
             self.sticky_rngs[lane] = self._rngs(self.sticky, [episode])[0]
             self.sticky_last[lane] = None

@@ -115,23 +115,16 @@ def _observation(section: Any, where: str = "observation_noise") -> list[Conditi
     return conditions
 
 
-def _action(section: Any) -> list[Condition]:
+def _spec_only(
+    where: str, section: Any, perturbation_type: type[ActionNoise | WeightNoise], group: str
+) -> list[Condition]:
+    """Conditions of a noise family whose perturbation is just its spec (action, weights)."""
     conditions = []
-    for kind, level, spec, extra in _noise_family("action_noise", section):
+    for kind, level, spec, extra in _noise_family(where, section):
         if extra:
-            raise ValueError(f"action_noise.{kind} has no 'space' option")
-        perturbation = ActionNoise(spec)
-        conditions.append(Condition(perturbation.label, (perturbation,), f"action:{kind}", level))
-    return conditions
-
-
-def _weights(section: Any) -> list[Condition]:
-    conditions = []
-    for kind, level, spec, extra in _noise_family("weight_noise", section):
-        if extra:
-            raise ValueError(f"weight_noise.{kind} has no 'space' option")
-        perturbation = WeightNoise(spec)
-        conditions.append(Condition(perturbation.label, (perturbation,), f"weights:{kind}", level))
+            raise ValueError(f"{where}.{kind} has no 'space' option")
+        perturbation = perturbation_type(spec)
+        conditions.append(Condition(perturbation.label, (perturbation,), f"{group}:{kind}", level))
     return conditions
 
 
@@ -247,8 +240,8 @@ def build_grid(grid: Mapping[str, Any] | str | Path, env_id: str | None = None) 
         conditions += _observation(kinds, "grid")
     builders: dict[str, Any] = {
         "observation_noise": _observation,
-        "action_noise": _action,
-        "weight_noise": _weights,
+        "action_noise": lambda s: _spec_only("action_noise", s, ActionNoise, "action"),
+        "weight_noise": lambda s: _spec_only("weight_noise", s, WeightNoise, "weights"),
         "random_action": _random_action,
         "sticky_action": _sticky_action,
         "fgsm": lambda s: _attack("fgsm", s),
