@@ -146,11 +146,7 @@ def plot_curves(report: RobustnessReport, path: str | Path, **summary_kwargs: An
     axes.flat[0].legend(fontsize="small")
     env = report.metadata.get("env", {}).get("id", "")
     figure.suptitle(f"Robustness curves {env} (95% bootstrap CI)")
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 def plot_bars(report: RobustnessReport, path: str | Path, **summary_kwargs: Any) -> Path | None:
@@ -186,6 +182,11 @@ def plot_bars(report: RobustnessReport, path: str | Path, **summary_kwargs: Any)
         ax.legend(fontsize="small")
     env = report.metadata.get("env", {}).get("id", "")
     ax.set_title(f"Unordered conditions {env} (95% bootstrap CI)")
+    return _save(plt, figure, path)
+
+
+def _save(plt: Any, figure: Any, path: str | Path) -> Path:
+    """Lay ``figure`` out, write it to ``path`` (PNG at 110 dpi) and free it."""
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=110)
