@@ -207,9 +207,7 @@ class SpaceNoise:
         seed_key: tuple[Any, ...],
         name: str,
     ):
-        if isinstance(space, spaces.Box | spaces.Dict | spaces.Tuple):
-            pass
-        else:
+        if not isinstance(space, spaces.Box | spaces.Dict | spaces.Tuple):
             raise ValueError(
                 f"{name}: cannot add noise to {space}; noise needs a Box space or a Dict/Tuple "
                 "of them (Discrete, MultiDiscrete, MultiBinary, Text, Graph and Sequence spaces "
