@@ -10,7 +10,10 @@ cell as it finishes and returns a
 Episode ``k`` starts from reset seed ``seed + k`` in every condition and run,
 and every random source of an episode is seeded from (seed, condition,
 episode), so per-episode returns do not depend on ``batch_size`` or on what
-else is evaluated (common random numbers).
+else is evaluated (common random numbers). For discrete actions this holds bit
+for bit; continuous actions agree up to float32 rounding of the batched forward
+pass (about 1e-8 relative on Pendulum), which BLAS kernels make batch-size
+dependent.
 
 Example:
     >>> from stable_baselines3 import PPO
@@ -175,7 +178,7 @@ def evaluate_robustness(
             on another device are copied there (the caller's model is untouched).
         algo: Algorithm of saved zips when it cannot be detected (``"PPO"``...).
         batch_size: Most episodes live at once (memory bound; results do not
-            depend on it).
+            depend on it, up to float rounding for continuous actions).
         max_steps: Cap on the steps of an episode (``None``: the env's own limit).
         resume_dir: Directory for per-cell result files; finished cells found
             there are reused, unusable files are reported and recomputed.
