@@ -1,7 +1,8 @@
 """Does training with observation noise make PPO more robust to noisy observations?
 
 PPO on CartPole-v1 is trained clean and with Gaussian observation noise at
-several levels (8 seeds each, rl-zoo's tuned hyperparameters), then every run
+several levels (8 seeds each; SB3's default PPO settings, or rl-zoo's tuned
+ones with ``--hyperparams zoo``), then every run
 is evaluated with rlnoise's batched engine on observation-noise levels 0-0.5
 and FGSM radii, with common random numbers across groups. The script prints,
 per evaluation condition, each group's IQM return with a stratified-bootstrap
@@ -13,6 +14,7 @@ same settings, so an interrupted run loses nothing finished.
 
 Usage:
     python scripts/reproduce_robustness.py                       # the README's table
+    python scripts/reproduce_robustness.py --hyperparams zoo     # rl-zoo's PPO settings
     python scripts/reproduce_robustness.py --steps 50000 --seeds 0 1 2 --train-noise 0 0.05
 """
 
