@@ -63,13 +63,21 @@ def main() -> None:
     torch.set_num_threads(1)
 
     spec = NoiseSpec.parse("gaussian:0.1")
-    rng_bare, rng_stream, rng_once = (np.random.default_rng(s) for s in range(3))
+    rng_bare, rng_stream, rng_once, rng_floor = (np.random.default_rng(s) for s in range(4))
     stream = NoiseStream(spec, (4,), rng_stream, n_rows=16, dtype=np.float32)
+
+    def draw_and_scale() -> np.ndarray:
+        # The floor of any one-shot scaled draw: the bare call plus one in-place multiply.
+        unit = rng_floor.standard_normal((16, 4), dtype=np.float32)
+        unit *= 0.1
+        return unit
+
     compare(
         "(16, 4) float32 gaussian block, numpy",
         lambda: rng_bare.standard_normal((16, 4), dtype=np.float32),
         {
             "NoiseStream.sample()": stream.sample,
+            "standard_normal + in-place *= scale": draw_and_scale,
             "sampling.sample(spec, rng, shape)": lambda: sample(
                 spec, rng_once, (16, 4), dtype=np.float32
             ),
