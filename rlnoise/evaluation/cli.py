@@ -4,7 +4,8 @@ Models come from ``--model PATH`` (or ``--model GROUP=PATH``; plain paths form
 one group named ``model``) and/or ``--runs DIR`` (each immediate
 sub-directory holding a ``model.zip``, plus an optional ``vecnormalize.pkl``,
 is one run; the group is named after ``DIR``). ``--grid`` is a YAML path or
-the name of a file in ``configs/eval/`` (``default``). Results go to
+the name of a grid in ``configs/eval/`` (shipped with rlnoise); without it,
+the ``evaluation`` entry of the runs' training config, else ``default``. Results go to
 ``--out``: ``report.json``, ``episodes.csv``, ``summary.csv``,
 ``robustness_curve.png``, ``conditions_bar.png``, and ``cells/`` (finished
 cells, reused when the same command runs again).
@@ -20,11 +21,22 @@ from typing import Any
 
 __all__ = ["add_arguments", "add_evaluate_parser", "main", "resolve_grid", "run_evaluate"]
 
-_REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "eval"
+#: The named grids that ship with rlnoise (``configs/eval`` in the repository points here).
+PACKAGED_GRIDS = Path(__file__).resolve().parents[1] / "configs" / "eval"
 
 
 def resolve_grid(value: str) -> Path:
-    """A grid YAML path, or a name looked up in ``./configs/eval`` then the repository's.
+    """A grid YAML path, or a grid name looked up in ``./configs/eval``, then in rlnoise's own.
+
+    A path of the form ``configs/eval/NAME.yaml`` that does not exist from the
+    current directory (a config written in the repository, used elsewhere)
+    names the grid ``NAME``.
+
+    Example:
+        >>> resolve_grid("quick").name
+        'quick.yaml'
+        >>> resolve_grid("configs/eval/default.yaml").stem
+        'default'
 
     Raises:
         FileNotFoundError: Neither a file nor a known name (the known names are listed).
@@ -32,9 +44,12 @@ def resolve_grid(value: str) -> Path:
     path = Path(value)
     if path.is_file():
         return path
-    folders = [Path.cwd() / "configs" / "eval", _REPO_CONFIGS]
+    name = value
+    if path.suffix in (".yaml", ".yml") and path.parent.parts[-2:] == ("configs", "eval"):
+        name = path.stem
+    folders = [Path.cwd() / "configs" / "eval", PACKAGED_GRIDS]
     for folder in folders:
-        candidate = folder / f"{value}.yaml"
+        candidate = folder / f"{name}.yaml"
         if candidate.is_file():
             return candidate
     known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")})
@@ -64,7 +79,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Gymnasium env id, e.g. CartPole-v1 (default for --runs of `rlnoise train`: the "
         "runs' own env, with their non-noise wrappers)",
     )
-    parser.add_argument("--grid", default="default", help="grid YAML path or name in configs/eval")
+    parser.add_argument(
+        "--grid",
+        default=None,
+        help="grid YAML path or name in configs/eval (default: the `evaluation` of the --runs' "
+        "training config, else 'default')",
+    )
     parser.add_argument("--episodes", type=int, default=100, help="episodes per run and condition")
     parser.add_argument("--seed", type=int, default=0, help="episode k resets with seed + k")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
@@ -137,12 +157,44 @@ def _env(args: argparse.Namespace) -> Any:
     return next(iter(envs.values()))
 
 
+def _grid(args: argparse.Namespace) -> tuple[Any, str]:
+    """The grid to run and how to name it in the report's metadata.
+
+    ``--grid`` when given; otherwise the ``evaluation`` entry of the training
+    configs of ``--runs`` (they must agree); otherwise the ``default`` grid.
+    """
+    if args.grid is not None:
+        path = resolve_grid(args.grid)
+        return path, str(path)
+    from rlnoise.evaluation.models import discover_runs
+
+    found: dict[str, Any] = {}
+    for directory in args.runs:
+        for path in discover_runs(directory):
+            evaluation = _trained_config(path.parent).get("evaluation")
+            if evaluation is not None:
+                found[repr(evaluation)] = evaluation
+    if len(found) > 1:
+        raise ValueError(
+            f"the runs' training configs name different evaluation grids {sorted(found)}; "
+            "pass --grid"
+        )
+    if not found:
+        path = resolve_grid("default")
+        return path, str(path)
+    evaluation = next(iter(found.values()))
+    if isinstance(evaluation, str):
+        path = resolve_grid(evaluation)
+        return path, str(path)
+    return evaluation, "the runs' training config"
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate, write the report files, print the tables."""
     from rlnoise.evaluation.runner import evaluate_robustness
 
     out = Path(args.out)
-    grid = resolve_grid(args.grid)
+    grid, grid_label = _grid(args)
     models = _models(args)
     report = evaluate_robustness(
         models,
@@ -158,7 +210,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         num_threads=args.threads,
     )
-    report.metadata["grid"] = str(grid)
+    report.metadata["grid"] = grid_label
     paths = report.save(out, plots=not args.no_plots, n_resamples=args.bootstrap)
     report.print_table(n_resamples=args.bootstrap)
     for name, path in paths.items():

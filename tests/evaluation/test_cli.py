@@ -12,6 +12,7 @@ import pytest
 import yaml
 from stable_baselines3 import PPO
 
+import rlnoise
 from rlnoise.evaluation.cli import add_evaluate_parser, main, resolve_grid
 
 from .test_models import make_runs_dir
@@ -85,3 +86,16 @@ def test_script_is_the_same_code(
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "--runs DIR" in out and "--grid" in out
+
+
+def test_named_grids_ship_with_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./configs/eval here
+    packaged = Path(rlnoise.__file__).resolve().parent / "configs" / "eval"
+    assert resolve_grid("default") == packaged / "default.yaml"
+    assert resolve_grid("configs/eval/attacks.yaml") == packaged / "attacks.yaml"
+    with pytest.raises(FileNotFoundError, match=r"named grids \['attacks', 'default', "):
+        resolve_grid("configs/eval/nope.yaml")
+    local = tmp_path / "configs" / "eval"
+    local.mkdir(parents=True)
+    (local / "default.yaml").write_text("gaussian: [0.2]\n")
+    assert resolve_grid("default") == tmp_path / "configs" / "eval" / "default.yaml"  # local first

@@ -139,3 +139,41 @@ def test_evaluate_runs_of_a_training_directory_infers_env_and_algo(tmp_path: Pat
     assert (
         evaluation_env_factory(_config(tmp_path).env) == "CartPole-v1"
     )  # plain id when nothing kept
+
+
+def _evaluate_runs(directory: str | Path, out: Path, *extra: str) -> dict:
+    args = ["evaluate", "--runs", str(directory), "--episodes", "1", "--max-steps", "5", *extra]
+    assert main([*args, "--out", str(out), "--no-progress", "--no-plots", "--bootstrap", "10"]) == 0
+    return json.loads((out / "report.json").read_text())
+
+
+def test_evaluate_runs_takes_the_grid_of_the_training_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping = _config(tmp_path, seeds=[0], evaluation={"clean": True, "gaussian": [0.3]})
+    train_experiment(mapping, progress_bar=False, log=lambda _: None)
+    report = _evaluate_runs(mapping.output_dir, tmp_path / "eval_mapping")
+    assert [c["name"] for c in report["conditions"]] == ["clean", "obs:gaussian:0.3"]
+    assert report["metadata"]["grid"] == "the runs' training config"
+    # --grid wins over the config's grid.
+    report = _evaluate_runs(mapping.output_dir, tmp_path / "eval_flag", "--grid", "attacks")
+    assert report["metadata"]["grid"].endswith("attacks.yaml")
+
+    # A repository path, used from a directory without configs/: the packaged grid.
+    named = _config(
+        tmp_path, seeds=[0], evaluation="configs/eval/quick.yaml", output_dir=str(tmp_path / "q")
+    )
+    train_experiment(named, progress_bar=False, log=lambda _: None)
+    monkeypatch.chdir(tmp_path)
+    report = _evaluate_runs(named.output_dir, tmp_path / "eval_named")
+    assert Path(report["metadata"]["grid"]).parent.parent.parent.name == "rlnoise"
+    assert "obs:gaussian:0.1" in [c["name"] for c in report["conditions"]]
+
+    # Runs whose configs disagree: a one-line error asking for --grid.
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for source in (Path(mapping.output_dir) / "seed_0", Path(named.output_dir) / "seed_0"):
+        (mixed / source.parent.name).symlink_to(source, target_is_directory=True)
+    args = ["evaluate", "--runs", str(mixed), "--out", str(tmp_path / "eval_mixed")]
+    assert main(args) == 2
+    assert "name different evaluation grids" in capsys.readouterr().err
