@@ -320,8 +320,67 @@ class NoiseSpec:
             data[key] = _parse_value(key, value.strip())
         return cls.from_dict(data)
 
+    def to_string(self) -> str:
+        """Return the compact form; ``NoiseSpec.parse(spec.to_string()) == spec``.
+
+        Only the fields that differ from their defaults are written.
+
+        Raises:
+            ValueError: A field the compact form cannot hold (a per-dimension
+                scale, a schedule with parameters, adaptive settings beyond the
+                target, a string that would parse as something else); use
+                :meth:`to_dict` for those.
+
+        Example:
+            >>> NoiseSpec.parse("ou:0.3,theta=0.5,phases=rollout+train").to_string()
+            'ou:0.3,phases=rollout+train,theta=0.5'
+        """
+        if not isinstance(self.scale, float):
+            raise ValueError(f"scale {show(self.scale)} has no compact form; use to_dict()")
+        options: list[str] = []
+        if self.mode != self.info.default_mode:
+            options.append(f"mode={self.mode}")
+        if self.relative_to is not None:
+            options.append(f"relative_to={self.relative_to}")
+        schedule = self.schedule.to_dict()
+        if schedule != ConstantSchedule().to_dict():
+            if schedule != schedule_from_dict(schedule["type"]).to_dict():
+                raise ValueError(f"schedule {show(schedule)} has no compact form; use to_dict()")
+            options.append(f"schedule={schedule['type']}")
+        if self.clip is not None:
+            clip = self.clip if isinstance(self.clip, str) else "+".join(map(repr, self.clip))
+            options.append(f"clip={clip}")
+        if self.phases is not None:
+            options.append(f"phases={'+'.join(self.phases)}")
+        if self.resample is not None:
+            options.append(f"resample={self.resample}")
+        if self.where:
+            options.append(f"where={'|'.join(self.where)}")
+        if self.adaptive is not None:
+            if self.adaptive != AdaptiveScale(self.adaptive.target):
+                raise ValueError(
+                    f"adaptive {show(self.adaptive.to_dict())} has no compact form; use to_dict()"
+                )
+            options.append(f"adaptive={self.adaptive.target!r}")
+        for name, value in self.params:
+            if value != self.info.params[name][0]:
+                text = "+".join(map(repr, value)) if isinstance(value, tuple) else repr(value)
+                options.append(f"{name}={text.lower() if isinstance(value, bool) else text}")
+        text = ",".join([f"{self.kind}:{self.scale!r}", *options])
+        try:
+            same = NoiseSpec.parse(text) == self
+        except ValueError:
+            same = False
+        if not same:
+            raise ValueError(f"{self!r} has no compact form; use to_dict()")
+        return text
+
     def __str__(self) -> str:
-        return self.label
+        """The compact form when the spec has one (:meth:`to_string`), else the :attr:`label`."""
+        try:
+            return self.to_string()
+        except ValueError:
+            return self.label
 
 
 def _parse_number(field: str, text: str) -> float:

@@ -117,6 +117,11 @@ class BlockDraws:
         self._served: Sequence[Any] = ()
         self._next = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The rest of the block stays behind: pickle would store the whole block once per
+        # row (each row is a view), and a copy's generators restart from the seed anyway.
+        return {**self.__dict__, "_served": (), "_next": 0}
+
     def retarget(self, device: torch.device, dtype: torch.dtype) -> None:
         """Draw on ``device`` in ``dtype`` from now on (the rest of the block is dropped)."""
         if device != self.device or dtype != self.dtype:

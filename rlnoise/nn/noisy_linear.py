@@ -39,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -76,12 +77,13 @@ def _with_bias_column(p: int) -> Any:
     noise ``f(eps_out)`` as its last column, in one outer product.
     """
 
-    def transform(block: torch.Tensor) -> torch.Tensor:
-        noise = signed_sqrt(block)
-        ones = torch.ones(block.shape[0], 1, dtype=block.dtype, device=block.device)
-        return torch.cat([noise[:, :p], ones, noise[:, p:]], dim=1)
+    return functools.partial(_bias_column_transform, p)  # picklable, unlike a closure
 
-    return transform
+
+def _bias_column_transform(p: int, block: torch.Tensor) -> torch.Tensor:
+    noise = signed_sqrt(block)
+    ones = torch.ones(block.shape[0], 1, dtype=block.dtype, device=block.device)
+    return torch.cat([noise[:, :p], ones, noise[:, p:]], dim=1)
 
 
 class NoisyLinear(nn.Module):
@@ -367,4 +369,8 @@ class NoisyLinear(nn.Module):
         copied = _NoiseState()  # same sample, no cached tensors
         copied.version, copied.pending = self._state.version, self._state.pending
         state["_state"] = copied
+        # The sample may be a view of a whole block of draws: keep only the sample.
+        epsilon: Any = self._buffers["epsilon"]
+        state["_buffers"] = {**self._buffers, "epsilon": epsilon.clone()}
+        state.pop("_compiled_call_impl", None)
         return state

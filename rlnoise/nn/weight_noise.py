@@ -114,6 +114,15 @@ def resolve_parameters(root: nn.Module, names: Sequence[str], field: str) -> lis
     return targets
 
 
+def _mask_block(scale: float, keep_value: float, block: torch.Tensor) -> torch.Tensor:
+    return (block >= scale).to(block.dtype).mul_(keep_value)
+
+
+def _scale_block(scale: float, offset: float, block: torch.Tensor) -> torch.Tensor:
+    block = block.mul_(scale)
+    return block.add_(offset) if offset else block
+
+
 class WeightNoise(SpecInjector):
     """Perturb selected parameters of ``root`` according to ``spec``.
 
@@ -180,6 +189,10 @@ class WeightNoise(SpecInjector):
         if register:
             control.register(self)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A held sample is a view of a whole block of draws: copy only the sample.
+        return {**self.__dict__, "_held": {i: t.clone() for i, t in self._held.items()}}
+
     def _make_draws(self) -> None:
         transform = self._prepare_transform() if self._prepared else None
         for owner_id, indices in self._groups.items():
@@ -194,12 +207,11 @@ class WeightNoise(SpecInjector):
 
     def _prepare_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
         scale = self.scale
+        # functools.partial of module functions, not lambdas: the policy stays picklable.
         if self._is_mask:
             keep_value = (1.0 / (1.0 - scale) if scale < 1.0 else 0.0) if self._rescale else 1.0
-            return lambda block: (block >= scale).to(block.dtype).mul_(keep_value)
-        if self._additive:
-            return lambda block: block.mul_(scale)
-        return lambda block: block.mul_(scale).add_(1.0)
+            return functools.partial(_mask_block, scale, keep_value)
+        return functools.partial(_scale_block, scale, 0.0 if self._additive else 1.0)
 
     # -- scale -------------------------------------------------------------------
     @property

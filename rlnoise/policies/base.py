@@ -48,6 +48,7 @@ from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
+from rlnoise.core._checks import check_int
 from rlnoise.core.random import derive_seed
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike
 from rlnoise.nn._random import resolve_seed
@@ -106,10 +107,80 @@ def find_constructing_algorithm(max_depth: int = 12) -> BaseAlgorithm | None:
         del frame
 
 
+def _check_algorithm(policy_class: type, algorithm: BaseAlgorithm) -> None:
+    """Raise ``ValueError`` if ``algorithm`` cannot use ``policy_class`` (DQN with a PPO policy).
+
+    An algorithm accepts the policies derived from those in its ``policy_aliases``.
+    """
+    accepted = tuple(
+        c for c in getattr(algorithm, "policy_aliases", {}).values() if isinstance(c, type)
+    )
+    if not accepted or issubclass(policy_class, accepted):
+        return
+    from rlnoise import policies  # the concrete noisy policies import this module
+
+    noisy = [
+        name
+        for name in ("NoisyActorCriticPolicy", "NoisyDQNPolicy", "NoisySACPolicy", "NoisyTD3Policy")
+        if issubclass(getattr(policies, name), accepted)
+    ]
+    hint = f"; use {' or '.join(noisy)}" if noisy else "; rlnoise has no noisy policy for it"
+    algo = type(algorithm).__name__
+    roots = {
+        c.__name__ for c in accepted if not any(c is not d and issubclass(c, d) for d in accepted)
+    }
+    raise ValueError(
+        f"policy {policy_class.__name__} does not work with {algo}, which needs a subclass of "
+        f"{sorted(roots)}{hint}"
+    )
+
+
 def _maybe(value: NoiseSpecLike | None, check: Callable[[Any, str], NoiseSpec], field: str) -> Any:
     if value is None or value is False:
         return None
     return check(value, field)
+
+
+class _AlgorithmRef:
+    """Weak reference to the algorithm a policy serves, safe to copy and pickle.
+
+    A deep copy of the algorithm gives its policy copy a reference to the
+    algorithm copy (a policy copied alone keeps the original's); a pickled
+    policy comes back unbound (:meth:`NoisyPolicyMixin.attach` binds it again).
+    """
+
+    __slots__ = ("_ref",)
+
+    def __init__(self, algorithm: BaseAlgorithm | None) -> None:
+        self._ref = None if algorithm is None else weakref.ref(algorithm)
+
+    def __call__(self) -> BaseAlgorithm | None:
+        return None if self._ref is None else self._ref()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _AlgorithmRef:
+        algorithm = self()
+        return _AlgorithmRef(memo.get(id(algorithm), algorithm))
+
+    def __reduce__(self) -> tuple[type, tuple[None]]:
+        return (_AlgorithmRef, (None,))
+
+
+class _UpdateEvent:
+    """Optimizer step post-hook: tells the noise control that an update happened."""
+
+    __slots__ = ("control",)
+
+    def __init__(self, control: NoiseControl) -> None:
+        self.control = control
+
+    def __call__(self, *_: Any) -> None:
+        self.control.emit("update")
+
+    def __getstate__(self) -> NoiseControl:
+        return self.control
+
+    def __setstate__(self, control: NoiseControl) -> None:
+        self.control = control
 
 
 class _Runtime:
@@ -150,6 +221,10 @@ class NoisyPolicyMixin:
         algorithm: BaseAlgorithm | None,
     ) -> None:
         """Validate the options (before SB3 builds anything)."""
+        if algorithm is not None:
+            _check_algorithm(type(self), algorithm)
+        if noise_seed is not None:
+            noise_seed = check_int("noise_seed", noise_seed)
         self._weight_noise_spec = _maybe(weight_noise, check_weight_spec, "weight_noise")
         self._activation_noise_spec = _maybe(
             activation_noise, check_activation_spec, "activation_noise"
@@ -161,7 +236,7 @@ class NoisyPolicyMixin:
         if layer_norm is None:  # the paper's need: the network parameter noise perturbs
             layer_norm = "actor" if self._param_noise_spec is not None else False
         self._layer_norm: bool | str = layer_norm
-        self._algorithm_ref = None if algorithm is None else weakref.ref(algorithm)
+        self._algorithm_ref = _AlgorithmRef(algorithm)
         if noise_seed is None and algorithm is not None and algorithm.seed is not None:
             noise_seed = derive_seed(algorithm.seed, "rlnoise.policy")
         self._noise_seed = resolve_seed(noise_seed)
@@ -185,11 +260,10 @@ class NoisyPolicyMixin:
         """Bind the algorithm this policy serves (done automatically inside SB3)."""
         if not isinstance(algorithm, BaseAlgorithm):
             raise ValueError(f"attach needs an SB3 algorithm, got {type(algorithm).__name__}")
-        self._algorithm_ref = weakref.ref(algorithm)
+        self._algorithm_ref = _AlgorithmRef(algorithm)
 
     def _algorithm(self) -> BaseAlgorithm | None:
-        ref = self._algorithm_ref
-        return None if ref is None else ref()
+        return self._algorithm_ref()
 
     def _algorithm_steps(self) -> int | None:
         algorithm = self._algorithm()
@@ -274,10 +348,19 @@ class NoisyPolicyMixin:
                 seed=derive_seed(seed, "param_noise"),
                 **self._param_noise_parts(),
             )
-        control = self.noise_control
+        self._hook_optimizers()
+        self.noise_control.set_training(module.training)
+
+    def _hook_optimizers(self) -> None:
+        """Every optimizer step is an ``update`` event for the noise."""
         for optimizer in self._optimizers():
-            optimizer.register_step_post_hook(lambda *_: control.emit("update"))
-        control.set_training(module.training)
+            optimizer.register_step_post_hook(_UpdateEvent(self.noise_control))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Copies (deepcopy, pickle) of optimizers drop their hooks: put ours back.
+        super().__setstate__(state)  # type: ignore[misc]
+        if "noise_control" in state:
+            self._hook_optimizers()
 
     # -- selections --------------------------------------------------------------
     def _parameter_names(self) -> list[str]:

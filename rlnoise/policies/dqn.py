@@ -184,13 +184,20 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
             return _SB3_EPSILON[1]
         return linear_epsilon(self._epsilon_schedule, algorithm._current_progress_remaining)
 
-    def _param_noise_parts(self) -> dict[str, Any]:
+    def _q_values(self, obs: Any) -> torch.Tensor:
+        return self.q_net(obs)
+
+    def _kl_target(self) -> float:
         n_actions = int(self.action_space.n)  # type: ignore[attr-defined]
+        return dqn_distance_target(self._epsilon_now(), n_actions)
+
+    def _param_noise_parts(self) -> dict[str, Any]:
+        # Bound methods, not lambdas: a deep copy of the policy must call its own networks.
         return {
-            "output_fn": lambda obs: self.q_net(obs),
+            "output_fn": self._q_values,
             "distance": "kl",
             "recorder": self.q_net,
-            "default_target": lambda: dqn_distance_target(self._epsilon_now(), n_actions),
+            "default_target": self._kl_target,
             "default_resample": "episode",
         }
 

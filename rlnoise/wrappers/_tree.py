@@ -126,6 +126,11 @@ def _resolve(
                 )
             _resolve(space.spaces[index], sub, (*path, index), name, out)
         return
+    if not isinstance(tree, Mapping | list | tuple):
+        raise ValueError(
+            f"{label}: the spec must be a NoiseSpec, a compact string (e.g. 'gaussian:0.1') "
+            f"or a mapping with a 'kind', got {show(tree)}"
+        )
     raise ValueError(
         f"{label}: a mapping or list of specs needs a Dict or Tuple space, got {space} "
         f"and {show(tree)}"

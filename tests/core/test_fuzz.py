@@ -98,6 +98,9 @@ def _only_value_error(data) -> None:
     # Whatever parses must round-trip exactly and be JSON-safe.
     assert NoiseSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
     hash(spec)
+    text = str(spec)  # never raises: the compact form, or the label
+    if text != spec.label:
+        assert NoiseSpec.parse(text) == spec
 
 
 @given(kinded_dicts)

@@ -218,3 +218,30 @@ def test_spec_is_immutable() -> None:
 def test_replace_rejects_unknown_fields() -> None:
     with pytest.raises(ValueError, match=r"unknown key 'sigma' in NoiseSpec\.replace"):
         NoiseSpec("gaussian").replace(sigma=0.1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gaussian:0.1",
+        "ou:0.3,theta=0.5,dt=0.05,mean=-0.1",
+        "dropout:0.2,rescale=true,phases=train,resample=update",
+        "gaussian:0.1,where=a.*|b.*,mode=multiplicative,adaptive=0.2",
+        "salt_pepper:0.1,values=0+255,salt_ratio=0.3",
+        "uniform:0.05,clip=-1+1,relative_to=range,schedule=annealed",
+        "laplace:2,clip=space,resample=10",
+    ],
+)
+def test_str_is_the_compact_form_and_parses_back(text: str) -> None:
+    spec = NoiseSpec.parse(text)
+    assert NoiseSpec.parse(str(spec)) == spec  # no option silently dropped
+    assert str(spec) == spec.to_string()
+
+
+def test_a_spec_without_compact_form_says_so_and_prints_its_label() -> None:
+    spec = NoiseSpec("gaussian", 0.1, schedule={"type": "linear", "steps": 100})
+    with pytest.raises(ValueError, match=r"schedule .* has no compact form; use to_dict"):
+        spec.to_string()
+    assert str(spec) == "gaussian:0.1"
+    with pytest.raises(ValueError, match=r"scale .* has no compact form"):
+        NoiseSpec("gaussian", [0.1, 0.2]).to_string()

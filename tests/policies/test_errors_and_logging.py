@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from stable_baselines3 import DQN, PPO, SAC
+from sb3_contrib import QRDQN
+from stable_baselines3 import DQN, PPO, SAC, TD3
 from stable_baselines3.common.logger import KVWriter, Logger
 
 from rlnoise.core.clock import NoiseSource
-from rlnoise.policies import NoisyActorCriticPolicy, NoisyDQNPolicy, NoisySACPolicy
+from rlnoise.policies import (
+    NoisyActorCriticPolicy,
+    NoisyDQNPolicy,
+    NoisySACPolicy,
+    NoisyTD3Policy,
+)
 
 
 def ppo(**policy_kwargs: Any) -> PPO:
@@ -75,11 +81,30 @@ def test_param_noise_for_ppo_lists_the_combinations_that_work() -> None:
         ),
         ({"noisy_net": {"resample": "episode"}, "weight_noise": None}, "resampled per 'rollout'"),
         ({"net_arch": [], "weight_noise": None}, "no hidden activation layers"),
+        ({"noise_seed": "x"}, "noise_seed must be an integer, got 'x'"),
     ],
 )
 def test_bad_policy_options(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ppo(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: DQN(NoisyActorCriticPolicy, "CartPole-v1", device="cpu"), "use NoisyDQNPolicy"),
+        (lambda: PPO(NoisyDQNPolicy, "CartPole-v1", device="cpu"), "use NoisyActorCriticPolicy"),
+        (lambda: PPO(NoisySACPolicy, "Pendulum-v1", device="cpu"), "use NoisyActorCriticPolicy"),
+        (lambda: TD3(NoisySACPolicy, "Pendulum-v1", device="cpu"), "use NoisyTD3Policy"),
+        (lambda: SAC(NoisyTD3Policy, "Pendulum-v1", device="cpu"), "use NoisySACPolicy"),
+        (lambda: QRDQN(NoisyDQNPolicy, "CartPole-v1", device="cpu"), "has no noisy policy"),
+    ],
+    ids=["dqn-ac", "ppo-dqn", "ppo-sac", "td3-sac", "sac-td3", "qrdqn-dqn"],
+)
+def test_a_policy_built_for_another_algorithm_is_refused_by_name(make: Any, message: str) -> None:
+    # Not an AttributeError/TypeError from inside SB3: the error names policy and algorithm.
+    with pytest.raises(ValueError, match=rf"does not work with [A-Z0-9]+, .*{message}"):
+        make()
 
 
 def test_off_policy_noisynet_resampling_is_the_papers() -> None:

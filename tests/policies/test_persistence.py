@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +205,39 @@ def test_cuda_trained_model_loads_on_cpu(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], expected)
     loaded.set_env(make_vec_env("CartPole-v1", n_envs=1, seed=0))
     loaded.learn(16)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "policy", "env", "algo_kwargs", "noise"),
+    [m[1:] for m in MODELS],
+    ids=[m[0] for m in MODELS],
+)
+def test_policy_pickles_compactly_and_deepcopies_with_its_own_machinery(
+    algorithm: Any, policy: Any, env: str, algo_kwargs: dict[str, Any], noise: dict[str, Any]
+) -> None:
+    model = algorithm(
+        policy, env, policy_kwargs={**SMALL, **noise}, seed=1, device="cpu", **algo_kwargs
+    )
+    model.learn(48)
+    obs = np.stack([model.observation_space.sample() for _ in range(5)])
+    with noise_disabled(model):
+        clean, _ = model.predict(obs, deterministic=True)
+    # pickle (torch.save(model.policy), multiprocessing): no closures, no weakref, and the
+    # pre-drawn noise blocks are not stored once per row.
+    data = pickle.dumps(model.policy)
+    plain = algorithm("MlpPolicy", env, policy_kwargs=dict(SMALL), device="cpu", **algo_kwargs)
+    assert len(data) < 5 * len(pickle.dumps(plain.policy))
+    restored = pickle.loads(data)
+    with noise_disabled(restored):
+        np.testing.assert_array_equal(restored.predict(obs, deterministic=True)[0], clean)
+    # A deep copy of the model: its policy serves the copy, and the copy's optimizer
+    # steps are the copy's noise updates (not the original's, not lost).
+    copied = copy.deepcopy(model)
+    assert copied.policy._algorithm() is copied
+    updates: list[str] = []
+    copied.policy.noise_control.add_listener(updates.append)
+    model.policy.noise_control.add_listener(lambda event: pytest.fail(f"original got {event}"))
+    copied.learn(48, reset_num_timesteps=False)
+    assert "update" in updates
+    with noise_disabled(copied):
+        assert copied.predict(obs, deterministic=True)[0].shape == clean.shape

@@ -279,6 +279,7 @@ def test_non_finite_observations_pass_through(spec) -> None:
         (cartpole, "gaussian:0.1,resample=update", "resample"),
         (cartpole, "gaussian:0.1,relative_to=std", "relative_to='std'"),
         (cartpole, "gausian:0.1", "kind must be one of"),
+        (cartpole, 0.1, "spec must be a NoiseSpec, a compact string .* got 0.1"),
     ],
 )
 def test_bad_input_raises_at_construction(make, spec, message) -> None:
