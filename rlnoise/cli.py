@@ -34,6 +34,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, overrides=args.override)
     if args.seeds:
+        if len(set(args.seeds)) != len(args.seeds):
+            raise ValueError(f"--seeds must not repeat, got {args.seeds}")
         unknown = sorted(set(args.seeds) - set(config.seeds))
         if unknown:
             raise ValueError(
@@ -73,11 +75,15 @@ def _add_demo(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace],
         help="train PPO clean vs with observation noise on CartPole and compare their robustness",
     )
     parser.add_argument("--out", default="runs/demo", help="output directory (default: runs/demo)")
-    parser.add_argument("--steps", type=int, default=50_000, help="training steps per run")
     parser.add_argument(
-        "--episodes", type=int, default=30, help="evaluation episodes per condition"
+        "--steps", type=int, default=50_000, help="training steps per run (default: 50000)"
     )
-    parser.add_argument("--device", default="auto", help="evaluation device: auto, cpu, cuda")
+    parser.add_argument(
+        "--episodes", type=int, default=30, help="evaluation episodes per condition (default: 30)"
+    )
+    parser.add_argument(
+        "--device", default="auto", help="evaluation device: auto (default), cpu, cuda"
+    )
     return _cmd_demo
 
 

@@ -48,6 +48,8 @@ PPO_SETTINGS: dict[str, dict[str, Any]] = {
     },
 }
 TRAIN_NOISE = "gaussian:0.1"
+#: Episode k of the evaluation resets with seed EVAL_SEED + k.
+EVAL_SEED = 10_000
 
 
 def ppo_cartpole(
@@ -130,10 +132,15 @@ def run_demo(
         device: Evaluation device (``auto``: CUDA when present).
         workers: Training processes (default: up to 2, one per core).
     """
+    from rlnoise.core._checks import check_int
     from rlnoise.evaluation import evaluate_robustness
+    from rlnoise.evaluation.grid import build_grid
+    from rlnoise.evaluation.models import file_digest
+    from rlnoise.evaluation.report import check_report_directory, evaluation_identity
 
     start = time.perf_counter()
     root = Path(out)
+    episodes = check_int("--episodes", episodes, low=1)  # before any training
     configs = demo_configs(root, steps, seeds)
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
     n_runs = len(seeds) * len(configs)
@@ -148,12 +155,21 @@ def run_demo(
         group: [run_dir(config, s) / "model.zip" for s in config.seeds]
         for group, config in configs.items()
     }
+    identity = evaluation_identity(
+        env="CartPole-v1",
+        conditions=[c.name for c in build_grid(DEMO_GRID, "CartPole-v1")],
+        runs=[(group, file_digest(path)) for group, paths in models.items() for path in paths],
+        n_episodes=episodes,
+        seed=EVAL_SEED,
+        max_steps=None,
+    )
+    check_report_directory(root / "report", identity, "the demo's report directory")
     report = evaluate_robustness(
         models,
         "CartPole-v1",
         DEMO_GRID,
         n_episodes=episodes,
-        seed=10_000,
+        seed=EVAL_SEED,
         device=device,
         algo="PPO",
         resume_dir=root / "eval_cells",

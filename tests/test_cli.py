@@ -32,3 +32,12 @@ def test_bad_spec_is_one_line_error_exit_2(capsys) -> None:
     assert main(["spec", "pink:0.1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("rlnoise spec: error: kind must be one of") and "\n" not in err
+
+
+def test_demo_help_states_the_defaults(capsys) -> None:
+    try:
+        main(["demo", "--help"])
+    except SystemExit as exit_info:
+        assert exit_info.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: 50000)" in out and "(default: 30)" in out

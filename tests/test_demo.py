@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from rlnoise.demo import DEMO_GRID, TRAIN_NOISE, run_demo
 
 
@@ -21,3 +23,16 @@ def test_demo_runs_end_to_end_and_reuses_finished_work(tmp_path: Path, capsys) -
     assert run_demo(out, steps=64, seeds=(0,), episodes=2, device="cpu", workers=2) == 0
     again = capsys.readouterr().out
     assert again.count("finished earlier, reused") == 2
+    # Other settings would overwrite that report: refused before evaluating, report kept.
+    before = (out / "report" / "report.json").read_text()
+    with pytest.raises(
+        FileExistsError, match=r"different evaluation \(differs in \['n_episodes'\]"
+    ):
+        run_demo(out, steps=64, seeds=(0,), episodes=3, device="cpu", workers=2)
+    assert (out / "report" / "report.json").read_text() == before
+
+
+def test_demo_checks_episodes_before_training(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="--episodes must be >= 1, got 0"):
+        run_demo(tmp_path / "demo", steps=64, seeds=(0,), episodes=0, device="cpu")
+    assert not (tmp_path / "demo").exists()

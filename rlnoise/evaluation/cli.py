@@ -8,7 +8,9 @@ the name of a grid in ``configs/eval/`` (shipped with rlnoise); without it,
 the ``evaluation`` entry of the runs' training config, else ``default``. Results go to
 ``--out``: ``report.json``, ``episodes.csv``, ``summary.csv``,
 ``robustness_curve.png``, ``conditions_bar.png``, and ``cells/`` (finished
-cells, reused when the same command runs again).
+cells, reused when the same command runs again). An ``--out`` that holds the
+report of a different evaluation (other models, grid, env, episodes, seed or
+step cap) is refused, never overwritten.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _models(args: argparse.Namespace) -> dict[str, list[Any]]:
+    """``{group: [ModelRun]}`` from ``--model`` and ``--runs``, loaded (digests are needed)."""
     from rlnoise.evaluation.models import discover_runs, load_run
 
     groups: dict[str, list[Any]] = {}
@@ -111,9 +114,24 @@ def _models(args: argparse.Namespace) -> dict[str, list[Any]]:
         group, sep, path = item.partition("=")
         if not sep:
             group, path = "model", item
-        groups.setdefault(group, []).append(path)
+        if not group or not path:
+            raise ValueError(f"--model takes PATH or GROUP=PATH, got {item!r}")
+        name = Path(path).parent.name if Path(path).stem == "model" else None
+        run = load_run(path, name=name or None, group=group, algo=args.algo, device=args.device)
+        groups.setdefault(group, []).append(run)
+    directories: dict[str, Path] = {}
     for directory in args.runs:
-        name = Path(directory).resolve().name
+        resolved = Path(directory).resolve()
+        name = resolved.name
+        if directories.get(name) == resolved:
+            raise ValueError(f"--runs {directory} is given twice")
+        if name in directories or name in groups:
+            other = directories.get(name, "--model")
+            raise ValueError(
+                f"--runs {directory} would join the group {name!r} of {other}; every --runs "
+                "directory forms its own group, named after the directory"
+            )
+        directories[name] = resolved
         for path in discover_runs(directory):
             algo = args.algo or _trained_config(path.parent).get("algo")
             run = load_run(path, name=path.parent.name, group=name, algo=algo, device=args.device)
@@ -138,6 +156,10 @@ def _env(args: argparse.Namespace) -> Any:
     """``--env``, or the env of the ``--runs`` directories written by ``rlnoise train``."""
     if args.env is not None:
         return args.env
+    if not args.runs:
+        raise ValueError(
+            "--env is needed with --model: the env id to evaluate on, e.g. CartPole-v1"
+        )
     from rlnoise.evaluation.models import discover_runs
     from rlnoise.experiments.config import EnvConfig
     from rlnoise.experiments.train import evaluation_env_factory
@@ -189,16 +211,39 @@ def _grid(args: argparse.Namespace) -> tuple[Any, str]:
     return evaluation, "the runs' training config"
 
 
+def _identity(
+    args: argparse.Namespace, models: dict[str, list[Any]], env: Any, grid: Any
+) -> dict[str, Any]:
+    """What this command evaluates (compared with a report already in ``--out``)."""
+    from rlnoise.core._checks import check_int
+    from rlnoise.evaluation.envs import EnvMaker
+    from rlnoise.evaluation.grid import build_grid
+    from rlnoise.evaluation.report import evaluation_identity
+
+    conditions = build_grid(grid, env if isinstance(env, str) else None)
+    return evaluation_identity(
+        env=EnvMaker(env).name,
+        conditions=[c.name for c in conditions],
+        runs=[(group, run.digest) for group, runs in models.items() for run in runs],
+        n_episodes=check_int("--episodes", args.episodes, low=1),
+        seed=check_int("--seed", args.seed, low=0),
+        max_steps=args.max_steps,
+    )
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate, write the report files, print the tables."""
+    from rlnoise.evaluation.report import check_report_directory
     from rlnoise.evaluation.runner import evaluate_robustness
 
     out = Path(args.out)
     grid, grid_label = _grid(args)
     models = _models(args)
+    env = _env(args)
+    check_report_directory(out, _identity(args, models, env, grid), "--out")
     report = evaluate_robustness(
         models,
-        _env(args),
+        env,
         grid,
         n_episodes=args.episodes,
         seed=args.seed,
@@ -218,6 +263,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The module docstring as plain text for ``--help`` (no reST double backquotes).
+_DESCRIPTION = (__doc__ or "").replace("``", "`")
+
+
 def add_evaluate_parser(
     sub: argparse._SubParsersAction,
 ) -> Callable[[argparse.Namespace], int]:
@@ -225,7 +274,7 @@ def add_evaluate_parser(
     parser = sub.add_parser(
         "evaluate",
         help="evaluate saved models under clean and perturbed conditions (table, JSON, CSV, PNG)",
-        description=__doc__,
+        description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
@@ -236,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Stand-alone entry point (``scripts/evaluate.py``), errors as one line like the CLI."""
     parser = argparse.ArgumentParser(
         prog="evaluate.py",
-        description=__doc__,
+        description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -244,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run_evaluate(args)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
         if args.debug:
             raise
         print(f"evaluate: error: {error}", file=sys.stderr)

@@ -17,7 +17,7 @@ Example:
     ...                             "total_timesteps": 10, "seeds": []})
     Traceback (most recent call last):
     ...
-    ValueError: seeds must be a non-empty list of integers, got []
+    ValueError: seeds must be a non-empty list of non-negative integers, got []
 """
 
 from __future__ import annotations
@@ -126,6 +126,18 @@ def _check_keys(where: str, data: Mapping[str, Any], valid: list[str]) -> None:
             raise ValueError(f"unknown key {key!r} in {where}; valid keys are {sorted(valid)}")
 
 
+def _check_kwargs(where: str, target: Any, kwargs: Mapping[str, Any]) -> None:
+    """Reject keyword arguments ``target`` does not take (unless it takes ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(target).parameters
+    except (TypeError, ValueError):  # no introspectable signature: let the call decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    _check_keys(where, kwargs, [n for n, p in parameters.items() if p.kind in named])
+
+
 @dataclass(frozen=True)
 class ComponentConfig:
     """A class by dotted path plus its keyword arguments (wrappers, callbacks)."""
@@ -141,8 +153,9 @@ class ComponentConfig:
             return cls(value)
         if isinstance(value, dict) and len(value) == 1:
             ((path, kwargs),) = value.items()
-            resolve_class(path, field=key)
-            return cls(path, _mapping(f"{key} ({path}) kwargs", kwargs))
+            kwargs = _mapping(f"{key} ({path}) kwargs", kwargs)
+            _check_kwargs(f"{key} ({path}) kwargs", resolve_class(path, field=key), kwargs)
+            return cls(path, kwargs)
         raise ValueError(
             f"{key} must be 'pkg.Class' or {{'pkg.Class': {{kwargs}}}}, got {show(value)}"
         )
@@ -280,21 +293,28 @@ class ExperimentConfig:
             or not seeds
             or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
         ):
-            raise ValueError(f"seeds must be a non-empty list of integers, got {show(seeds)}")
+            raise ValueError(
+                f"seeds must be a non-empty list of non-negative integers, got {show(seeds)}"
+            )
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must not repeat, got {seeds}")
         policy = _expect("policy", data.get("policy", "MlpPolicy"), str, "a string")
         if "." in policy:
             resolve_class(policy, field="policy")
+        else:
+            aliases = sorted(getattr(algo_cls, "policy_aliases", None) or {})
+            if aliases and policy not in aliases:
+                raise ValueError(
+                    f"policy must be one of {aliases} for {algo} or a dotted path, got {policy!r}"
+                )
         policy_kwargs = _mapping("policy_kwargs", data.get("policy_kwargs"))
         _resolve_kwarg_classes("policy_kwargs", policy_kwargs)
-        evaluation = data.get("evaluation")
-        if evaluation is not None and not isinstance(evaluation, str):
-            evaluation = _mapping("evaluation", evaluation)
+        env = EnvConfig.from_dict(data["env"])
+        evaluation = _check_evaluation(data.get("evaluation"), env.id)
         return cls(
             name=name,
             algo=algo,
-            env=EnvConfig.from_dict(data["env"]),
+            env=env,
             total_timesteps=steps,
             seeds=tuple(seeds),
             policy=policy,
@@ -303,7 +323,7 @@ class ExperimentConfig:
                 algo, algo_cls, _mapping("algo_kwargs", data.get("algo_kwargs"))
             ),
             callbacks=_components("callbacks", data.get("callbacks")),
-            device=_expect("device", data.get("device", "auto"), str, "a string"),
+            device=_check_device(data.get("device", "auto")),
             output_dir=_expect(
                 "output_dir", data.get("output_dir") or f"runs/{name}", str, "a path"
             ),
@@ -328,11 +348,56 @@ class ExperimentConfig:
         }
 
     def identity(self) -> dict[str, Any]:
-        """What makes two configs the same experiment (everything but seeds and evaluation)."""
+        """What makes two configs the same experiment.
+
+        Everything but the seeds, the evaluation and where the runs are written
+        (a moved directory, or ``runs/x/`` for ``runs/x``, is the same experiment).
+        """
         data = self.to_dict()
-        for key in ("seeds", "evaluation"):
+        for key in IDENTITY_EXCLUDES:
             data.pop(key)
         return data
+
+
+#: Config keys that do not make an experiment different (see ExperimentConfig.identity).
+IDENTITY_EXCLUDES = ("seeds", "evaluation", "output_dir")
+
+
+def _check_device(value: Any) -> str:
+    """``auto`` or a device string torch understands (``cpu``, ``cuda``, ``cuda:1``...)."""
+    import torch
+
+    device = _expect("device", value, str, "a string")
+    if device != "auto":
+        try:
+            torch.device(device)
+        except RuntimeError:
+            raise ValueError(
+                f"device must be 'auto' or a torch device such as 'cpu' or 'cuda', got {device!r}"
+            ) from None
+    return device
+
+
+def _check_evaluation(value: Any, env_id: str) -> dict[str, Any] | str | None:
+    """The ``evaluation`` entry: a grid name or YAML path that exists, or a valid grid mapping."""
+    from rlnoise.evaluation.grid import build_grid
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        from rlnoise.evaluation.cli import resolve_grid
+
+        try:
+            build_grid(resolve_grid(value), env_id)
+        except (FileNotFoundError, ValueError) as error:
+            raise ValueError(f"evaluation: {error}") from None
+        return value
+    grid = _mapping("evaluation", value)
+    try:
+        build_grid(grid, env_id)
+    except ValueError as error:
+        raise ValueError(f"evaluation: {error}") from None
+    return grid
 
 
 #: Constructor arguments rlnoise sets itself from other config keys.

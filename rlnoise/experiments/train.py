@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from rlnoise.experiments.config import (
+    IDENTITY_EXCLUDES,
     ComponentConfig,
     EnvConfig,
     ExperimentConfig,
@@ -131,6 +132,8 @@ def _claim_output_dir(config: ExperimentConfig) -> None:
             existing = yaml.safe_load(marker.read_text())
         except yaml.YAMLError:
             existing = None
+        if isinstance(existing, dict):  # markers of older versions hold output_dir too
+            existing = {k: v for k, v in existing.items() if k not in IDENTITY_EXCLUDES}
         finished = list(root.glob("seed_*/done.json"))
         if existing != identity and not finished:
             # Nothing finished belongs to the old config (e.g. it failed on a typo): take over.

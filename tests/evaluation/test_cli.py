@@ -13,6 +13,7 @@ import yaml
 from stable_baselines3 import PPO
 
 import rlnoise
+from rlnoise.cli import main as rlnoise_main
 from rlnoise.evaluation.cli import add_evaluate_parser, main, resolve_grid
 
 from .test_models import make_runs_dir
@@ -99,3 +100,69 @@ def test_named_grids_ship_with_the_package(tmp_path: Path, monkeypatch: pytest.M
     local.mkdir(parents=True)
     (local / "default.yaml").write_text("gaussian: [0.2]\n")
     assert resolve_grid("default") == tmp_path / "configs" / "eval" / "default.yaml"  # local first
+
+
+def _evaluate(model: Path, out: Path, *extra: str) -> int:
+    return main(
+        ["--model", str(model), "--env", "CartPole-v1", "--episodes", "2", "--device", "cpu",
+         "--out", str(out), "--no-progress", "--no-plots", "--bootstrap", "50", *extra]
+    )  # fmt: skip
+
+
+def test_out_holding_another_evaluation_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    PPO("MlpPolicy", "CartPole-v1", seed=1, device="cpu").save(tmp_path / "a.zip")
+    PPO("MlpPolicy", "CartPole-v1", seed=2, device="cpu").save(tmp_path / "b.zip")
+    out = tmp_path / "out"
+    assert _evaluate(tmp_path / "a.zip", out, "--grid", "quick") == 0
+    assert _evaluate(tmp_path / "a.zip", out, "--grid", "quick") == 0  # the same again: fine
+    before = (out / "report.json").read_text()
+    capsys.readouterr()
+    for model, extra, differs in [
+        ("a.zip", ["--grid", "attacks"], "['conditions']"),
+        ("b.zip", ["--grid", "quick"], "['runs']"),
+        ("a.zip", ["--grid", "quick", "--episodes", "3"], "['n_episodes']"),
+        ("a.zip", ["--grid", "quick", "--seed", "5"], "['seed']"),
+    ]:
+        assert _evaluate(tmp_path / model, out, *extra) == 2
+        err = capsys.readouterr().err
+        assert "holds the report of a different evaluation" in err and differs in err
+    assert (out / "report.json").read_text() == before  # left as it was
+    (out / "report.json").write_text("{}")
+    assert _evaluate(tmp_path / "a.zip", out, "--grid", "quick") == 2
+    assert "not a readable rlnoise report" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert _evaluate(tmp_path / "a.zip", tmp_path / "file", "--grid", "quick") == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
+
+
+def test_model_and_runs_mistakes_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = make_runs_dir(tmp_path)
+    zip_path = str(runs / "seed1" / "model.zip")
+    out = str(tmp_path / "out")
+    for argv, message in [
+        (["--model", zip_path], "--env is needed with --model"),
+        (["--model", f"={zip_path}", "--env", "CartPole-v1"], "PATH or GROUP=PATH, got '="),
+        (["--model", "g=", "--env", "CartPole-v1"], "PATH or GROUP=PATH, got 'g='"),
+        (["--runs", str(runs), "--runs", str(runs)], "is given twice"),
+        (["--model", f"ppo-cartpole={zip_path}", "--runs", str(runs), "--env", "CartPole-v1"],
+         "would join the group 'ppo-cartpole' of --model"),
+    ]:  # fmt: skip
+        assert main([*argv, "--out", out, "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    other = tmp_path / "elsewhere" / "ppo-cartpole"
+    other.mkdir(parents=True)
+    (runs / "seed1").rename(other / "seed1")
+    assert main(["--runs", str(runs), "--runs", str(other), "--out", out]) == 2
+    assert "would join the group 'ppo-cartpole'" in capsys.readouterr().err
+
+
+def test_help_has_no_rest_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        rlnoise_main(["evaluate", "--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and "`--out`" in out

@@ -70,7 +70,7 @@ def test_policy_kwargs_classes_resolve_by_dotted_path() -> None:
         ),
         ({"total_timesteps": "10k"}, r"total_timesteps must be an integer, got '10k' \(str\)"),
         ({"total_timesteps": 1.5}, r"total_timesteps must be an integer, got 1.5 \(float\)"),
-        ({"seeds": []}, "seeds must be a non-empty list of integers, got"),
+        ({"seeds": []}, "seeds must be a non-empty list of non-negative integers, got"),
         ({"seeds": [0, 0]}, "seeds must not repeat"),
         ({"algo": "PPPO"}, r"algo must be one of \['A2C', 'DDPG'"),
         ({"algo": "os.system"}, "algo 'os.system' is outside the allowed modules"),
@@ -93,8 +93,26 @@ def test_policy_kwargs_classes_resolve_by_dotted_path() -> None:
             r"unknown key 'learning_starts' in algo_kwargs for PPO; valid keys are \['batch_size'",
         ),
         ({"algo_kwargs": {"seed": 1}}, "algo_kwargs.seed is set by rlnoise from the config"),
+        ({"seeds": [-1]}, r"seeds must be a non-empty list of non-negative integers, got \[-1\]"),
+        ({"device": "gpu"}, "device must be 'auto' or a torch device such as 'cpu' .* got 'gpu'"),
+        (
+            {"policy": "MlpPolicyy"},
+            r"policy must be one of \['CnnPolicy', 'MlpPolicy', 'MultiInputPolicy'\] for PPO",
+        ),
+        (
+            {"env": {"id": "CartPole-v1",
+                     "wrappers": [{"rlnoise.wrappers.ObservationNoise": {"sepc": "gaussian"}}]}},
+            r"unknown key 'sepc' in env.wrappers\[0\] \(rlnoise.wrappers.ObservationNoise\) kwargs",
+        ),
+        (
+            {"callbacks": [{"rlnoise.callbacks.GradientNoiseCallback": {"etaa": 0.01}}]},
+            r"unknown key 'etaa' in callbacks\[0\] \(rlnoise.callbacks.GradientNoiseCallback\)",
+        ),
+        ({"evaluation": "nosuchgrid"}, "evaluation: grid 'nosuchgrid' is neither a file nor"),
+        ({"evaluation": {"gausian": [0.1]}}, "evaluation: unknown grid key 'gausian'"),
+        ({"evaluation": {"gaussian": [-1]}}, "evaluation: scale must be >= 0.0, got -1.0"),
     ],
-)
+)  # fmt: skip
 def test_bad_configs_name_key_value_and_expectation(change, message) -> None:
     with pytest.raises(ValueError, match=message):
         ExperimentConfig.from_dict({**BASE, **change})
@@ -148,3 +166,20 @@ def test_load_config_names_the_file(tmp_path: Path) -> None:
 def test_shipped_configs_validate(path: Path) -> None:
     config = load_config(path)
     assert config.total_timesteps > 0 and config.seeds
+
+
+def test_valid_devices_evaluations_and_component_kwargs_pass() -> None:
+    config = ExperimentConfig.from_dict(
+        {
+            **BASE,
+            "device": "cuda:1",  # checked for form, not for presence
+            "evaluation": {"gaussian": [0.1], "fgsm": [0.05]},
+            "callbacks": [{"rlnoise.callbacks.GradientNoiseCallback": {"eta": 0.01}}],
+            "env": {
+                "id": "CartPole-v1",
+                "wrappers": [{"rlnoise.wrappers.ObservationNoise": {"spec": "gaussian:0.1"}}],
+            },
+        }
+    )
+    assert config.device == "cuda:1" and config.evaluation == {"gaussian": [0.1], "fgsm": [0.05]}
+    assert ExperimentConfig.from_dict({**BASE, "evaluation": "configs/eval/quick.yaml"})

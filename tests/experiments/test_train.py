@@ -75,6 +75,27 @@ def test_refuses_a_different_experiment_in_the_same_directory(tmp_path: Path) ->
     train_experiment(_config(tmp_path, seeds=[0, 1]), progress_bar=False, log=lambda _: None)
 
 
+def test_a_moved_or_respelled_output_dir_is_the_same_experiment(tmp_path: Path) -> None:
+    train_experiment(_config(tmp_path, seeds=[0]), progress_bar=False, log=lambda _: None)
+    log: list[str] = []
+    respelled = _config(tmp_path, seeds=[0], output_dir=f"{tmp_path / 'runs'}/")
+    train_experiment(respelled, progress_bar=False, log=log.append)
+    (tmp_path / "runs").rename(tmp_path / "moved")
+    moved = _config(tmp_path, seeds=[0], output_dir=str(tmp_path / "moved"))
+    train_experiment(moved, progress_bar=False, log=log.append)
+    assert len(log) == 2 and all("finished earlier, skipped" in line for line in log)
+
+
+def test_an_older_marker_with_output_dir_still_matches(tmp_path: Path) -> None:
+    config = _config(tmp_path, seeds=[0])
+    train_experiment(config, progress_bar=False, log=lambda _: None)
+    marker = tmp_path / "runs" / "experiment.yaml"
+    marker.write_text(yaml.safe_dump({**config.identity(), "output_dir": "elsewhere"}))
+    log: list[str] = []
+    train_experiment(config, progress_bar=False, log=log.append)
+    assert "finished earlier, skipped" in log[0]
+
+
 def test_a_directory_without_finished_runs_can_be_taken_over(tmp_path: Path) -> None:
     broken = _config(tmp_path, seeds=[0], algo_kwargs={"n_steps": 32, "batch_size": 1})
     with pytest.raises(
@@ -103,6 +124,8 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path: Path, capsys) -> No
     assert "config file not found" in capsys.readouterr().err
     assert main(["train", str(path), "--seeds", "7"]) == 2
     assert "--seeds [7] are not in the config's seeds [0]" in capsys.readouterr().err
+    assert main(["train", str(path), "--seeds", "0", "0"]) == 2
+    assert "--seeds must not repeat, got [0, 0]" in capsys.readouterr().err
 
 
 def test_evaluate_runs_of_a_training_directory_infers_env_and_algo(tmp_path: Path) -> None:
