@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -78,13 +79,21 @@ class ConstantSchedule(Schedule):
         return True
 
 
-def _check_steps(steps: Any) -> int:
+def _check_steps(kind: str, steps: Any) -> int:
+    if steps is None:
+        # A default would be arbitrary, and one step silently switches the noise off.
+        raise ValueError(
+            f"schedule.steps is required for a {kind!r} schedule (how many steps it takes "
+            f"from start to end), e.g. {{type: {kind}, start: 1.0, end: 0.0, steps: 100000}}"
+        )
     return check_int("schedule.steps", steps, low=1)
 
 
 @dataclass(frozen=True)
 class LinearSchedule(Schedule):
     """Linear interpolation from ``start`` to ``end`` over ``steps``, after ``begin`` steps.
+
+    ``steps`` has no default: it is the length of the schedule.
 
     Example:
         >>> LinearSchedule(start=1.0, end=0.5, steps=10, begin=10)(15)
@@ -94,13 +103,13 @@ class LinearSchedule(Schedule):
     type_name: ClassVar[str] = "linear"
     start: float = 1.0
     end: float = 0.0
-    steps: int = 1
+    steps: int = None  # type: ignore[assignment]  # required: checked in __post_init__
     begin: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", check_float("schedule.start", self.start, low=0.0))
         object.__setattr__(self, "end", check_float("schedule.end", self.end, low=0.0))
-        object.__setattr__(self, "steps", _check_steps(self.steps))
+        object.__setattr__(self, "steps", _check_steps("linear", self.steps))
         object.__setattr__(self, "begin", check_int("schedule.begin", self.begin, low=0))
 
     def __call__(self, t: float) -> float:
@@ -158,6 +167,8 @@ class ExponentialSchedule(Schedule):
 class CosineSchedule(Schedule):
     """Half-cosine from ``start`` to ``end`` over ``steps`` (then constant at ``end``).
 
+    ``steps`` has no default: it is the length of the schedule.
+
     Example:
         >>> CosineSchedule(start=1.0, end=0.0, steps=100)(50)
         0.5
@@ -166,12 +177,12 @@ class CosineSchedule(Schedule):
     type_name: ClassVar[str] = "cosine"
     start: float = 1.0
     end: float = 0.0
-    steps: int = 1
+    steps: int = None  # type: ignore[assignment]  # required: checked in __post_init__
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", check_float("schedule.start", self.start, low=0.0))
         object.__setattr__(self, "end", check_float("schedule.end", self.end, low=0.0))
-        object.__setattr__(self, "steps", _check_steps(self.steps))
+        object.__setattr__(self, "steps", _check_steps("cosine", self.steps))
 
     def __call__(self, t: float) -> float:
         frac = min(max(t, 0.0) / self.steps, 1.0)
@@ -288,10 +299,11 @@ def schedule_from_dict(data: Any) -> Schedule:
         return ConstantSchedule()
     if isinstance(data, str):
         data = {"type": data}
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         raise ValueError(
             f"schedule must be a name or a mapping with a 'type' key, got {show(data)}"
         )
+    data = dict(data)
     kind = data.get("type", "constant")
     cls = SCHEDULES.get(kind) if isinstance(kind, str) else None
     if cls is None:

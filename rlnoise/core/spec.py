@@ -344,7 +344,11 @@ class NoiseSpec:
             options.append(f"relative_to={self.relative_to}")
         schedule = self.schedule.to_dict()
         if schedule != ConstantSchedule().to_dict():
-            if schedule != schedule_from_dict(schedule["type"]).to_dict():
+            try:
+                bare = schedule_from_dict(schedule["type"]).to_dict()
+            except ValueError:  # a schedule whose length must be given (linear, cosine)
+                bare = None
+            if schedule != bare:
                 raise ValueError(f"schedule {show(schedule)} has no compact form; use to_dict()")
             options.append(f"schedule={schedule['type']}")
         if self.clip is not None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 
 import pytest
 
+from rlnoise import NoiseSpec
 from rlnoise.core.schedules import (
     SCHEDULES,
     AnnealedSchedule,
@@ -115,3 +117,18 @@ def test_every_registered_schedule_is_tested() -> None:
 def test_bad_schedules(data, message) -> None:
     with pytest.raises(ValueError, match=message):
         schedule_from_dict(data)
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+def test_a_schedule_with_a_length_needs_it(kind: str) -> None:
+    # A default length of one step would switch the noise off after the first step.
+    with pytest.raises(ValueError, match=rf"schedule\.steps is required for a '{kind}' schedule"):
+        schedule_from_dict(kind)
+    with pytest.raises(ValueError, match=r"schedule\.steps is required"):
+        NoiseSpec.parse(f"gaussian:0.1,schedule={kind}")
+    assert schedule_from_dict({"type": kind, "steps": 4})(4) == 0.0
+
+
+def test_any_mapping_describes_a_schedule() -> None:
+    data = MappingProxyType({"type": "linear", "start": 1.0, "end": 0.5, "steps": 2})
+    assert schedule_from_dict(data) == LinearSchedule(start=1.0, end=0.5, steps=2)
