@@ -74,7 +74,7 @@ def test_unknown_key_names_the_field() -> None:
         (lambda: ObservationAttack("fgsm", 0.1, steps=3), "fgsm takes exactly one step"),
         (lambda: ObservationAttack("cw", 0.1), "attack.method must be one of"),
         (lambda: WeightNoise("ou:0.1"), "must be a stateless kind"),
-        (lambda: ObservationNoise("gaussian:0.1,schedule=linear"), "constant schedule"),
+        (lambda: ObservationNoise("gaussian:0.1,schedule=annealed"), "constant schedule"),
         (lambda: Dynamics(), "at least one of attributes or make_kwargs"),
         (lambda: Dynamics(attributes={"bad name": 1.0}), "keys must be identifiers"),
         (
