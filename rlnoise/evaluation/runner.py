@@ -117,8 +117,9 @@ def _collect_runs(models: Any, algo: str | None, device: Any) -> list[ModelRun]:
             name = name or "model"
         for index, item in enumerate(items):
             run = _as_run(item, str(name), index, algo, device)
-            if not isinstance(item, ModelRun) and isinstance(item, str | Path):
-                run.name = Path(item).parent.name if Path(item).stem == "model" else run.name
+            saved = isinstance(item, str | Path) and not isinstance(item, ModelRun)
+            if saved and Path(item).stem == "model":  # runs/seed_3/model.zip is run "seed_3"
+                run.name = Path(item).resolve().parent.name or run.name
             runs.append(run)
     seen: dict[str, int] = {}
     for run in runs:  # unique run names

@@ -126,8 +126,14 @@ def _check_keys(where: str, data: Mapping[str, Any], valid: list[str]) -> None:
             raise ValueError(f"unknown key {key!r} in {where}; valid keys are {sorted(valid)}")
 
 
-def _check_kwargs(where: str, target: Any, kwargs: Mapping[str, Any]) -> None:
-    """Reject keyword arguments ``target`` does not take (unless it takes ``**kwargs``)."""
+def _check_kwargs(
+    where: str, target: Any, kwargs: Mapping[str, Any], supplied: tuple[str, ...] = ()
+) -> None:
+    """Reject keyword arguments ``target`` does not take (unless it takes ``**kwargs``).
+
+    ``supplied`` names arguments rlnoise passes itself (a wrapper's ``env``):
+    they are not the user's to give.
+    """
     try:
         parameters = inspect.signature(target).parameters
     except (TypeError, ValueError):  # no introspectable signature: let the call decide
@@ -135,7 +141,8 @@ def _check_kwargs(where: str, target: Any, kwargs: Mapping[str, Any]) -> None:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    _check_keys(where, kwargs, [n for n, p in parameters.items() if p.kind in named])
+    valid = [n for n, p in parameters.items() if p.kind in named and n not in supplied]
+    _check_keys(where, kwargs, valid)
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,9 @@ class ComponentConfig:
         if isinstance(value, dict) and len(value) == 1:
             ((path, kwargs),) = value.items()
             kwargs = _mapping(f"{key} ({path}) kwargs", kwargs)
-            _check_kwargs(f"{key} ({path}) kwargs", resolve_class(path, field=key), kwargs)
+            supplied = ("env",) if "wrappers" in key else ()
+            target = resolve_class(path, field=key)
+            _check_kwargs(f"{key} ({path}) kwargs", target, kwargs, supplied)
             return cls(path, kwargs)
         raise ValueError(
             f"{key} must be 'pkg.Class' or {{'pkg.Class': {{kwargs}}}}, got {show(value)}"

@@ -288,3 +288,15 @@ def test_policy_copy_for_another_device_works_after_training(noisy: bool) -> Non
     np.testing.assert_array_equal(
         clone.predict(obs, deterministic=True)[0], model.policy.predict(obs, deterministic=True)[0]
     )
+
+
+def test_saved_runs_are_named_after_their_folder(
+    untrained_cartpole: PPO, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "seed_3").mkdir()
+    untrained_cartpole.save(tmp_path / "seed_3" / "model.zip")
+    untrained_cartpole.save(tmp_path / "model.zip")
+    monkeypatch.chdir(tmp_path)
+    report = run(["seed_3/model.zip", "model.zip"], {"clean": True}, n_episodes=1)
+    # A bare model.zip in the current directory takes that directory's name, never "".
+    assert [r["name"] for r in report.runs] == ["seed_3", tmp_path.name]

@@ -105,6 +105,11 @@ def test_policy_kwargs_classes_resolve_by_dotted_path() -> None:
             r"unknown key 'sepc' in env.wrappers\[0\] \(rlnoise.wrappers.ObservationNoise\) kwargs",
         ),
         (
+            {"env": {"id": "CartPole-v1",
+                     "wrappers": [{"rlnoise.wrappers.ObservationNoise": {"env": "x"}}]}},
+            r"unknown key 'env' in env.wrappers\[0\] .* kwargs; valid keys are \['spec'\]$",
+        ),
+        (
             {"callbacks": [{"rlnoise.callbacks.GradientNoiseCallback": {"etaa": 0.01}}]},
             r"unknown key 'etaa' in callbacks\[0\] \(rlnoise.callbacks.GradientNoiseCallback\)",
         ),
