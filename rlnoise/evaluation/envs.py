@@ -101,7 +101,12 @@ class EnvMaker:
         if dynamics is not None:
             kwargs.update(dynamics.make_kwargs_dict)
         try:
-            env = gym.make(self.env, **kwargs) if isinstance(self.env, str) else self.env(**kwargs)
+            if isinstance(self.env, str):
+                # The passive checker only warns on an episode's first calls, and costs a
+                # wrapper call on every step of every episode; evaluation runs without it.
+                env = gym.make(self.env, **{"disable_env_checker": True, **kwargs})
+            else:
+                env = self.env(**kwargs)
         except TypeError as error:
             raise ValueError(f"cannot make env {self.name!r} with {kwargs}: {error}") from None
         if dynamics is not None and dynamics.attributes:
