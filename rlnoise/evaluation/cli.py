@@ -23,39 +23,12 @@ from typing import Any
 
 __all__ = ["add_arguments", "add_evaluate_parser", "main", "resolve_grid", "run_evaluate"]
 
-#: The named grids that ship with rlnoise (``configs/eval`` in the repository points here).
-PACKAGED_GRIDS = Path(__file__).resolve().parents[1] / "configs" / "eval"
-
 
 def resolve_grid(value: str) -> Path:
-    """A grid YAML path, or a grid name looked up in ``./configs/eval``, then in rlnoise's own.
+    """:func:`rlnoise.evaluation.grid.resolve_grid`, imported on use (``--help`` stays fast)."""
+    from rlnoise.evaluation.grid import resolve_grid as resolve
 
-    A path of the form ``configs/eval/NAME.yaml`` that does not exist from the
-    current directory (a config written in the repository, used elsewhere)
-    names the grid ``NAME``.
-
-    Example:
-        >>> resolve_grid("quick").name
-        'quick.yaml'
-        >>> resolve_grid("configs/eval/default.yaml").stem
-        'default'
-
-    Raises:
-        FileNotFoundError: Neither a file nor a known name (the known names are listed).
-    """
-    path = Path(value)
-    if path.is_file():
-        return path
-    name = value
-    if path.suffix in (".yaml", ".yml") and path.parent.parts[-2:] == ("configs", "eval"):
-        name = path.stem
-    folders = [Path.cwd() / "configs" / "eval", PACKAGED_GRIDS]
-    for folder in folders:
-        candidate = folder / f"{name}.yaml"
-        if candidate.is_file():
-            return candidate
-    known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")})
-    raise FileNotFoundError(f"grid {value!r} is neither a file nor one of the named grids {known}")
+    return resolve(value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

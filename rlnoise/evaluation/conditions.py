@@ -78,7 +78,10 @@ def _space(value: Any) -> str:
 
 
 def _evaluation_spec(field_name: str, value: NoiseSpecLike) -> NoiseSpec:
-    spec = as_noise_spec(value)
+    try:
+        spec = as_noise_spec(value)
+    except ValueError as error:
+        raise ValueError(f"{field_name}: {error}") from None
     if not spec.schedule.is_constant:
         raise ValueError(
             f"{field_name} must have a constant schedule in an evaluation condition "

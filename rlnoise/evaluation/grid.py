@@ -56,7 +56,7 @@ from rlnoise.evaluation.conditions import (
     as_condition,
 )
 
-__all__ = ["GRID_KEYS", "build_grid", "load_grid"]
+__all__ = ["GRID_KEYS", "PACKAGED_GRIDS", "build_grid", "load_grid", "resolve_grid"]
 
 GRID_KEYS = (
     "clean",
@@ -101,7 +101,10 @@ def _noise_family(where: str, section: Any) -> list[tuple[str, float, NoiseSpec,
         levels, options = _levels(f"{where}.{kind}", value)
         extra = {k: options.pop(k) for k in ("space",) if k in options}
         for level in levels:
-            spec = NoiseSpec.from_dict({"kind": kind, **options, "scale": level})
+            try:
+                spec = NoiseSpec.from_dict({"kind": kind, **options, "scale": level})
+            except ValueError as error:
+                raise ValueError(f"{where}.{kind} level {level:g}: {error}") from None
             out.append((kind, level, spec, extra))
     return out
 
@@ -208,7 +211,8 @@ def build_grid(grid: Mapping[str, Any] | str | Path, env_id: str | None = None) 
     """Expand a grid mapping (or a YAML file) into a list of conditions.
 
     Args:
-        grid: The mapping, or the path of a YAML file holding it.
+        grid: The mapping, or the path of a YAML file holding it, or the name
+            of a grid shipped with rlnoise (see :func:`load_grid`).
         env_id: The env being evaluated; ``dynamics`` entries naming another
             ``env`` are skipped.
 
@@ -268,16 +272,58 @@ def check_unique(conditions: Sequence[Condition]) -> None:
         seen.add(condition.name)
 
 
-def load_grid(path: str | Path) -> dict[str, Any]:
-    """Read a grid mapping from a YAML file.
+#: The named grids that ship with rlnoise (``configs/eval`` in the repository points here).
+PACKAGED_GRIDS = Path(__file__).resolve().parents[1] / "configs" / "eval"
+
+
+def resolve_grid(value: str) -> Path:
+    """A grid YAML path, or a grid name looked up in ``./configs/eval``, then in rlnoise's own.
+
+    A path of the form ``configs/eval/NAME.yaml`` that does not exist from the
+    current directory (a config written in the repository, used elsewhere)
+    names the grid ``NAME``.
+
+    Example:
+        >>> resolve_grid("quick").name
+        'quick.yaml'
+        >>> resolve_grid("configs/eval/default.yaml").stem
+        'default'
 
     Raises:
-        FileNotFoundError: No such file.
+        FileNotFoundError: Neither a file nor a known name (the known names are listed).
+    """
+    path = Path(value)
+    if path.is_file():
+        return path
+    name = value
+    if path.suffix in (".yaml", ".yml") and path.parent.parts[-2:] == ("configs", "eval"):
+        name = path.stem
+    folders = [Path.cwd() / "configs" / "eval", PACKAGED_GRIDS]
+    for folder in folders:
+        candidate = folder / f"{name}.yaml"
+        if candidate.is_file():
+            return candidate
+    known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")})
+    raise FileNotFoundError(f"grid {value!r} is neither a file nor one of the named grids {known}")
+
+
+def load_grid(path: str | Path) -> dict[str, Any]:
+    """Read a grid mapping from a YAML file, or a named grid (``default``, ``quick``...).
+
+    A ``path`` that is not a file is looked up as ``rlnoise evaluate --grid``
+    looks it up: ``./configs/eval/NAME.yaml``, then the grids shipped with rlnoise.
+
+    Example:
+        >>> "gaussian" in load_grid("quick")
+        True
+
+    Raises:
+        FileNotFoundError: Neither a file nor a named grid (the names are listed).
         ValueError: The file is not a YAML mapping.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"grid file {str(path)!r} does not exist")
+        path = resolve_grid(str(path))
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:

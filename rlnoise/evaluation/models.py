@@ -63,6 +63,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
     """
     if isinstance(device, torch.device):
         return device
+    if not isinstance(device, str):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:n]', got {device!r}")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:

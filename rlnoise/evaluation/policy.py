@@ -185,6 +185,11 @@ class PolicyAdapter:
                 raise ValueError("VecNormalize statistics of dict observations are not supported")
             mean = np.asarray(rms.mean, dtype=np.float64)
             var = np.asarray(rms.var, dtype=np.float64)
+            if mean.shape != self._obs_shape or var.shape != self._obs_shape:
+                raise ValueError(
+                    f"VecNormalize statistics have shape {mean.shape}, but the policy's "
+                    f"observations have shape {self._obs_shape}: they were not made for this policy"
+                )
             self._norm = (mean, var, float(vec_normalize.epsilon), float(vec_normalize.clip_obs))
             self._norm_torch = (
                 torch.as_tensor(mean, device=self.device),
@@ -365,7 +370,13 @@ class PolicyAdapter:
         renamed = {f"policy.{name}": value for name, value in weights.items()}
 
         def one_row(row_weights: dict[str, torch.Tensor], row: torch.Tensor) -> torch.Tensor:
-            out = torch.func.functional_call(module, row_weights, (row.unsqueeze(0),))
+            # tie_weights=False: a shared features extractor is one module under several
+            # names (PPO's CnnPolicy: features_extractor is pi_features_extractor); with
+            # tying, functional_call restores it under one name and leaves the vmapped
+            # tensors in the caller's policy. Swapping it once reaches every alias.
+            out = torch.func.functional_call(
+                module, row_weights, (row.unsqueeze(0),), tie_weights=False
+            )
             return out.squeeze(0)
 
         return torch.func.vmap(one_row)(renamed, obs)

@@ -197,7 +197,19 @@ class RobustnessReport:
 
     def scores(self, group: str, condition: int | str) -> np.ndarray:
         """Returns of one model group under one condition: ``(n_runs_in_group, n_episodes)``."""
-        index = condition if isinstance(condition, int) else self.condition_index(condition)
+        if isinstance(condition, str):
+            index = self.condition_index(condition)
+        elif (
+            isinstance(condition, int | np.integer)
+            and not isinstance(condition, bool)
+            and 0 <= condition < len(self.conditions)
+        ):
+            index = int(condition)
+        else:
+            raise ValueError(
+                f"condition must be a name or an index in [0, {len(self.conditions)}), "
+                f"got {condition!r}"
+            )
         rows = [i for i, run in enumerate(self.runs) if run.get("group", "model") == group]
         if not rows:
             raise ValueError(f"no model group {group!r}; groups are {self.groups}")
@@ -370,13 +382,16 @@ class RobustnessReport:
             raise ValueError(f"cannot read report {str(path)!r}: {error}") from None
         if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
             raise ValueError(f"{str(path)!r} is not a {REPORT_FORMAT} file")
-        return cls(
-            returns=np.asarray(data["returns"], dtype=np.float64),
-            lengths=np.asarray(data["lengths"], dtype=np.int64),
-            conditions=tuple(Condition.from_dict(c) for c in data["conditions"]),
-            runs=tuple(data["runs"]),
-            metadata=data["metadata"],
-        )
+        try:
+            return cls(
+                returns=np.asarray(data["returns"], dtype=np.float64),
+                lengths=np.asarray(data["lengths"], dtype=np.int64),
+                conditions=tuple(Condition.from_dict(c) for c in data["conditions"]),
+                runs=tuple(data["runs"]),
+                metadata=data["metadata"],
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"report {str(path)!r} is damaged: {error!r}") from None
 
     def save_csv(self, path: str | Path) -> Path:
         """One CSV row per episode: run, group, condition, level, episode, seed, return, length."""

@@ -28,10 +28,11 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import platform
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,13 @@ def versions() -> dict[str, str]:
 
 def _as_run(item: ModelLike, group: str, index: int, algo: str | None, device: Any) -> ModelRun:
     if isinstance(item, ModelRun):
-        return item
+        # A copy: the runner renames runs; and a ModelRun built by hand has no digest,
+        # which would let resume files of another model's weights be reused.
+        return dataclasses.replace(
+            item,
+            digest=item.digest or model_digest(item.model),
+            algo=item.algo or type(item.model).__name__,
+        )
     if isinstance(item, str | Path):
         return load_run(item, group=group, algo=algo, device=device)
     if not hasattr(item, "policy") or not hasattr(item, "predict"):
@@ -103,6 +110,8 @@ def _as_run(item: ModelLike, group: str, index: int, algo: str | None, device: A
 def _collect_runs(models: Any, algo: str | None, device: Any) -> list[ModelRun]:
     """Models -> runs: one model, a list (one group), or {group: model or list}."""
     groups = list(models.items()) if isinstance(models, Mapping) else [(None, models)]
+    if not groups:
+        raise ValueError("model_or_models is an empty mapping; give at least one model group")
     runs: list[ModelRun] = []
     for group, items in groups:
         items = list(items) if isinstance(items, list | tuple) else [items]
@@ -137,6 +146,11 @@ def _conditions(conditions: Any, env_id: str | None) -> list[Condition]:
         return build_grid(conditions, env_id)
     if isinstance(conditions, Condition | Mapping | str):
         conditions = [conditions]
+    if not isinstance(conditions, Iterable):
+        raise ValueError(
+            "conditions must be a list of Condition (or dicts), a grid mapping or a grid "
+            f"YAML path, got {show(conditions)}"
+        )
     result = [as_condition(c) for c in conditions]
     if not result:
         raise ValueError("conditions must not be empty")
@@ -161,6 +175,11 @@ def evaluate_robustness(
     num_threads: int | None = None,
 ) -> RobustnessReport:
     """Evaluate one or several models under every condition, in one batched loop.
+
+    Actions are always deterministic (the policy's mode, as
+    ``model.predict(obs, deterministic=True)`` computes it), as SB3's
+    ``evaluate_policy`` does by default; perturbations supply the randomness.
+    Every (run, condition) plays exactly ``n_episodes`` episodes.
 
     Args:
         model_or_models: An SB3 model, a path to a saved zip, a list of them
@@ -196,7 +215,9 @@ def evaluate_robustness(
     Raises:
         ValueError: Unknown condition type, unregistered env id, model/env
             space mismatch, an attack on a policy without gradient, bad
-            settings: all before any episode runs.
+            settings (``n_episodes``, ``seed``, ``batch_size``...), a
+            ``resume_dir`` that is a file: all before any episode runs.
+        FileNotFoundError: A model path or grid file that does not exist.
     """
     n_episodes = check_int("n_episodes", n_episodes, low=1)
     seed = check_int("seed", seed, low=0)
@@ -205,6 +226,12 @@ def evaluate_robustness(
         max_steps = check_int("max_steps", max_steps, low=1)
     if num_threads is not None:
         num_threads = check_int("num_threads", num_threads, low=1)
+    if make_kwargs is not None and not isinstance(make_kwargs, Mapping):
+        raise ValueError(
+            f"make_kwargs must be a mapping of gym.make arguments, got {show(make_kwargs)}"
+        )
+    if resume_dir is not None and Path(resume_dir).exists() and not Path(resume_dir).is_dir():
+        raise ValueError(f"resume_dir {str(resume_dir)!r} is a file, not a directory")
     resolved = resolve_device(device)
     maker = EnvMaker(env, make_kwargs)
     condition_list = _conditions(conditions, env if isinstance(env, str) else None)
@@ -241,7 +268,9 @@ def evaluate_robustness(
         returns[cell.run, cell.index] = cell.returns
         lengths[cell.run, cell.index] = cell.lengths
         if store is not None:
-            store.save(fingerprints[cell.run][cell.index], cell.returns, cell.lengths)
+            saved = store.save(fingerprints[cell.run][cell.index], cell.returns, cell.lengths)
+            if saved is None:
+                print(f"rlnoise evaluate: {store.unsaved[-1]}", file=sys.stderr, flush=True)
 
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     threads = torch.get_num_threads()
@@ -267,6 +296,7 @@ def evaluate_robustness(
             "directory": str(store.directory),
             "reused_cells": store.reused,
             "recomputed_files": list(store.problems),
+            "unsaved_cells": list(store.unsaved),
         },
     }
     return RobustnessReport(

@@ -46,8 +46,9 @@ Aggregate = Callable[[np.ndarray], Any]
 def _check_scores(scores: Any) -> np.ndarray:
     array = np.asarray(scores, dtype=np.float64)
     if array.ndim < 2 or array.shape[-1] == 0 or array.shape[-2] == 0:
+        hint = " (one run's episode returns: pass scores[None])" if array.ndim == 1 else ""
         raise ValueError(
-            f"scores must have shape (..., n_runs, n_tasks) with both > 0, got {array.shape}"
+            f"scores must have shape (..., n_runs, n_tasks) with both > 0, got {array.shape}{hint}"
         )
     return array
 
@@ -123,6 +124,8 @@ def stratified_bootstrap(
     if array.ndim != 2:
         raise ValueError(f"scores must have shape (n_runs, n_tasks), got {array.shape}")
     n_resamples = check_int("n_resamples", n_resamples, low=1)
+    chunk = check_int("chunk", chunk, low=1)
+    seed = check_int("seed", seed, low=0)
     check_choice("resample", resample, ("auto", "runs", "tasks"))
     n_runs, n_tasks = array.shape
     mode = ("runs" if n_runs > 1 else "tasks") if resample == "auto" else resample

@@ -57,12 +57,15 @@ class ResultStore:
     Attributes:
         problems: One message per file found unusable (and recomputed) so far.
         reused: Number of cells loaded from disk so far.
+        unsaved: One message per finished cell that could not be saved
+            (non-finite returns: a file could not verify them); recomputed next time.
     """
 
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         self.problems: list[str] = []
         self.reused = 0
+        self.unsaved: list[str] = []
 
     def path(self, fingerprint: dict[str, Any]) -> Path:
         """File of the cell with this fingerprint."""
@@ -113,10 +116,20 @@ class ResultStore:
             return "checksum mismatch (partial or edited file)"
         return None
 
-    def save(self, fingerprint: dict[str, Any], returns: Any, lengths: Any) -> Path:
-        """Write a finished cell atomically; returns its path."""
+    def save(self, fingerprint: dict[str, Any], returns: Any, lengths: Any) -> Path | None:
+        """Write a finished cell atomically; returns its path.
+
+        Returns ``None`` (and records the cell in :attr:`unsaved`) when a
+        return is NaN or infinite: the file format holds finite numbers only.
+        """
         returns = [float(r) for r in np.asarray(returns, dtype=np.float64).tolist()]
         lengths = [int(v) for v in np.asarray(lengths).tolist()]
+        if not all(math.isfinite(r) for r in returns):
+            self.unsaved.append(
+                f"{self.path(fingerprint)}: not saved, its returns are not all finite; "
+                "it will be recomputed next time"
+            )
+            return None
         plain = json.loads(_canonical(fingerprint))
         content = {
             "format": FORMAT,

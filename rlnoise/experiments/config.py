@@ -394,7 +394,7 @@ def _check_evaluation(value: Any, env_id: str) -> dict[str, Any] | str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        from rlnoise.evaluation.cli import resolve_grid
+        from rlnoise.evaluation.grid import resolve_grid
 
         try:
             build_grid(resolve_grid(value), env_id)

@@ -124,3 +124,17 @@ def test_shipped_configs_build(name: str) -> None:
 def test_default_grid_covers_the_required_families() -> None:
     groups = {c.group for c in build_grid(CONFIGS / "default.yaml", env_id="CartPole-v1")}
     assert {"obs:gaussian", "random_action", "fgsm", "dynamics:length"} <= groups
+
+
+def test_bad_noise_levels_name_the_grid_field_and_named_grids_load() -> None:
+    with pytest.raises(ValueError, match=r"grid\.gaussian level -0\.1: scale must be >= 0"):
+        build_grid({"gaussian": [-0.1]})
+    with pytest.raises(ValueError, match=r"action_noise\.uniform level -1: scale"):
+        build_grid({"action_noise": {"uniform": [-1]}})
+    with pytest.raises(ValueError, match=r"^obs_noise\.noise: kind must be one of"):
+        ObservationNoise("gausian:0.1")
+    assert build_grid("quick", "CartPole-v1") == build_grid(
+        load_grid(CONFIGS / "quick.yaml"), "CartPole-v1"
+    )
+    with pytest.raises(FileNotFoundError, match="named grids"):
+        build_grid("no-such-grid")

@@ -100,3 +100,17 @@ def test_bad_shapes_and_files(tmp_path: Path, report: RobustnessReport) -> None:
     path.write_text("{}")
     with pytest.raises(ValueError, match=r"is not a rlnoise\.robustness_report"):
         RobustnessReport.load_json(path)
+
+
+def test_damaged_report_file_and_bad_condition_index(
+    tmp_path: Path, report: RobustnessReport
+) -> None:
+    path = report.save_json(tmp_path / "report.json", n_resamples=10)
+    data = json.loads(path.read_text())
+    del data["lengths"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="is damaged: KeyError"):
+        RobustnessReport.load_json(path)
+    for bad in (len(report.conditions), -1, True):
+        with pytest.raises(ValueError, match="condition must be a name or an index"):
+            report.scores("a", bad)

@@ -300,3 +300,97 @@ def test_saved_runs_are_named_after_their_folder(
     report = run(["seed_3/model.zip", "model.zip"], {"clean": True}, n_episodes=1)
     # A bare model.zip in the current directory takes that directory's name, never "".
     assert [r["name"] for r in report.runs] == ["seed_3", tmp_path.name]
+
+
+class TinyImages(gym.Env):
+    """Random 36x36x3 uint8 frames (the smallest NatureCNN accepts), five steps, reward = action."""
+
+    observation_space = gym.spaces.Box(0, 255, (36, 36, 3), np.uint8)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self.np_random.integers(0, 256, (36, 36, 3), dtype=np.uint8), {}
+
+    def step(self, action):
+        self.t += 1
+        frame = self.np_random.integers(0, 256, (36, 36, 3), dtype=np.uint8)
+        return frame, float(action), self.t >= 5, False, {}
+
+
+def test_weight_noise_on_a_shared_cnn_extractor_leaves_the_callers_model_intact() -> None:
+    # PPO's CnnPolicy shares one features extractor under three names; functional_call with
+    # tied weights used to leave vmapped tensors in it, breaking this and every later forward.
+    model = PPO("CnnPolicy", TinyImages(), n_steps=16, batch_size=16, seed=0, device="cpu")
+    obs = TinyImages().reset(seed=0)[0]
+    expected = model.predict(obs, deterministic=True)[0]
+    grid = {"weight_noise": {"gaussian": [0.0, 0.05]}, "random_action": [0.5]}
+    report = run(model, grid, n_episodes=3, env=TinyImages)
+    np.testing.assert_array_equal(report.returns[0, 1], report.returns[0, 0])  # scale 0 = clean
+    assert all(isinstance(p, torch.nn.Parameter) for p in model.policy.parameters())
+    assert model.predict(obs, deterministic=True)[0] == expected
+
+
+def test_a_model_run_without_digest_is_not_confused_with_another_on_resume(tmp_path) -> None:
+    from rlnoise.evaluation import ModelRun
+
+    short = PPO("MlpPolicy", CARTPOLE, seed=9, device="cpu")
+    other = PPO("MlpPolicy", CARTPOLE, seed=1, device="cpu")
+    run(ModelRun("a", "g", short), ["clean"], resume_dir=tmp_path)
+    given = ModelRun("a", "g", other)
+    resumed = run(given, ["clean"], resume_dir=tmp_path)
+    assert resumed.metadata["resume"]["reused_cells"] == 0
+    np.testing.assert_array_equal(resumed.returns, run(other, ["clean"]).returns)
+    assert given.digest == ""  # the caller's ModelRun is not modified
+
+
+def test_vecnormalize_statistics_of_another_env_fail_before_any_episode() -> None:
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from rlnoise.evaluation import ModelRun
+
+    acrobot_stats = VecNormalize(DummyVecEnv([lambda: gym.make("Acrobot-v1")]))
+    model = PPO("MlpPolicy", CARTPOLE, seed=0, device="cpu")
+    CountingResets.resets = 0
+    with pytest.raises(ValueError, match=r"VecNormalize statistics have shape \(6,\)"):
+        run(ModelRun("m", "g", model, vec_normalize=acrobot_stats), ["clean"], env=counting_factory)
+    assert CountingResets.resets == 0
+
+
+@pytest.mark.parametrize(
+    ("models", "conditions", "kwargs", "message"),
+    [
+        (None, 3, {}, "conditions must be a list"),
+        (None, None, {}, "conditions must be a list"),
+        ({}, ["clean"], {}, "model_or_models is an empty mapping"),
+        (None, ["clean"], {"device": None}, "device must be 'auto'"),
+        (None, ["clean"], {"make_kwargs": 3}, "make_kwargs must be a mapping"),
+        (None, ["clean"], {"seed": 1.5}, "seed must be an integer, got 1.5"),
+        (None, {"gaussian": [-0.1]}, {}, r"grid\.gaussian level -0\.1: scale must be >= 0"),
+    ],
+)
+def test_wrong_inputs_are_value_errors_before_any_episode(
+    untrained_cartpole: PPO, models: object, conditions: object, kwargs: dict, message: str
+) -> None:
+    CountingResets.resets = 0
+    with pytest.raises(ValueError, match=message):
+        run(untrained_cartpole if models is None else models, conditions, env=counting_factory,
+            **kwargs)  # fmt: skip
+    assert CountingResets.resets == 0
+
+
+def test_a_resume_dir_that_is_a_file_fails_before_any_episode(
+    untrained_cartpole: PPO, tmp_path
+) -> None:
+    path = tmp_path / "cells"
+    path.write_text("")
+    CountingResets.resets = 0
+    with pytest.raises(ValueError, match=r"resume_dir .* is a file"):
+        run(untrained_cartpole, ["clean"], env=counting_factory, resume_dir=path)
+    assert CountingResets.resets == 0
+
+
+def test_a_named_grid_is_accepted_like_the_cli(untrained_cartpole: PPO) -> None:
+    report = run(untrained_cartpole, "quick", n_episodes=1)
+    assert "dynamics:length=1.0" in report.condition_names  # the CartPole entry, not Pendulum's

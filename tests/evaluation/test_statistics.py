@@ -138,3 +138,15 @@ def test_auc_worst_case_fraction() -> None:
     assert np.isnan(st.fraction_of_clean(1.0, 0.0))
     with pytest.raises(ValueError, match="shape"):
         st.mean(np.zeros(3))
+
+
+def test_bad_inputs_name_the_field() -> None:
+    with pytest.raises(
+        ValueError, match=r"got \(3,\) \(one run's episode returns: pass scores\[None\]\)"
+    ):
+        st.mean([1.0, 2.0, 3.0])
+    scores = np.ones((2, 3))
+    with pytest.raises(ValueError, match="chunk must be >= 1, got 0"):
+        st.stratified_bootstrap(scores, st.mean, chunk=0)
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        st.bootstrap_ci(scores, st.mean, seed=-1)

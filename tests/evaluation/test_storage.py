@@ -129,3 +129,23 @@ def test_interrupted_run_keeps_finished_cells(untrained_cartpole: PPO, tmp_path:
     resumed = evaluate(CrashingCartPole(), tmp_path)
     assert resumed.metadata["resume"]["reused_cells"] == 1
     assert np.array_equal(resumed.returns, evaluate(CrashingCartPole(), None).returns)
+
+
+def test_non_finite_returns_are_not_saved_and_do_not_stop_the_run(
+    untrained_cartpole: PPO, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class NanReward(gym.Wrapper):
+        def step(self, action):
+            obs, _, terminated, truncated, info = self.env.step(action)
+            return obs, float("nan"), terminated, truncated, info
+
+    def factory(**kwargs):
+        return NanReward(gym.make("CartPole-v1", **kwargs))
+
+    report = evaluate_robustness(
+        untrained_cartpole, factory, ["clean"], 2, 0, "cpu", progress=False, resume_dir=tmp_path
+    )
+    assert np.isnan(report.returns).all()
+    assert len(report.metadata["resume"]["unsaved_cells"]) == 1
+    assert "not all finite" in capsys.readouterr().err
+    assert not list(tmp_path.glob("cell-*.json"))
