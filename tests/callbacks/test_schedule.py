@@ -230,7 +230,7 @@ def test_policy_modules_and_model_attributes_are_found() -> None:
 
 def test_extra_sources_are_driven_and_bad_ones_rejected() -> None:
     extra = ScaledActionNoise()
-    model = PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32, device="cpu")
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32, device="cpu", seed=0)
     clock = NoiseScheduleCallback(extra_sources=[extra])
     model.learn(64, callback=clock)
     assert extra.noise_t == 64
@@ -273,6 +273,9 @@ def test_clock_drives_rlnoise_wrappers_stacked_in_subproc_workers() -> None:
 
         probe = Probe(record=read)
         model.learn(128, callback=[NoiseScheduleCallback(remote_every=1), probe])
+        # Two rollouts of 32 steps x 2 envs, each read and logged (the loops below check them).
+        assert [step for step, _, _ in probe.records] == [64, 128]
+        assert capture.steps == [64, 128]
         for step, per_env, policy_t in probe.records:
             for scales in per_env:  # both wrappers of every worker, one call each
                 assert scales["observation"] == pytest.approx(scale_at(step), rel=1e-12)
@@ -288,7 +291,9 @@ def test_clock_drives_rlnoise_wrappers_stacked_in_subproc_workers() -> None:
 def test_clock_drives_vec_observation_noise_in_the_vec_env_chain() -> None:
     from rlnoise.wrappers import VecObservationNoise
 
-    venv = VecNormalize(VecObservationNoise(make_vec_env("CartPole-v1", n_envs=N_ENVS), SPEC))
+    venv = VecNormalize(
+        VecObservationNoise(make_vec_env("CartPole-v1", n_envs=N_ENVS, seed=0), SPEC)
+    )
     model = PPO("MlpPolicy", venv, n_steps=32, batch_size=64, device="cpu", seed=0)
     clock = NoiseScheduleCallback()
     model.learn(128, callback=clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -81,8 +82,15 @@ def test_colored_regenerates_after_length_and_on_reset() -> None:
     first = _run(process, 8)
     after = _run(process, 8)
     assert not np.allclose(first, after)
+    # A reset mid-sequence starts row 0 over and leaves row 1's sequence alone.
+    rngs = [np.random.default_rng(10), np.random.default_rng(11)]
+    process = ColoredNoiseProcess((3,), 1.0, 8, RowRandom(rngs))
+    _run(process, 3)
+    untouched = copy.deepcopy(process)
     process.reset(rows=[0], rngs=None)
-    assert process.step().shape == (2, 3)
+    got, expected = _run(process, 20), _run(untouched, 20)
+    np.testing.assert_array_equal(got[:, 1], expected[:, 1])
+    assert not np.any(np.isclose(got[:5, 0], expected[:5, 0]))  # not the old sequence's end
 
 
 def test_per_row_colored_depends_only_on_the_rows_generator() -> None:

@@ -56,9 +56,15 @@ def test_stateful_kinds_refuse_one_shot_draws() -> None:
 def test_perturb_clips_and_keeps_dtype() -> None:
     x = np.zeros(100, np.float32)
     out = perturb("gaussian:5,clip=space", x, make_rng(0), low=-1, high=1)
-    assert out.dtype == np.float32 and out.min() >= -1 and out.max() <= 1
+    # Exactly the same generator's draw (in x's dtype), clipped; not merely "inside the bounds".
+    draw = sample("gaussian:5", make_rng(0), (100,), dtype=np.float32)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, np.clip(draw, -1, 1))
+    assert (out == -1).any() and (out == 1).any() and (np.abs(out) < 1).any()
     tensor = perturb("uniform:5,clip=-0.5+0.5", torch.zeros(100), make_torch_generator(0))
-    assert tensor.abs().max() <= 0.5
+    drawn = sample("uniform:5", make_torch_generator(0), (100,))
+    assert torch.equal(tensor, drawn.clamp(-0.5, 0.5))
+    assert (tensor.abs() == 0.5).any() and (tensor.abs() < 0.5).any()
 
 
 def test_no_global_rng_is_touched() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
@@ -47,5 +48,10 @@ def test_cnn_policy_trains_on_it() -> None:
         device="cpu",
         seed=0,
     )
+    before = [p.detach().clone() for p in model.policy.features_extractor.parameters()]
     model.learn(64)
     assert model.num_timesteps == 64
+    assert model.observation_space.shape == (2, 40, 40)  # the frames (SB3: channels first)
+    # The update reached the CNN: the gradient flowed through the frames.
+    after = list(model.policy.features_extractor.parameters())
+    assert any(not torch.equal(b, a) for b, a in zip(before, after, strict=True))

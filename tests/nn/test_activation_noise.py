@@ -13,9 +13,17 @@ from rlnoise.nn import ActivationNoise, NoiseControl, noise_disabled
 K = 5.0
 
 
+def randn(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Test inputs from their own generator: never the global RNG, the same on every run."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
 def make_net() -> nn.Sequential:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(8, 64), nn.Tanh(), nn.Linear(64, 2))
+    # The init is pinned inside fork_rng: the global RNG is left as it was, so a noise draw
+    # that (wrongly) came from it would not be pinned by this helper.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(8, 64), nn.Tanh(), nn.Linear(64, 2))
 
 
 def outputs_of(module: nn.Module) -> list[torch.Tensor]:
@@ -27,7 +35,7 @@ def outputs_of(module: nn.Module) -> list[torch.Tensor]:
 def test_noise_on_in_train_phase_only_by_default() -> None:
     net, control = make_net(), NoiseControl()
     ActivationNoise(net, "gaussian:0.1", control=control, names=["1"], seed=0)
-    x = torch.randn(5, 8)
+    x = randn(5, 8)
     assert torch.equal(net(x), net(x))  # eval phase: off
     control.set_training(True)
     assert not torch.equal(net(x), net(x))
@@ -83,11 +91,15 @@ def test_salt_pepper_with_values_and_clip() -> None:
 
 def test_same_seed_same_noise() -> None:
     outs = []
-    for _ in range(2):
+    for global_seed in (100, 200):
         net, control = make_net(), NoiseControl()
         ActivationNoise(net, "uniform:0.2,phases=eval", control=control, names=["1"], seed=4)
+        torch.manual_seed(global_seed)  # a different global RNG: the noise must not read it
         outs.append(net(torch.ones(3, 8)))
     assert torch.equal(outs[0], outs[1])
+    net, control = make_net(), NoiseControl()
+    ActivationNoise(net, "uniform:0.2,phases=eval", control=control, names=["1"], seed=5)
+    assert not torch.equal(net(torch.ones(3, 8)), outs[0])  # the seed is what decides
 
 
 @pytest.mark.parametrize(

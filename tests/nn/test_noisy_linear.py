@@ -14,6 +14,11 @@ from rlnoise.nn import NoisyLinear, noise_disabled
 K = 5.0  # standard errors allowed in statistical checks
 
 
+def randn(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Test inputs from their own generator: never the global RNG, the same on every run."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
 def test_factorised_init_matches_paper() -> None:
     p, q = 400, 300
     layer = NoisyLinear(p, q, seed=0)
@@ -79,7 +84,7 @@ def test_independent_noise_is_standard_normal() -> None:
 
 def test_sample_changes_only_on_reset_noise_never_with_training_mode() -> None:
     layer = NoisyLinear(4, 3, seed=5)
-    x = torch.randn(2, 4)
+    x = randn(2, 4)
     first = layer(x)
     layer.eval()
     assert torch.equal(layer(x), first)  # eval mode neither resamples nor turns noise off
@@ -91,7 +96,7 @@ def test_sample_changes_only_on_reset_noise_never_with_training_mode() -> None:
 
 def test_noise_flag_gives_the_mean_network() -> None:
     layer = NoisyLinear(4, 3, seed=6)
-    x = torch.randn(2, 4)
+    x = randn(2, 4)
     layer.noise_enabled = False
     expected = x @ layer.weight_mu.T + layer.bias_mu
     assert torch.allclose(layer(x), expected)
@@ -111,7 +116,7 @@ def test_effective_weight_is_mu_plus_sigma_eps() -> None:
 
 def test_same_seed_same_noise_different_seed_different_noise() -> None:
     a, b, c = NoisyLinear(5, 4, seed=8), NoisyLinear(5, 4, seed=8), NoisyLinear(5, 4, seed=9)
-    x = torch.randn(3, 5)
+    x = randn(3, 5)
     for _ in range(3):
         assert torch.equal(a(x), b(x))
         assert not torch.equal(a(x), c(x))
@@ -122,7 +127,7 @@ def test_same_seed_same_noise_different_seed_different_noise() -> None:
 
 def test_gradients_reach_mu_and_sigma() -> None:
     layer = NoisyLinear(4, 3, seed=10)
-    x = torch.randn(5, 4)
+    x = randn(5, 4)
     layer(x).sum().backward()
     grad_weight = torch.ones(5, 3).T @ x  # d(sum y)/dW for y = x W^T
     mu_grad, sigma_grad = layer.mu.grad, layer.sigma.grad  # [weight | bias] columns
@@ -135,7 +140,7 @@ def test_gradients_reach_mu_and_sigma() -> None:
 def test_resampling_between_forward_and_backward_keeps_the_graph_valid() -> None:
     # SAC resamples on the critic's optimizer step, between the actor's forward and backward.
     layer = NoisyLinear(4, 3, seed=11)
-    x = torch.randn(2, 4)
+    x = randn(2, 4)
     out = layer(x).sum()
     used = layer.weight_epsilon
     layer.reset_noise()
@@ -146,7 +151,7 @@ def test_resampling_between_forward_and_backward_keeps_the_graph_valid() -> None
 
 def test_cached_effective_weights_follow_parameter_updates() -> None:
     layer = NoisyLinear(4, 3, seed=12)
-    x = torch.randn(2, 4)
+    x = randn(2, 4)
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
     with torch.no_grad():
         before = layer(x)
@@ -168,14 +173,14 @@ def test_from_linear_keeps_weights_and_dtype_moves() -> None:
     layer = layer.double()
     layer.reset_noise()
     assert layer.weight_epsilon.dtype == torch.float64
-    assert layer(torch.randn(1, 3, dtype=torch.float64)).dtype == torch.float64
+    assert layer(randn(1, 3, dtype=torch.float64)).dtype == torch.float64
 
 
 def test_deepcopy_and_no_bias() -> None:
     layer = NoisyLinear(3, 2, bias=False, seed=14)
     assert layer.bias_mu is None and layer.bias is None
     clone = copy.deepcopy(layer)
-    x = torch.randn(1, 3)
+    x = randn(1, 3)
     assert torch.equal(clone(x), layer(x))
 
 
@@ -193,7 +198,7 @@ def test_bad_arguments_name_the_field(kwargs: dict, field: str) -> None:
 def test_lazy_resample_is_drawn_before_the_next_forward(grad: bool) -> None:
     layer = NoisyLinear(4, 3, seed=15)
     layer.cache_effective_weights = True
-    x = torch.randn(2, 4)
+    x = randn(2, 4)
     with torch.set_grad_enabled(grad):
         before = layer(x)
         layer.reset_noise(lazy=True)

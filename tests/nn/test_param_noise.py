@@ -11,9 +11,15 @@ from torch import nn
 from rlnoise.nn import NoiseControl, ParameterNoise, action_rms_distance, softmax_kl_distance
 
 
+def randn(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Test inputs from their own generator: never the global RNG, the same on every run."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
 def make_actor() -> nn.Sequential:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Linear(32, 2), nn.Tanh())
+    with torch.random.fork_rng(devices=[]):  # pinned init; the global RNG is left alone
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Linear(32, 2), nn.Tanh())
 
 
 def make_noise(
@@ -64,7 +70,7 @@ def test_adaptation_moves_sigma_towards_the_target(target: float, shrinks: bool)
 def test_perturbation_acts_in_rollout_only_and_is_held_between_episodes() -> None:
     actor = make_actor()
     _, control = make_noise(actor, "gaussian:0.2,adaptive=0.1", adapt_every=0)
-    x = torch.randn(4, 3)
+    x = randn(4, 3)
     clean = actor(x)  # eval phase: clean
     control.begin_acting(rows=1, episode_started=True)
     first = actor(x)
@@ -75,6 +81,18 @@ def test_perturbation_acts_in_rollout_only_and_is_held_between_episodes() -> Non
     assert not torch.equal(actor(x), first)
     control.set_training(True)
     assert torch.equal(actor(x), clean)  # learning sees the clean actor
+
+
+def test_same_seed_same_perturbation_whatever_the_global_rng() -> None:
+    outs = []
+    for global_seed in (100, 200):
+        actor = make_actor()
+        _, control = make_noise(actor, "gaussian:0.2,adaptive=0.1", adapt_every=0)
+        torch.manual_seed(global_seed)  # a different global RNG: the noise must not read it
+        control.begin_acting(rows=1, episode_started=True)
+        outs.append(actor(randn(4, 3)))
+    assert torch.equal(outs[0], outs[1])
+    assert not torch.equal(outs[0], make_actor()(randn(4, 3)))  # and it is perturbed
 
 
 def test_measurement_leaves_other_noise_and_phase_alone() -> None:

@@ -13,9 +13,17 @@ from rlnoise.nn import NoiseControl, WeightNoise
 K = 5.0
 
 
+def randn(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Test inputs from their own generator: never the global RNG, the same on every run."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
 def make_net() -> nn.Sequential:
-    torch.manual_seed(0)  # the network's own init only; noise comes from the injector's seed
-    return nn.Sequential(nn.Linear(20, 30), nn.Tanh(), nn.Linear(30, 2))
+    # The network's own init only, inside fork_rng: the global RNG is left as it was, so a
+    # noise draw that (wrongly) came from it would not be pinned by this helper.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(20, 30), nn.Tanh(), nn.Linear(30, 2))
 
 
 def capture_weight(net: nn.Sequential, index: int = 0) -> list[torch.Tensor]:
@@ -28,7 +36,7 @@ def capture_weight(net: nn.Sequential, index: int = 0) -> list[torch.Tensor]:
 def test_fresh_noise_differs_per_forward_and_is_off_outside_its_phases() -> None:
     net, control = make_net(), NoiseControl()
     WeightNoise(net, "gaussian:0.1", control=control, names=["0.weight"], seed=0)
-    x = torch.randn(4, 20)
+    x = randn(4, 20)
     control.set_training(True)  # default phase: train
     assert not torch.equal(net(x), net(x))
     control.set_training(False)
@@ -44,7 +52,7 @@ def test_parameters_state_dict_and_gradients_stay_clean() -> None:
     control.set_training(True)
     clean = net[0].weight.detach().clone()
     state = {k: v.clone() for k, v in net.state_dict().items()}
-    net(torch.randn(4, 20)).sum().backward()
+    net(randn(4, 20)).sum().backward()
     assert torch.equal(net[0].weight, clean)
     assert "weight" not in net[0].__dict__  # the shadow is gone after forward
     assert all(torch.equal(state[k], v) for k, v in net.state_dict().items())
@@ -55,7 +63,7 @@ def test_additive_gaussian_perturbation_has_the_spec_std() -> None:
     net, control = make_net(), NoiseControl()
     WeightNoise(net, "gaussian:0.2,phases=eval", control=control, names=["0.weight"], seed=2)
     seen = capture_weight(net)
-    net(torch.randn(1, 20))
+    net(randn(1, 20))
     delta = (seen[0] - net[0].weight.detach()).double().flatten()
     n = delta.numel()
     # Sample variance of n normals: standard error sigma^2 sqrt(2/(n-1)).
@@ -68,7 +76,7 @@ def test_multiplicative_noise_scales_with_the_weight() -> None:
     spec = "uniform:0.5,mode=multiplicative,phases=eval"
     WeightNoise(net, spec, control=control, names=["0.weight"], seed=3)
     seen = capture_weight(net)
-    net(torch.randn(1, 20))
+    net(randn(1, 20))
     ratio = (seen[0] / net[0].weight.detach() - 1).double().flatten()
     assert ratio.abs().max() <= 0.5 + 1e-5
     # U(-0.5, 0.5): variance 0.25/3; Var of x^2 is b^4/5 - b^4/9.
@@ -81,7 +89,7 @@ def test_dropconnect_zeroes_the_spec_fraction() -> None:
     net, control = make_net(), NoiseControl()
     WeightNoise(net, "dropout:0.3,phases=eval", control=control, names=["0.weight"], seed=4)
     seen = capture_weight(net)
-    net(torch.randn(1, 20))
+    net(randn(1, 20))
     dropped = (seen[0] == 0).double().mean().item()
     n = seen[0].numel()
     assert abs(dropped - 0.3) < K * math.sqrt(0.3 * 0.7 / n)
@@ -98,7 +106,7 @@ def test_held_noise_changes_only_on_its_event() -> None:
         names=["0.weight", "2.weight"],
         seed=5,
     )
-    x = torch.randn(3, 20)
+    x = randn(3, 20)
     control.begin_acting(rows=1, episode_started=False)
     first = net(x)
     control.begin_acting(rows=1, episode_started=False)
@@ -128,19 +136,28 @@ def test_stacked_perturbations_unwind() -> None:
         net, "dropout:0.5,phases=eval", control=control, names=["0.weight"], seed=8, label="second"
     )
     seen = capture_weight(net)
-    net(torch.randn(1, 20))
+    net(randn(1, 20))
     assert "weight" not in net[0].__dict__
+    # The dropout mask applied on top of the gaussian draw: a Binomial(n, 0.5) fraction of
+    # zeros (SE sqrt(0.25 / n)); K = 5 SE: a correct mask fails with probability < 1e-6.
     zeros = (seen[0] == 0).double().mean().item()
-    assert 0.3 < zeros < 0.7  # the dropout mask applied on top of the gaussian draw
+    n = seen[0].numel()
+    assert abs(zeros - 0.5) < K * math.sqrt(0.25 / n)
+    kept = seen[0] != 0
+    assert not torch.any(seen[0][kept] == net[0].weight.detach()[kept])  # and noisy, not clean
 
 
 def test_same_seed_same_draws() -> None:
     outs = []
-    for _ in range(2):
+    for global_seed in (100, 200):
         net, control = make_net(), NoiseControl()
         WeightNoise(net, "laplace:0.1,phases=eval", control=control, names=["0.weight"], seed=9)
+        torch.manual_seed(global_seed)  # a different global RNG: the noise must not read it
         outs.append(net(torch.ones(1, 20)))
     assert torch.equal(outs[0], outs[1])
+    net, control = make_net(), NoiseControl()
+    WeightNoise(net, "laplace:0.1,phases=eval", control=control, names=["0.weight"], seed=10)
+    assert not torch.equal(net(torch.ones(1, 20)), outs[0])  # the seed is what decides
 
 
 @pytest.mark.parametrize(
@@ -178,7 +195,7 @@ def test_relative_std_scales_by_the_tensor_std() -> None:
         seed=10,
     )
     seen = capture_weight(net)
-    net(torch.randn(1, 20))
+    net(randn(1, 20))
     weight = net[0].weight.detach().double()
     delta = (seen[0] - net[0].weight.detach()).double().flatten()
     expected = (0.5 * weight.std()) ** 2
@@ -191,7 +208,7 @@ def test_weight_noise_reaches_noisy_linear_means() -> None:
 
     net = nn.Sequential(NoisyLinear(4, 3, seed=0))
     net[0].noise_enabled = False
-    x = torch.randn(2, 4)
+    x = randn(2, 4)
     clean = net(x)
     WeightNoise(net, "gaussian:0.1,phases=eval", control=NoiseControl(), names=["0.mu"], seed=1)
     assert not torch.allclose(net(x), clean)

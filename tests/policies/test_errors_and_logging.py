@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ def ppo(**policy_kwargs: Any) -> PPO:
         batch_size=32,
         n_epochs=1,
         policy_kwargs={"net_arch": [8], **policy_kwargs},
+        seed=0,
         device="cpu",
     )
 
@@ -143,6 +145,7 @@ class Capture(KVWriter):
                 learning_starts=16,
                 batch_size=16,
                 policy_kwargs={"net_arch": [8]},
+                seed=0,
                 device="cpu",
             ),
             {"noise/param_noise", "noise/param_noise_target", "noise/param_noise_distance"},
@@ -157,6 +160,13 @@ def test_noise_is_logged_to_sb3_without_user_action(make: Any, keys: set[str]) -
     model.learn(256, log_interval=1)
     logged = set().union(*(d.keys() for d in capture.dumps))
     assert keys <= logged
+    # The values are the policy's own: what it reports now (the scales set by the specs do
+    # not move in these runs), and finite.
+    last = {key: [d[key] for d in capture.dumps if key in d][-1] for key in keys}
+    now = {f"noise/{key}": value for key, value in model.policy.noise_logs().items()}
+    fixed = {"noise/weight_noise", "noise/param_noise_target"}
+    assert {k: v for k, v in last.items() if k in fixed} == {k: now[k] for k in keys & fixed}
+    assert all(math.isfinite(v) for v in last.values())
 
 
 def test_policy_is_a_noise_source_following_an_outside_clock() -> None:

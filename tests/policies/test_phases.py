@@ -195,14 +195,18 @@ def test_sac_param_noise_perturbs_acting_only() -> None:
 
 
 def test_same_seed_same_noisy_outputs() -> None:
-    def train_outputs() -> torch.Tensor:
-        model = ppo()
+    def train_outputs(global_seed: int, **policy_kwargs: Any) -> torch.Tensor:
+        model = ppo(**policy_kwargs)
         model.learn(32)
         model.policy.set_training_mode(True)
+        # SB3's seed pins the global RNG; move it so that noise drawn from it would differ.
+        torch.manual_seed(global_seed)
         obs = torch.ones(3, 4)
         return model.policy.evaluate_actions(obs, torch.zeros(3))[1].detach()
 
-    assert torch.equal(train_outputs(), train_outputs())
+    first = train_outputs(100)
+    assert torch.equal(first, train_outputs(200))
+    assert not torch.equal(first, train_outputs(100, noise_seed=1))  # the noise seed decides
 
 
 def test_direct_network_calls_after_training_see_eval() -> None:

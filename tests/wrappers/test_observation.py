@@ -250,13 +250,24 @@ def test_non_finite_observations_pass_through(spec) -> None:
 
     space = gym.spaces.Box(-np.inf, np.inf, (4,), np.float32)
     env = ObservationNoise(gym.wrappers.TransformObservation(cartpole(), poison, space), spec)
-    obs, _ = env.reset(seed=0)
+    clean = gym.wrappers.TransformObservation(cartpole(), poison, space)
+    obs, ref = env.reset(seed=0)[0], clean.reset(seed=0)[0]
+    dropped = 0
     for _ in range(20):
         assert np.isnan(obs[1]) and obs[3] == -np.inf
         assert np.isfinite(obs[[0, 2]]).all()
+        # ...while the finite entries still get their noise.
+        if spec.startswith("dropout"):
+            assert np.all((obs[[0, 2]] == 0) | (obs[[0, 2]] == ref[[0, 2]]))
+            dropped += int((obs[[0, 2]] == 0).sum())
+        else:
+            assert np.all(obs[[0, 2]] != ref[[0, 2]])
         obs, _, term, trunc, _ = env.step(0)
+        ref, *_ = clean.step(0)
         if term or trunc:
-            obs, _ = env.reset()
+            obs, ref = env.reset()[0], clean.reset()[0]
+    if spec.startswith("dropout"):
+        assert 0 < dropped < 40  # 40 entries at rate 0.5: either bound fails with p = 2^-40
 
 
 @pytest.mark.parametrize(

@@ -177,23 +177,35 @@ def test_rl_zoo_config_and_a_ppo_rollout() -> None:
     )
     env = wrap(venv())
     assert isinstance(env, VecObservationNoise)
+    assert env.noise_scales() == {"observation": pytest.approx(0.1)}  # the YAML kwargs arrived
     model = PPO("MlpPolicy", env, n_steps=64, batch_size=64, n_epochs=1, device="cpu", seed=0)
     model.learn(128)
-    assert model.num_timesteps >= 128
+    assert model.num_timesteps == 64 * N  # one rollout of 64 steps on N sub-envs
+    # The rollout the update used holds the noisy observations: with the same seed, a
+    # rollout on the clean VecEnv stores different ones.
+    clean = PPO("MlpPolicy", venv(), n_steps=64, batch_size=64, n_epochs=1, device="cpu", seed=0)
+    clean.learn(128)
+    assert not np.array_equal(model.rollout_buffer.observations, clean.rollout_buffer.observations)
 
 
 def test_mask_kinds_on_terminal_observations() -> None:
     noisy, clean = VecObservationNoise(venv(), "dropout:0.5"), venv()
-    seen = 0
+    seen, dropped, entries = 0, 0, 0
     for obs, ref, dones, infos, ref_infos in rollout(noisy, clean, 100):
         assert np.all((obs == 0) | (obs == ref))
+        assert np.all(ref != 0)  # so a zero in obs is a dropped entry
+        dropped += int((obs == 0).sum())
+        entries += obs.size
         if dones is not None:
             for i in np.flatnonzero(dones):
                 final, want = infos[i]["terminal_observation"], ref_infos[i]["terminal_observation"]
                 assert np.all((final == 0) | (final == want))
                 seen += 1
     assert seen >= 3
-    # About half of all entries dropped in the batch observations.
+    # Half of all entries dropped in the batch observations: the dropped fraction of the
+    # 101 x 4 x 4 entries has SE sqrt(0.25 / entries) = 0.012; 5 SE: a correct mask fails
+    # with probability < 1e-6 (and a mask that never or always drops fails for sure).
+    assert abs(dropped / entries - 0.5) < 5 * np.sqrt(0.25 / entries)
 
 
 def test_scheduled_noise_on_terminal_observations_follows_the_schedule() -> None:
