@@ -188,4 +188,4 @@ class ActivationNoise(SpecInjector):
 
     def __repr__(self) -> str:
         phases = "+".join(self.phases)
-        return f"ActivationNoise({self.spec.label}, phases={phases}, modules={self.names})"
+        return f"ActivationNoise({self.spec}, phases={phases}, modules={self.names})"

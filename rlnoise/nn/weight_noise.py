@@ -355,4 +355,4 @@ class WeightNoise(SpecInjector):
     def __repr__(self) -> str:
         phases = "+".join(p for p in PHASES if p in self.phases)
         how = "fresh per forward" if self.fresh else f"held, resample={self.resample_value}"
-        return f"WeightNoise({self.spec.label}, {how}, phases={phases}, params={self.names})"
+        return f"WeightNoise({self.spec}, {how}, phases={phases}, params={self.names})"

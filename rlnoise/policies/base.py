@@ -484,6 +484,13 @@ class NoisyPolicyMixin:
             layer.cache_effective_weights = False
         return net
 
+    def extra_repr(self) -> str:
+        """One line per noise source, above the network in ``repr(policy)``."""
+        lines = [super().extra_repr()]  # type: ignore[misc]
+        injectors = self.__dict__.get("noise_injectors", {})
+        lines += [f"(noise) {injector!r}" for injector in injectors.values()]
+        return "\n".join(line for line in lines if line)
+
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         # .to()/.cuda()/.double(): noise drawn from now on must follow the parameters.
         out = super()._apply(fn, recurse)  # type: ignore[misc]

@@ -210,3 +210,12 @@ def test_layer_norm_scopes() -> None:
     assert norms(plain.policy) == set()
     with pytest.raises(ValueError, match="layer_norm must be"):
         SAC(NoisySACPolicy, "Pendulum-v1", policy_kwargs={"layer_norm": "critic"}, device="cpu")
+
+
+def test_repr_lists_the_noise_sources_above_the_network() -> None:
+    lines = repr(ppo(weight_noise="gaussian:0.05,mode=multiplicative").policy).splitlines()
+    assert lines[1].startswith("  (noise) WeightNoise(gaussian:0.05,mode=multiplicative, fresh")
+    assert lines[2].startswith("  (noise) ActivationNoise(gaussian:0.05, phases=train")
+    assert "(mlp_extractor)" in "\n".join(lines[3:])
+    plain = repr(ppo(weight_noise=None, activation_noise=None).policy).splitlines()
+    assert not any("(noise)" in line for line in plain)
