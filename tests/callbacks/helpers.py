@@ -65,7 +65,13 @@ class SpySGD(torch.optim.SGD):
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
         self.seen.append(self._grads())
-        return super().step(closure)
+        # torch wraps each optimizer class's step once, with the runner of the step hooks;
+        # once any plain SGD exists, SGD.step is wrapped too and super().step() would run
+        # every hook a second time. Call the unwrapped SGD step: hooks run once, here.
+        sgd_step = torch.optim.SGD.step
+        if getattr(sgd_step, "hooked", False):
+            sgd_step = sgd_step.__wrapped__  # type: ignore[attr-defined]
+        return sgd_step(self, closure)
 
 
 class ScheduledWrapper(gym.Wrapper):
