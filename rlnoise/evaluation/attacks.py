@@ -41,6 +41,7 @@ def linf_attack(
     actions_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
     low: torch.Tensor | None = None,
     high: torch.Tensor | None = None,
+    fixed: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Projected signed-gradient ascent on an attack loss, per row (FGSM: one step of ``eps``).
 
@@ -59,6 +60,8 @@ def linf_attack(
             when ``None``.
         low: Lower bounds the attacked observation is clipped to (``None``: none).
         high: Upper bounds, as ``low``.
+        fixed: Boolean mask (broadcast to ``obs``) of elements left unperturbed
+            (``None``: none), e.g. the integer keys of a flattened Dict observation.
 
     Returns:
         Attacked observations, detached, with ``|x_adv - obs| <= eps``.
@@ -77,6 +80,8 @@ def linf_attack(
         lower = torch.maximum(lower, low)
     if high is not None:
         upper = torch.minimum(upper, high)
+    if fixed is not None:
+        lower, upper = torch.where(fixed, obs, lower), torch.where(fixed, obs, upper)
     x = obs.clone() if start is None else torch.clamp(obs + start, lower, upper)
     for _ in range(steps):
         x = x.detach().requires_grad_(True)

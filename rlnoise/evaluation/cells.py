@@ -112,14 +112,14 @@ class Cell:
         first = list(range(min(n_lanes, n_episodes)))
         self.dynamics: Dynamics | None = next(iter(condition.find(Dynamics)), None)
         self.env_key = dynamics_key(condition)
-        obs_space = adapter.observation_space
+        obs_space = adapter.input_space  # Dict observations: the Box of their flat rows
         self.obs_shape = tuple(obs_space.shape)
         noises: list[ObservationNoise] = condition.find(ObservationNoise)
         self.attack: ObservationAttack | None = next(iter(condition.find(ObservationAttack)), None)
         if (noises or self.attack) and not isinstance(obs_space, spaces.Box):
             raise ValueError(
                 f"condition {condition.name!r}: observation noise and attacks need a Box "
-                f"observation space, got {obs_space}"
+                f"(or Dict of Box) observation space, got {obs_space}"
             )
         self.obs_dtype = (
             obs_space.dtype
@@ -189,6 +189,16 @@ class Cell:
         attack = self.attack
         assert attack is not None
         self.adapter.check_gradient()
+        layout = self.adapter.layout
+        self.attack_fixed: torch.Tensor | None = None
+        if layout is not None:
+            if layout.integer.all():
+                raise ValueError(
+                    f"condition {self.condition.name!r}: attacks perturb the float Box keys of a "
+                    f"Dict observation, and {self.adapter.observation_space} has none"
+                )
+            if layout.integer.any():
+                self.attack_fixed = torch.as_tensor(layout.integer, device=self.adapter.device)
         space = self.adapter.action_space
         if not isinstance(space, spaces.Discrete | spaces.Box):
             raise ValueError(
@@ -379,6 +389,7 @@ class Cell:
             actions_fn=adapter.actions_from_scores,
             low=low,
             high=high,
+            fixed=self.attack_fixed,
         )
         return adapter.normalize_torch(x_adv) if raw else x_adv
 

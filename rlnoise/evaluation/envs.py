@@ -136,10 +136,21 @@ class EnvMaker:
             refresh(inner)
 
 
-def channels_first_space(space: gym.Space) -> gym.spaces.Box | None:
-    """The CHW transpose of an HWC image Box (SB3's image check), else ``None``."""
+def channels_first_space(space: gym.Space) -> gym.Space | None:
+    """The CHW transpose of an HWC image Box (SB3's image check), else ``None``.
+
+    A Dict space with HWC image keys: the Dict with those keys transposed (as
+    SB3's ``VecTransposeImage`` does), else ``None``.
+    """
     from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
 
+    if isinstance(space, gym.spaces.Dict):
+        keys = {key: channels_first_space(sub) for key, sub in space.spaces.items()}
+        if all(sub is None for sub in keys.values()):
+            return None
+        return gym.spaces.Dict(
+            {key: space.spaces[key] if sub is None else sub for key, sub in keys.items()}
+        )
     if not isinstance(space, gym.spaces.Box) or not is_image_space(space):
         return None
     if is_image_space_channels_first(space):
@@ -153,4 +164,12 @@ def _to_channels_first(env: gym.Env) -> gym.Env:
     space = channels_first_space(env.observation_space)
     if space is None:
         raise ValueError(f"env observation space {env.observation_space} is not an HWC image")
+    if isinstance(space, gym.spaces.Dict):
+        original: Any = env.observation_space
+        images = {k for k, sub in space.spaces.items() if sub != original.spaces[k]}
+
+        def transpose(obs: Any) -> Any:
+            return {k: np.transpose(v, (2, 0, 1)) if k in images else v for k, v in obs.items()}
+
+        return gym.wrappers.TransformObservation(env, transpose, space)
     return gym.wrappers.TransformObservation(env, lambda obs: np.transpose(obs, (2, 0, 1)), space)

@@ -58,8 +58,10 @@ class BatchedLoop:
         self.adapters, self.conditions = adapters, conditions
         self.n_episodes, self.seed = n_episodes, seed
         self.capacity, self.max_steps = batch_size, max_steps
-        space = adapters[0].observation_space
+        space = adapters[0].input_space
         self.obs = np.zeros((batch_size, *space.shape), dtype=space.dtype)
+        # Dict observations are held as flat rows (see rlnoise.evaluation.observations).
+        self.layout = adapters[0].layout
         self.slot_cell: list[Cell | None] = [None] * batch_size
         self.slot_lane = np.zeros(batch_size, dtype=np.int64)
         self.slot_env: list[gym.Env | None] = [None] * batch_size
@@ -81,7 +83,7 @@ class BatchedLoop:
         env = self.slot_env[slot]
         assert env is not None
         obs, _ = env.reset(seed=self.seed + episode)
-        self.obs[slot] = obs
+        self.obs[slot] = obs if self.layout is None else self.layout.flatten_one(obs)
         self.slot_return[slot] = 0.0
         self.slot_length[slot] = 0
 
@@ -234,7 +236,11 @@ class BatchedLoop:
         steps: list[Any] = [self.slot_step[slot] for slot in slots.tolist()]
         results = [step(action) for step, action in zip(steps, actions, strict=True)]
         # np.array of equal-shape rows is 3x faster than np.stack; itemgetter maps stay in C.
-        self.obs[slots] = np.array(list(map(_FIRST, results)))
+        observations = list(map(_FIRST, results))
+        if self.layout is None:
+            self.obs[slots] = np.array(observations)
+        else:
+            self.obs[slots] = self.layout.flatten(observations)
         self.slot_return[slots] += np.array(list(map(_SECOND, results)), dtype=np.float64)
         self.slot_length[slots] += 1
         ended = np.array(list(map(_THIRD, results)), dtype=bool)

@@ -169,8 +169,15 @@ def vec_normalize_digest(vec_normalize: Any) -> str | None:
         return None
     rms = vec_normalize.obs_rms
     buffer = io.BytesIO()
-    np.save(buffer, np.asarray(rms.mean, np.float64))
-    np.save(buffer, np.asarray(rms.var, np.float64))
+    if isinstance(rms, dict):  # Dict observations: the statistics of the normalised keys
+        keys = list(getattr(vec_normalize, "norm_obs_keys", None) or rms)
+        for key in keys:
+            buffer.write(repr(key).encode())
+            np.save(buffer, np.asarray(rms[key].mean, np.float64))
+            np.save(buffer, np.asarray(rms[key].var, np.float64))
+    else:
+        np.save(buffer, np.asarray(rms.mean, np.float64))
+        np.save(buffer, np.asarray(rms.var, np.float64))
     buffer.write(repr((vec_normalize.epsilon, vec_normalize.clip_obs)).encode())
     return hashlib.sha256(buffer.getvalue()).hexdigest()
 

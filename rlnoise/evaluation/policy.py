@@ -14,6 +14,10 @@ statistics saved with it) and offers:
 - ``VecNormalize``'s observation normalisation in numpy and in torch (the same
   float64 arithmetic, so both give identical float32 results).
 
+Dict observations (``MultiInputPolicy``) of Box subspaces travel as flat rows
+(:class:`~rlnoise.evaluation.observations.DictLayout`), unflattened into the
+policy's ``{key: tensor}`` input inside the forward pass.
+
 Supported for attacks and weight noise: ``ActorCriticPolicy`` (PPO, A2C,
 TRPO), ``DQNPolicy``, ``SACPolicy`` (and TQC's), ``TD3Policy`` (TD3, DDPG).
 Other feed-forward SB3 policies (QR-DQN, ARS, CrossQ) run the other conditions.
@@ -29,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 from torch import nn
+
+from rlnoise.evaluation.observations import DictLayout, DictNormalizer
 
 __all__ = ["PolicyAdapter"]
 
@@ -134,6 +140,17 @@ class _Scores(nn.Module):
         return policy.actor(obs)
 
 
+class _DictScores(_Scores):
+    """:class:`_Scores` of a Dict-observation policy, fed flat rows (see :class:`DictLayout`)."""
+
+    def __init__(self, policy: Any, family: str, layout: DictLayout):
+        super().__init__(policy, family)
+        self.layout = layout
+
+    def forward(self, obs: torch.Tensor) -> Any:
+        return super().forward(self.layout.unflatten(obs))  # type: ignore[arg-type]
+
+
 class PolicyAdapter:
     """Batched, exact-as-predict access to one SB3 policy.
 
@@ -144,8 +161,13 @@ class PolicyAdapter:
 
     Raises:
         ValueError: Recurrent or action-masked policies (they need state or
-            masks that a robustness grid does not supply), or a dict
-            observation space.
+            masks that a robustness grid does not supply), or an observation
+            space other than Box, Discrete or a Dict of Box subspaces.
+
+    Attributes:
+        layout: Flat-row layout of a Dict observation space, else ``None``.
+        input_space: The space of the rows the runner holds: the observation
+            space, or for Dict observations the flat Box of ``layout``.
     """
 
     def __init__(self, policy: Any, vec_normalize: Any = None):
@@ -158,61 +180,83 @@ class PolicyAdapter:
             )
         self.observation_space = policy.observation_space
         self.action_space = policy.action_space
-        if not isinstance(self.observation_space, spaces.Box | spaces.Discrete):
+        self.layout: DictLayout | None = None
+        if isinstance(self.observation_space, spaces.Dict):
+            self.layout = DictLayout(self.observation_space)
+        elif not isinstance(self.observation_space, spaces.Box | spaces.Discrete):
             raise ValueError(
                 f"observation space {self.observation_space} is not supported "
-                "(Box or Discrete observations only)"
+                "(Box, Discrete or a Dict of Box observations only)"
             )
+        self.input_space: Any = self.observation_space if self.layout is None else self.layout.space
         policy.set_training_mode(False)
         self.device = policy.device
         from stable_baselines3.common.preprocessing import is_image_space
 
         self._image = is_image_space(self.observation_space)
-        self._obs_shape: tuple[int, ...] = tuple(self.observation_space.shape or ())
+        self._obs_shape: tuple[int, ...] = tuple(self.input_space.shape or ())
         self.discrete = isinstance(
             self.action_space, spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary
         )
-        self._scores = None if self.family is None else _Scores(policy, self.family)
+        self._scores: _Scores | None = None
+        if self.family is not None:
+            self._scores = (
+                _Scores(policy, self.family)
+                if self.layout is None
+                else _DictScores(policy, self.family, self.layout)
+            )
         from stable_baselines3.common.distributions import CategoricalDistribution
 
         self._categorical = self.family == "actor_critic" and isinstance(
             getattr(policy, "action_dist", None), CategoricalDistribution
         )
         self._norm: tuple[np.ndarray, np.ndarray, float, float] | None = None
+        self._dict_norm: DictNormalizer | None = None
         if vec_normalize is not None and getattr(vec_normalize, "norm_obs", False):
             rms = vec_normalize.obs_rms
-            if isinstance(rms, dict):
-                raise ValueError("VecNormalize statistics of dict observations are not supported")
-            mean = np.asarray(rms.mean, dtype=np.float64)
-            var = np.asarray(rms.var, dtype=np.float64)
-            if mean.shape != self._obs_shape or var.shape != self._obs_shape:
+            if isinstance(rms, dict) != (self.layout is not None):
                 raise ValueError(
-                    f"VecNormalize statistics have shape {mean.shape}, but the policy's "
-                    f"observations have shape {self._obs_shape}: they were not made for this policy"
+                    f"VecNormalize statistics are for {'Dict' if isinstance(rms, dict) else 'Box'}"
+                    f" observations, but the policy's observation space is "
+                    f"{self.observation_space}: they were not made for this policy"
                 )
-            self._norm = (mean, var, float(vec_normalize.epsilon), float(vec_normalize.clip_obs))
-            self._norm_torch = (
-                torch.as_tensor(mean, device=self.device),
-                torch.sqrt(torch.as_tensor(var, device=self.device) + self._norm[2]),
+            if self.layout is not None:
+                self._dict_norm = DictNormalizer(self.layout, vec_normalize)
+            else:
+                self._init_box_norm(vec_normalize)
+
+    def _init_box_norm(self, vec_normalize: Any) -> None:
+        rms = vec_normalize.obs_rms
+        mean = np.asarray(rms.mean, dtype=np.float64)
+        var = np.asarray(rms.var, dtype=np.float64)
+        if mean.shape != self._obs_shape or var.shape != self._obs_shape:
+            raise ValueError(
+                f"VecNormalize statistics have shape {mean.shape}, but the policy's "
+                f"observations have shape {self._obs_shape}: they were not made for this policy"
             )
+        self._norm = (mean, var, float(vec_normalize.epsilon), float(vec_normalize.clip_obs))
+        self._norm_torch = (
+            torch.as_tensor(mean, device=self.device),
+            torch.sqrt(torch.as_tensor(var, device=self.device) + self._norm[2]),
+        )
 
     # -- normalisation -------------------------------------------------------------
     @property
     def normalizes(self) -> bool:
         """True when VecNormalize observation statistics are applied."""
-        return self._norm is not None
+        return self._norm is not None or self._dict_norm is not None
 
     def normalize(self, obs: np.ndarray) -> np.ndarray:
         """``VecNormalize.normalize_obs`` (float64 arithmetic, float32 result); identity without."""
         if self._norm is None:
-            return obs
+            return obs if self._dict_norm is None else self._dict_norm.normalize(obs)
         mean, var, eps, clip = self._norm
         return np.clip((obs - mean) / np.sqrt(var + eps), -clip, clip).astype(np.float32)
 
     def normalize_torch(self, obs: torch.Tensor) -> torch.Tensor:
         """Differentiable twin of :meth:`normalize` (bit-identical values)."""
         if self._norm is None:
-            return obs
+            return obs if self._dict_norm is None else self._dict_norm.normalize_torch(obs)
         mean, std = self._norm_torch
         clip = self._norm[3]
         return ((obs.to(torch.float64) - mean) / std).clamp(-clip, clip).to(torch.float32)
@@ -223,8 +267,10 @@ class PolicyAdapter:
             clip = self._norm[3]
             shape = self.observation_space.shape
             return np.full(shape, -clip, np.float32), np.full(shape, clip, np.float32)
-        if isinstance(self.observation_space, spaces.Box):
-            return self.observation_space.low, self.observation_space.high
+        if space == "normalized" and self._dict_norm is not None:
+            return self._dict_norm.bounds()
+        if isinstance(self.input_space, spaces.Box):
+            return self.input_space.low, self.input_space.high
         return None
 
     # -- acting ------------------------------------------------------------------
@@ -248,7 +294,8 @@ class PolicyAdapter:
         ``torch.distributions`` objects (identical values, less overhead).
         """
         if self._scores is None:
-            return self.policy._predict(obs, deterministic=True)
+            policy_input = obs if self.layout is None else self.layout.unflatten(obs)
+            return self.policy._predict(policy_input, deterministic=True)
         return self.actions_from_scores(self._scores(obs))
 
     @torch.inference_mode()
@@ -319,12 +366,12 @@ class PolicyAdapter:
     def check_gradient(self) -> None:
         """Raise ``ValueError`` unless the scores have a gradient w.r.t. the observation."""
         scores_module = self._require_family("an observation attack")
-        if not isinstance(self.observation_space, spaces.Box):
+        space = self.input_space
+        if not isinstance(space, spaces.Box):
             raise ValueError(
                 f"an observation attack needs a Box observation space, got {self.observation_space}"
             )
-        low, high = self.observation_space.low, self.observation_space.high
-        probe = np.clip(np.zeros(self.observation_space.shape), low, high).astype(np.float32)
+        probe = np.clip(np.zeros(space.shape), space.low, space.high).astype(np.float32)
         x = torch.as_tensor(probe[None], device=self.device).requires_grad_(True)
         with torch.enable_grad():
             out = scores_module(x)

@@ -181,6 +181,12 @@ def evaluate_robustness(
     ``evaluate_policy`` does by default; perturbations supply the randomness.
     Every (run, condition) plays exactly ``n_episodes`` episodes.
 
+    Observations may be Box, Discrete, or a Dict of Box subspaces
+    (``MultiInputPolicy``; see :mod:`rlnoise.evaluation.observations`):
+    observation noise then applies to every key, ``VecNormalize`` statistics
+    to the keys in their ``norm_obs_keys``, and attacks perturb every float
+    key in its own l_inf ball (integer keys, e.g. images, are left as they are).
+
     Args:
         model_or_models: An SB3 model, a path to a saved zip, a list of them
             (runs of one group, e.g. training seeds), or ``{group: model or
@@ -214,7 +220,9 @@ def evaluate_robustness(
 
     Raises:
         ValueError: Unknown condition type, unregistered env id, model/env
-            space mismatch, an attack on a policy without gradient, bad
+            space mismatch, a nested Dict or Tuple (or non-Box key) observation
+            space, an attack on a policy without gradient or on a Dict
+            observation without a float key, bad
             settings (``n_episodes``, ``seed``, ``batch_size``...), a
             ``resume_dir`` that is a file: all before any episode runs.
         FileNotFoundError: A model path or grid file that does not exist.
@@ -344,10 +352,15 @@ def _accepts(model_space: gym.Space, env_space: gym.Space) -> bool:
 
     Equal spaces, or Boxes of the same shape and dtype whose bounds contain the
     env's: a model trained behind a noise wrapper saw a widened space (e.g.
-    unbounded for Gaussian observation noise) and acts on the clean one.
+    unbounded for Gaussian observation noise) and acts on the clean one. Dict
+    spaces: the same keys, each accepted by this rule.
     """
     if model_space == env_space:
         return True
+    if isinstance(model_space, gym.spaces.Dict) and isinstance(env_space, gym.spaces.Dict):
+        return set(model_space.spaces) == set(env_space.spaces) and all(
+            _accepts(sub, env_space.spaces[key]) for key, sub in model_space.spaces.items()
+        )
     if isinstance(model_space, gym.spaces.Box) and isinstance(env_space, gym.spaces.Box):
         return (
             model_space.shape == env_space.shape
@@ -385,6 +398,12 @@ def _validate(
                         f"model {run.name!r} expects the {what} space {model_space}, "
                         f"but env {maker.name!r} ({condition.name}) has {env_space}"
                     )
+    layouts = {None if a.layout is None else a.layout.signature for a in adapters}
+    if len(layouts) > 1:  # the loop holds every run's observations in one array
+        raise ValueError(
+            "the models' Dict observation spaces differ in their keys' order, shapes or dtypes "
+            f"({[run.name for run in runs]}); evaluate them in separate calls"
+        )
     for adapter in adapters:
         for index, condition in enumerate(conditions):
             Cell(0, index, condition, adapter, n_episodes, seed, n_lanes=1)

@@ -1,0 +1,188 @@
+"""Dict observations as flat rows: what lets the batched runner evaluate ``MultiInputPolicy``.
+
+The runner keeps every live observation in one numpy array and perturbs whole
+rows. A Dict observation of Box subspaces is laid out as one flat row: each
+key's values, flattened, one key after another in the order of the policy's
+Dict space. Noise, normalisation, attacks and the transfer to the policy's
+device all work on these rows; :meth:`DictLayout.unflatten` turns a row batch
+back into the ``{key: tensor}`` the policy's features extractor takes, right
+before the forward pass (inside the scores module, so attacks differentiate
+through it and weight noise vmaps over it).
+
+The flat dtype holds every key's values exactly (``float32`` unless a key
+needs ``float64``), and each key reaches the policy as ``float32``, which is
+what SB3's ``preprocess_obs`` makes of every Box key (image keys are then
+divided by 255 as usual), so clean actions equal
+``model.predict(obs, deterministic=True)``.
+
+Example:
+    >>> import numpy as np
+    >>> from gymnasium import spaces
+    >>> space = spaces.Dict({"a": spaces.Box(-1, 1, (2,)), "b": spaces.Box(0, 1, (1,))})
+    >>> layout = DictLayout(space)
+    >>> layout.flatten([{"a": np.array([0.5, -0.5]), "b": np.array([1.0])}]).tolist()
+    [[0.5, -0.5, 1.0]]
+    >>> {k: tuple(v.shape) for k, v in layout.unflatten(torch.zeros(4, 3)).items()}
+    {'a': (4, 2), 'b': (4, 1)}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+
+__all__ = ["DictLayout", "DictNormalizer"]
+
+
+class DictLayout:
+    """How a Dict observation of Box subspaces maps to a flat row.
+
+    Args:
+        space: The policy's Dict observation space.
+
+    Raises:
+        ValueError: A subspace that is not a Box (nested Dict or Tuple,
+            Discrete, MultiBinary...): evaluation supports a Dict of Box only.
+    """
+
+    def __init__(self, space: spaces.Dict):
+        for key, sub in space.spaces.items():
+            if not isinstance(sub, spaces.Box):
+                kind = "nested" if isinstance(sub, spaces.Dict | spaces.Tuple) else "non-Box"
+                raise ValueError(
+                    f"observation space {space} is not supported: key {key!r} is a {kind} "
+                    f"subspace ({sub}); evaluate_robustness takes a Dict of Box subspaces only"
+                )
+        boxes: dict[str, spaces.Box] = dict(space.spaces)  # type: ignore[arg-type]
+        if not boxes:
+            raise ValueError(f"observation space {space} has no keys")
+        self.keys: tuple[str, ...] = tuple(boxes)
+        self.shapes: dict[str, tuple[int, ...]] = {k: tuple(b.shape) for k, b in boxes.items()}
+        self.dtypes: dict[str, np.dtype] = {k: np.dtype(b.dtype) for k, b in boxes.items()}
+        self.dtype = np.result_type(np.float32, *self.dtypes.values())
+        self.slices: dict[str, slice] = {}
+        start = 0
+        for key in self.keys:
+            size = int(np.prod(self.shapes[key], dtype=np.int64))
+            self.slices[key] = slice(start, start + size)
+            start += size
+        self.size = start
+        low = np.concatenate([boxes[k].low.reshape(-1).astype(self.dtype) for k in self.keys])
+        high = np.concatenate([boxes[k].high.reshape(-1).astype(self.dtype) for k in self.keys])
+        # The flat Box every row lives in: the runner's noise and bounds work on it.
+        self.space = spaces.Box(low, high, dtype=self.dtype)
+        # Elements of integer keys (images): observation attacks leave them alone.
+        self.integer = np.zeros(self.size, dtype=bool)
+        for key in self.keys:
+            if not np.issubdtype(self.dtypes[key], np.floating):
+                self.integer[self.slices[key]] = True
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """Keys, shapes and flat dtype: equal signatures lay rows out identically."""
+        return (self.keys, tuple(self.shapes[k] for k in self.keys), str(self.dtype))
+
+    def flatten(self, observations: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Dict observations -> rows ``(n, size)`` of the flat dtype."""
+        n = len(observations)
+        return np.concatenate(
+            [np.asarray([o[k] for o in observations]).reshape(n, -1) for k in self.keys],
+            axis=1,
+            dtype=self.dtype,
+        )
+
+    def flatten_one(self, observation: Mapping[str, Any]) -> np.ndarray:
+        """One Dict observation -> one row ``(size,)``."""
+        return self.flatten([observation])[0]
+
+    def unflatten(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Rows ``(n, size)`` -> ``{key: float32 tensor (n, *shape)}``, the policy's input."""
+        return {
+            key: rows[:, self.slices[key]].reshape(-1, *self.shapes[key]).float()
+            for key in self.keys
+        }
+
+
+class DictNormalizer:
+    """``VecNormalize.normalize_obs`` for flat rows of Dict observations.
+
+    SB3 normalises the keys in ``norm_obs_keys`` (all keys by default), each
+    with its own statistics, in float64 and returns them as float32; the other
+    keys pass through. Here the same arithmetic runs on each key's slice.
+
+    Args:
+        layout: The rows' layout.
+        vec_normalize: ``VecNormalize`` with dict ``obs_rms``.
+
+    Raises:
+        ValueError: Statistics for keys the policy does not have, or of the wrong shape.
+    """
+
+    def __init__(self, layout: DictLayout, vec_normalize: Any):
+        rms = vec_normalize.obs_rms
+        keys = list(getattr(vec_normalize, "norm_obs_keys", None) or rms)
+        self.epsilon = float(vec_normalize.epsilon)
+        self.clip = float(vec_normalize.clip_obs)
+        self.layout = layout
+        self.parts: list[tuple[slice, np.ndarray, np.ndarray]] = []
+        self._torch: list[tuple[slice, torch.Tensor, torch.Tensor]] | None = None
+        for key in keys:
+            if key not in layout.slices or key not in rms:
+                raise ValueError(
+                    f"VecNormalize normalises the observation key {key!r}, but the policy's "
+                    f"observation keys are {list(layout.keys)}: they were not made for this policy"
+                )
+            mean = np.asarray(rms[key].mean, dtype=np.float64)
+            var = np.asarray(rms[key].var, dtype=np.float64)
+            shape = layout.shapes[key]
+            if mean.shape != shape or var.shape != shape:
+                raise ValueError(
+                    f"VecNormalize statistics of key {key!r} have shape {mean.shape}, but the "
+                    f"policy's observations have shape {shape}: they were not made for this policy"
+                )
+            self.parts.append((layout.slices[key], mean.reshape(-1), var.reshape(-1)))
+        self.parts.sort(key=lambda part: part[0].start)
+
+    def normalize(self, rows: np.ndarray) -> np.ndarray:
+        """Normalised copy of ``rows`` (normalised keys rounded to float32, as SB3 returns them)."""
+        out = rows.copy()
+        for part, mean, var in self.parts:
+            values = (rows[:, part] - mean) / np.sqrt(var + self.epsilon)
+            out[:, part] = np.clip(values, -self.clip, self.clip).astype(np.float32)
+        return out
+
+    def normalize_torch(self, rows: torch.Tensor) -> torch.Tensor:
+        """Differentiable twin of :meth:`normalize` (bit-identical values)."""
+        if not self.parts:
+            return rows
+        if self._torch is None or self._torch[0][1].device != rows.device:
+            self._torch = [
+                (
+                    part,
+                    torch.as_tensor(mean, device=rows.device),
+                    torch.sqrt(torch.as_tensor(var, device=rows.device) + self.epsilon),
+                )
+                for part, mean, var in self.parts
+            ]
+        pieces, end = [], 0
+        for part, mean, std in self._torch:
+            if part.start > end:
+                pieces.append(rows[:, end : part.start])
+            scaled = ((rows[:, part].to(torch.float64) - mean) / std).clamp(-self.clip, self.clip)
+            pieces.append(scaled.to(torch.float32).to(rows.dtype))
+            end = part.stop
+        if end < rows.shape[1]:
+            pieces.append(rows[:, end:])
+        return torch.cat(pieces, dim=1)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of normalised rows: ``±clip_obs`` on normalised keys, the space's elsewhere."""
+        low = self.layout.space.low.copy()
+        high = self.layout.space.high.copy()
+        for part, _, _ in self.parts:
+            low[part], high[part] = -self.clip, self.clip
+        return low, high
