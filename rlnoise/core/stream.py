@@ -32,6 +32,12 @@ from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
 __all__ = ["NoiseStream"]
 
 
+def _is_float(x: Any) -> bool:
+    if isinstance(x, torch.Tensor):
+        return x.is_floating_point()
+    return bool(np.issubdtype(x.dtype, np.floating))
+
+
 class NoiseStream:
     """Repeated draws of one noise source for values of a fixed shape.
 
@@ -239,7 +245,9 @@ class NoiseStream:
         """Return ``x`` combined with the next noise draw (clipped if the spec says so).
 
         Non-finite entries of ``x`` come back unchanged when clipping or a mask
-        kind could otherwise alter them.
+        kind could otherwise alter them. A floating ``x`` keeps its dtype (a
+        float32 observation stays float32 whatever the stream's own dtype);
+        integers come back as floats, unrounded.
         """
         if self._is_mask:
             t = self.t
@@ -267,6 +275,9 @@ class NoiseStream:
                 out = torch.clamp(out, self._clip[0], self._clip[1])
         if self._guard:
             out = self._xp.where(self._xp.isfinite(x), out, x)
+        dtype = getattr(x, "dtype", None)
+        if dtype is not None and dtype != out.dtype and _is_float(x):
+            out = out.astype(dtype) if self._xp is np else out.to(dtype)
         return out
 
     def reset(self, rows: Sequence[int] | None = None, rngs: Any = None) -> None:

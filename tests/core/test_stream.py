@@ -183,3 +183,15 @@ def test_streams_pickle_and_deepcopy_mid_stream(kind: str) -> None:
         np.testing.assert_array_equal(_draws(clone, 10), _draws(copy.deepcopy(stream), 10))
     torch_stream = NoiseStream("gaussian:0.1", (2,), torch.Generator().manual_seed(0))
     assert torch.equal(pickle.loads(pickle.dumps(torch_stream)).sample(), torch_stream.sample())
+
+
+def test_perturb_keeps_a_floating_inputs_dtype() -> None:
+    stream = NoiseStream("ou:0.3", (4,), np.random.default_rng(0))  # float64 draws
+    twin = NoiseStream("ou:0.3", (4,), np.random.default_rng(0))
+    x = np.linspace(-1, 1, 4, dtype=np.float32)
+    out = stream.perturb(x)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, (x + twin.sample()).astype(np.float32))
+    assert stream.perturb(np.zeros(4, np.uint8)).dtype == np.float64  # integers: unrounded floats
+    torch_stream = NoiseStream("gaussian:0.1", (3,), torch.Generator().manual_seed(0))
+    assert torch_stream.perturb(torch.zeros(3, dtype=torch.float64)).dtype == torch.float64
