@@ -22,9 +22,12 @@ Example:
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import importlib
 import inspect
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,16 +311,20 @@ class ExperimentConfig:
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must not repeat, got {seeds}")
         policy = _expect("policy", data.get("policy", "MlpPolicy"), str, "a string")
+        policy_aliases = getattr(algo_cls, "policy_aliases", None) or {}
         if "." in policy:
-            resolve_class(policy, field="policy")
+            policy_cls = resolve_class(policy, field="policy")
         else:
-            aliases = sorted(getattr(algo_cls, "policy_aliases", None) or {})
-            if aliases and policy not in aliases:
+            if policy_aliases and policy not in policy_aliases:
                 raise ValueError(
-                    f"policy must be one of {aliases} for {algo} or a dotted path, got {policy!r}"
+                    f"policy must be one of {sorted(policy_aliases)} for {algo} or a dotted "
+                    f"path, got {policy!r}"
                 )
+            policy_cls = policy_aliases.get(policy)
         policy_kwargs = _mapping("policy_kwargs", data.get("policy_kwargs"))
         _resolve_kwarg_classes("policy_kwargs", policy_kwargs)
+        if isinstance(policy_cls, type):
+            _check_policy_kwargs(policy_cls, policy_kwargs)
         env = EnvConfig.from_dict(data["env"])
         evaluation = _check_evaluation(data.get("evaluation"), env.id)
         return cls(
@@ -420,14 +427,121 @@ def _check_algo_kwargs(algo: str, algo_cls: type, kwargs: dict[str, Any]) -> dic
         return kwargs
     hidden = ("self", *_SET_BY_RLNOISE)
     valid = sorted(n for n in parameters if n not in hidden and not n.startswith("_"))
-    for key in kwargs:
+    for key, value in kwargs.items():
         if key in _SET_BY_RLNOISE:
             raise ValueError(f"algo_kwargs.{key} is set by rlnoise from the config; remove it")
         if key not in valid:
             raise ValueError(
                 f"unknown key {key!r} in algo_kwargs for {algo}; valid keys are {valid}"
             )
+        annotation = parameters[key].annotation
+        if _value_fits(annotation, value) is False:
+            raise ValueError(
+                f"algo_kwargs.{key} must be {_describe(annotation)} for {algo}, got {show(value)}"
+            )
     return kwargs
+
+
+#: Policy constructor arguments the algorithm passes itself.
+_SET_BY_ALGORITHM = ("self", "observation_space", "action_space", "lr_schedule")
+
+
+def _check_policy_kwargs(policy_cls: type, kwargs: Mapping[str, Any]) -> None:
+    """Reject policy_kwargs no constructor in ``policy_cls``'s chain takes, or of a wrong type.
+
+    The keys a policy takes are those of its ``__init__`` and, while an
+    ``__init__`` passes ``**kwargs`` on, those of its base classes'.
+    """
+    parameters: dict[str, inspect.Parameter] = {}
+    for klass in policy_cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        try:
+            signature = inspect.signature(vars(klass)["__init__"])
+        except (TypeError, ValueError):
+            return  # no introspectable signature: let the constructor decide
+        open_ended = False
+        for name, parameter in signature.parameters.items():
+            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                open_ended = True
+            elif parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
+                parameters.setdefault(name, parameter)
+        if not open_ended:
+            break
+        if klass is object:
+            return
+    else:
+        return
+    valid = sorted(name for name in parameters if name not in _SET_BY_ALGORITHM)
+    for key, value in kwargs.items():
+        if key not in valid:
+            raise ValueError(
+                f"unknown key {key!r} in policy_kwargs for {policy_cls.__name__}; "
+                f"valid keys are {valid}"
+            )
+        annotation = parameters[key].annotation
+        resolved_later = isinstance(value, str) and key.endswith(("_fn", "_class"))
+        if not resolved_later and _value_fits(annotation, value) is False:
+            raise ValueError(
+                f"policy_kwargs.{key} must be {_describe(annotation)} for "
+                f"{policy_cls.__name__}, got {show(value)}"
+            )
+
+
+def _value_fits(annotation: Any, value: Any) -> bool | None:
+    """Whether a config value fits a constructor annotation; ``None`` when it cannot tell.
+
+    Only what YAML can express is judged (numbers, booleans, strings, null,
+    mappings, lists, dotted class paths); other annotations are left to the
+    constructor.
+
+    Example:
+        >>> _value_fits(int, "abc"), _value_fits(float | None, 3), _value_fits(object, 1)
+        (False, True, None)
+    """
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        verdicts = [_value_fits(arg, value) for arg in typing.get_args(annotation)]
+        if True in verdicts:
+            return True
+        return None if None in verdicts else False
+    if annotation is type(None):
+        return value is None
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    if getattr(annotation, "__module__", None) == "torch" and annotation.__name__ == "device":
+        return isinstance(value, str) or type(value) is annotation
+    if origin is type:
+        return isinstance(value, str | type)  # a dotted path, resolved later
+    if origin is collections.abc.Callable:
+        return callable(value)
+    if annotation is dict or origin is dict:
+        return isinstance(value, Mapping)
+    if annotation in (list, tuple) or origin in (list, tuple):
+        return isinstance(value, list | tuple)
+    return None
+
+
+def _describe(annotation: Any) -> str:
+    """A constructor annotation in words (``int``, ``float | a schedule``...)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in typing.get_args(annotation))
+    if annotation is type(None):
+        return "null"
+    if origin is collections.abc.Callable:
+        return "a schedule (callable; not expressible in YAML)"
+    if origin is type:
+        return "a dotted class path"
+    if origin in (list, tuple):
+        return f"a list [{', '.join(_describe(arg) for arg in typing.get_args(annotation))}]"
+    return getattr(annotation, "__name__", None) or str(annotation)
 
 
 def _resolve_kwarg_classes(key: str, kwargs: dict[str, Any]) -> None:

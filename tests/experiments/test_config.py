@@ -93,6 +93,34 @@ def test_policy_kwargs_classes_resolve_by_dotted_path() -> None:
             r"unknown key 'learning_starts' in algo_kwargs for PPO; valid keys are \['batch_size'",
         ),
         ({"algo_kwargs": {"seed": 1}}, "algo_kwargs.seed is set by rlnoise from the config"),
+        ({"algo_kwargs": {"n_steps": "abc"}}, r"algo_kwargs.n_steps must be int for PPO, got .abc"),
+        ({"algo_kwargs": {"gamma": True}}, r"algo_kwargs.gamma must be float for PPO, got True"),
+        (
+            {"policy_kwargs": {"net_arh": [8]}},
+            r"unknown key 'net_arh' in policy_kwargs for ActorCriticPolicy; valid keys are "
+            r"\['activation_fn', ",
+        ),
+        (
+            {"policy": "rlnoise.policies.NoisyActorCriticPolicy", "policy_kwargs": {"netarch": []}},
+            r"unknown key 'netarch' in policy_kwargs for NoisyActorCriticPolicy; .*'net_arch', "
+            r"'noise_seed'",
+        ),
+        (
+            {"policy_kwargs": {"ortho_init": "no"}},
+            r"policy_kwargs.ortho_init must be bool for ActorCriticPolicy, got 'no'",
+        ),
+        (
+            {"policy_kwargs": {"net_arch": 8}},
+            r"policy_kwargs.net_arch must be a list \[int\] or dict or null for Actor",
+        ),
+        (
+            {"algo_kwargs": {"learning_rate": "lin_0.001"}},
+            r"algo_kwargs.learning_rate must be float or a schedule \(callable",
+        ),
+        (
+            {"algo": "DQN", "algo_kwargs": {"train_freq": "4"}},
+            r"algo_kwargs.train_freq must be int or a list \[int, str\] for DQN, got '4'",
+        ),
         ({"seeds": [-1]}, r"seeds must be a non-empty list of non-negative integers, got \[-1\]"),
         ({"device": "gpu"}, "device must be 'auto' or a torch device such as 'cpu' .* got 'gpu'"),
         (
@@ -190,3 +218,16 @@ def test_valid_devices_evaluations_and_component_kwargs_pass() -> None:
     named = ExperimentConfig.from_dict({**BASE, "evaluation": "configs/eval/quick.yaml"})
     assert named.evaluation == "configs/eval/quick.yaml"  # kept as named (resolved when used)
     assert ExperimentConfig.from_dict(named.to_dict()) == named
+
+
+@pytest.mark.parametrize(
+    ("algo", "env_id", "algo_kwargs"),
+    [
+        ("PPO", "CartPole-v1", {"target_kl": None, "learning_rate": 3e-4, "n_steps": 64}),
+        ("DQN", "CartPole-v1", {"train_freq": [4, "step"], "replay_buffer_kwargs": {}}),
+        ("SAC", "Pendulum-v1", {"ent_coef": "auto_0.1", "learning_rate": 1}),
+    ],
+)
+def test_algo_kwargs_of_the_right_types_pass(algo: str, env_id: str, algo_kwargs: dict) -> None:
+    data = {**BASE, "algo": algo, "env": {"id": env_id}, "algo_kwargs": algo_kwargs}
+    assert ExperimentConfig.from_dict(data).algo_kwargs == algo_kwargs
