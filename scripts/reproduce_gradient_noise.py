@@ -17,7 +17,8 @@ task's runs), the mean, and every seed's value.
 Runs are appended to a JSON-lines file as they finish; a rerun skips what is
 there, so a long job can be stopped and resumed. Not run in CI.
 
-Run: ``python scripts/reproduce_gradient_noise.py [--steps 100000] [--seeds 5]``
+Run: ``python scripts/reproduce_gradient_noise.py [--steps 100000] [--seeds 5]
+[--position after_clip|before_clip]``
 """
 
 from __future__ import annotations
@@ -43,8 +44,13 @@ from rlnoise.callbacks import GradientNoiseCallback
 @dataclass
 class Args:
     steps: int = field(default=100_000, metadata={"help": "env steps per run"})
-    seeds: int = field(default=5, metadata={"help": "seeds 0..seeds-1 per setting"})
+    seeds: int = field(default=5, metadata={"help": "seeds per setting"})
+    start_seed: int = field(default=0, metadata={"help": "first seed (seeds start_seed...)"})
     etas: str = field(default="0,0.01,0.3", metadata={"help": "comma-separated; 0 = no noise"})
+    position: str = field(
+        default="after_clip",
+        metadata={"help": "where the noise lands: after_clip (default) or before_clip"},
+    )
     depth: int = field(default=20, metadata={"help": "hidden layers of each network"})
     width: int = field(default=16, metadata={"help": "units per hidden layer"})
     eval_episodes: int = field(default=20, metadata={"help": "deterministic episodes per run"})
@@ -107,7 +113,9 @@ def train_and_evaluate(args: Args, eta: float, seed: int) -> dict[str, Any]:
         device="cpu",
         seed=seed,
     )
-    callback = GradientNoiseCallback(eta=eta, seed=seed) if eta > 0 else None
+    callback = (
+        GradientNoiseCallback(eta=eta, seed=seed, position=args.position) if eta > 0 else None
+    )
     start = time.perf_counter()
     model.learn(args.steps, callback=callback)
     seconds = time.perf_counter() - start
@@ -123,6 +131,7 @@ def train_and_evaluate(args: Args, eta: float, seed: int) -> dict[str, Any]:
     last = [info["r"] for info in model.ep_info_buffer][-20:]
     return {
         "eta": eta,
+        "position": _position(args.position, eta),
         "seed": seed,
         "steps": args.steps,
         "depth": args.depth,
@@ -133,6 +142,16 @@ def train_and_evaluate(args: Args, eta: float, seed: int) -> dict[str, Any]:
     }
 
 
+def _position(position: str, eta: float) -> str:
+    """Where the noise lands; runs without noise have no position."""
+    return position if eta > 0 else "-"
+
+
+def _row_position(row: dict[str, Any]) -> str:
+    # Rows written before --position existed were all after_clip.
+    return str(row.get("position", _position("after_clip", row["eta"])))
+
+
 def report(args: Args, rows: list[dict[str, Any]]) -> None:
     print(
         f"\nPPO CartPole-v1, {args.depth}x{args.width} tanh policy and value nets, "
@@ -140,10 +159,16 @@ def report(args: Args, rows: list[dict[str, Any]]) -> None:
         "deterministic episodes"
     )
     print(f"{'gradient noise':<18} {'IQM':>7}  {'95% CI':<17} {'mean':>7}  per seed")
-    for eta in sorted({row["eta"] for row in rows}):
-        scores = np.array([[row["eval_return"]] for row in rows if row["eta"] == eta])
+    for eta, position in sorted({(row["eta"], _row_position(row)) for row in rows}):
+        scores = np.array(
+            [
+                [row["eval_return"]]
+                for row in rows
+                if row["eta"] == eta and _row_position(row) == position
+            ]
+        )
         low, high = stratified_bootstrap_ci(scores, iqm, args.bootstrap)
-        label = "none" if eta == 0 else f"eta={eta:g}"
+        label = "none" if eta == 0 else f"eta={eta:g} {position}"
         seeds = ", ".join(f"{s:.0f}" for s in scores[:, 0])
         print(
             f"{label:<18} {iqm(scores):7.1f}  [{low:6.1f}, {high:6.1f}] "
@@ -158,11 +183,14 @@ def main() -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
     settings = dict(steps=args.steps, depth=args.depth, width=args.width)
     rows = [row for row in rows if all(row[k] == v for k, v in settings.items())]
-    done = {(row["eta"], row["seed"]) for row in rows}
+    if args.position not in ("after_clip", "before_clip"):
+        raise SystemExit(f"--position must be after_clip or before_clip, got {args.position!r}")
+    done = {(row["eta"], _row_position(row), row["seed"]) for row in rows}
     etas = [float(text) for text in args.etas.split(",")]
-    for seed in range(args.seeds):  # seeds outer: a stopped job has every setting equally
+    seeds = range(args.start_seed, args.start_seed + args.seeds)
+    for seed in seeds:  # seeds outer: a stopped job has every setting equally
         for eta in etas:
-            if (eta, seed) in done:
+            if (eta, _position(args.position, eta), seed) in done:
                 continue
             row = train_and_evaluate(args, eta, seed)
             rows.append(row)
