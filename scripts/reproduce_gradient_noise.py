@@ -158,7 +158,7 @@ def report(args: Args, rows: list[dict[str, Any]]) -> None:
         f"ortho_init=False, {args.steps} steps, final return = mean of {args.eval_episodes} "
         "deterministic episodes"
     )
-    print(f"{'gradient noise':<18} {'IQM':>7}  {'95% CI':<17} {'mean':>7}  per seed")
+    print(f"{'gradient noise':<22} {'IQM':>7}  {'95% CI':<17} {'mean':>7}  per seed")
     for eta, position in sorted({(row["eta"], _row_position(row)) for row in rows}):
         scores = np.array(
             [
@@ -171,7 +171,7 @@ def report(args: Args, rows: list[dict[str, Any]]) -> None:
         label = "none" if eta == 0 else f"eta={eta:g} {position}"
         seeds = ", ".join(f"{s:.0f}" for s in scores[:, 0])
         print(
-            f"{label:<18} {iqm(scores):7.1f}  [{low:6.1f}, {high:6.1f}] "
+            f"{label:<22} {iqm(scores):7.1f}  [{low:6.1f}, {high:6.1f}] "
             f"{scores.mean():7.1f}  {seeds}  (n={len(scores)})"
         )
 
