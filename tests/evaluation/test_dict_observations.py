@@ -216,27 +216,34 @@ def test_nested_and_non_box_dict_subspaces_are_refused_clearly() -> None:
 
 
 class ImageAndVector(gym.ObservationWrapper):
-    """CartPole as ``{"image": HWC uint8 (36, 36, 1), "state": the 4-vector}``."""
+    """CartPole as ``{"image": HWC uint8 (36, 36, 3), "state": the 4-vector}``.
+
+    Three channels with different content (cart position as a column in
+    channel 0, pole angle as a row in channel 1): a reshape in place of the
+    HWC -> CHW transpose would feed the policy other pixels.
+    """
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(gym.make("CartPole-v1", **kwargs))
         self.observation_space = spaces.Dict(
             {
-                "image": spaces.Box(0, 255, (36, 36, 1), np.uint8),
+                "image": spaces.Box(0, 255, (36, 36, 3), np.uint8),
                 "state": self.env.observation_space,
             }
         )
 
     def observation(self, observation: np.ndarray) -> dict[str, np.ndarray]:
-        image = np.zeros((36, 36, 1), np.uint8)
+        image = np.zeros((36, 36, 3), np.uint8)
         column = int(np.clip((observation[0] + 2.4) / 4.8 * 35, 0, 35))
-        image[:, column] = 255
+        image[:, column, 0] = 255
+        row = int(np.clip((observation[2] + 0.21) / 0.42 * 35, 0, 35))
+        image[row, :, 1] = 255
         return {"image": image, "state": observation}
 
 
 def test_hwc_image_keys_are_transposed_as_sb3_trained_on_them() -> None:
-    model = PPO("MultiInputPolicy", ImageAndVector(), n_steps=64, seed=0, device="cpu")
-    assert model.observation_space["image"].shape == (1, 36, 36)  # VecTransposeImage
+    model = PPO("MultiInputPolicy", ImageAndVector(), n_steps=64, seed=1, device="cpu")
+    assert model.observation_space["image"].shape == (3, 36, 36)  # VecTransposeImage
     report = run(
         model, {"gaussian": [0.0], "weight_noise": {"gaussian": [0.0]}}, env=ImageAndVector
     )
