@@ -62,25 +62,3 @@ def make_bucket_cartpole(**kwargs: Any) -> gym.Env:
 def make_dict_pendulum(**kwargs: Any) -> gym.Env:
     """Pendulum-v1 with ``angle`` (cos, sin) and ``speed`` keys."""
     return SplitObservation(gym.make("Pendulum-v1", **kwargs), {"angle": [0, 1], "speed": [2]})
-
-
-def predict_dict_episodes(
-    model: Any, make: Any, seeds: list[int], normalize: Any = None
-) -> tuple[list[float], list[int]]:
-    """Returns and lengths of ``model.predict(obs, deterministic=True)`` episodes, one by one."""
-    returns, lengths = [], []
-    for seed in seeds:
-        env = make()
-        obs, _ = env.reset(seed=seed)
-        total, steps, done = 0.0, 0, False
-        while not done:
-            seen = obs if normalize is None else normalize(obs)
-            action, _ = model.predict(seen, deterministic=True)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            steps += 1
-            done = terminated or truncated
-        returns.append(total)
-        lengths.append(steps)
-        env.close()
-    return returns, lengths

@@ -11,7 +11,7 @@ import numpy as np
 
 def predict_episodes(
     model: Any,
-    env_id: str,
+    env_id: str | Callable[[], gym.Env],
     seeds: list[int],
     *,
     wrap: Callable[[gym.Env, int], gym.Env] | None = None,
@@ -22,7 +22,7 @@ def predict_episodes(
 
     Args:
         model: SB3 model.
-        env_id: Env id.
+        env_id: Env id, or a callable making the env.
         seeds: Reset seed of each episode.
         wrap: Optional ``(env, episode) -> env`` (e.g. a StickyAction wrapper).
         after_reset: Optional ``(env, episode) -> None`` called after each reset.
@@ -30,7 +30,7 @@ def predict_episodes(
     """
     returns, lengths = [], []
     for episode, seed in enumerate(seeds):
-        env = gym.make(env_id)
+        env = gym.make(env_id) if isinstance(env_id, str) else env_id()
         if wrap is not None:
             env = wrap(env, episode)
         obs, _ = env.reset(seed=seed)

@@ -21,8 +21,8 @@ from .dict_env import (
     make_bucket_cartpole,
     make_dict_cartpole,
     make_dict_pendulum,
-    predict_dict_episodes,
 )
+from .helpers import predict_episodes
 
 GRID = {
     "gaussian": [0.0, 0.1],
@@ -55,9 +55,7 @@ def test_clean_dict_episodes_equal_predict_one_episode_at_a_time(
     dict_ppo: PPO, batch_size: int
 ) -> None:
     report = run(dict_ppo, GRID, batch_size=batch_size)
-    returns, lengths = predict_dict_episodes(
-        dict_ppo, make_dict_cartpole, [3 + k for k in range(6)]
-    )
+    returns, lengths = predict_episodes(dict_ppo, make_dict_cartpole, [3 + k for k in range(6)])
     assert report.returns[0, 0].tolist() == returns
     assert report.lengths[0, 0].tolist() == lengths
     assert np.array_equal(report.returns[0, 1], report.returns[0, 0])  # gaussian:0.0
@@ -66,7 +64,7 @@ def test_clean_dict_episodes_equal_predict_one_episode_at_a_time(
 def test_an_integer_key_reaches_the_policy_as_predict_gives_it() -> None:
     model = PPO("MultiInputPolicy", make_bucket_cartpole(), seed=1, device="cpu")
     report = run(model, ["clean"], env=make_bucket_cartpole, batch_size=4)
-    returns, _ = predict_dict_episodes(model, make_bucket_cartpole, [3 + k for k in range(6)])
+    returns, _ = predict_episodes(model, make_bucket_cartpole, [3 + k for k in range(6)])
     assert report.returns[0, 0].tolist() == returns
 
 
@@ -88,7 +86,7 @@ def test_continuous_dict_actions_with_action_noise_and_attacks() -> None:
     model = SAC("MultiInputPolicy", make_dict_pendulum(), buffer_size=100, seed=0, device="cpu")
     grid = {"action_noise": {"gaussian": [0.0, 0.5]}, "fgsm": [0.0, 0.3], "gaussian": [0.2]}
     report = run(model, grid, env=make_dict_pendulum, n_episodes=2, max_steps=50)
-    returns, _ = predict_dict_episodes(
+    returns, _ = predict_episodes(
         model, lambda: gym.wrappers.TimeLimit(make_dict_pendulum(), 50), [3, 4]
     )
     by_name = dict(zip([c.name for c in report.conditions], report.returns[0], strict=True))
@@ -132,7 +130,7 @@ def test_dict_vecnormalize_follows_norm_obs_keys(dict_ppo: PPO, keys: list[str] 
     grid = {"gaussian": {"levels": [0.0, 0.5], "space": "normalized"}, "fgsm": {"levels": [0.1]}}
     report = run(ModelRun("m", "g", dict_ppo, vec_normalize=venv), grid)
     assert report.runs[0]["vecnormalize"] == vec_normalize_digest(venv) is not None
-    returns, _ = predict_dict_episodes(
+    returns, _ = predict_episodes(
         dict_ppo, make_dict_cartpole, [3 + k for k in range(6)], normalize=venv.normalize_obs
     )
     clean, zero, noisy, _ = report.returns[0]
@@ -145,7 +143,7 @@ def test_dict_vecnormalize_saved_beside_the_zip_is_used(dict_ppo: PPO, tmp_path)
     dict_ppo.save(tmp_path / "model.zip")
     venv.save(tmp_path / "vecnormalize.pkl")
     report = run(tmp_path / "model.zip", ["clean"])
-    returns, _ = predict_dict_episodes(
+    returns, _ = predict_episodes(
         dict_ppo, make_dict_cartpole, [3 + k for k in range(6)], normalize=venv.normalize_obs
     )
     assert report.returns[0, 0].tolist() == returns
@@ -247,7 +245,7 @@ def test_hwc_image_keys_are_transposed_as_sb3_trained_on_them() -> None:
     report = run(
         model, {"gaussian": [0.0], "weight_noise": {"gaussian": [0.0]}}, env=ImageAndVector
     )
-    returns, _ = predict_dict_episodes(model, ImageAndVector, [3 + k for k in range(6)])
+    returns, _ = predict_episodes(model, ImageAndVector, [3 + k for k in range(6)])
     assert report.returns[0, 0].tolist() == returns
     assert report.metadata["env"]["channels_first"] is True
     np.testing.assert_array_equal(report.returns[0, 1], report.returns[0, 0])
