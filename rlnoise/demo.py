@@ -90,22 +90,35 @@ def demo_configs(root: Path, steps: int, seeds: Sequence[int]) -> dict[str, Expe
     }
 
 
+def comparison_rows(report: Any, groups: Sequence[str], digits: int) -> list[list[str]]:
+    """Per condition: its name, each group's ``IQM [CI low, CI high]``, then P(group > baseline).
+
+    ``groups[0]`` is the baseline; the probabilities are those of the other groups.
+    """
+    rows = {(row["group"], row["condition"]): row for row in report.summary()}
+    baseline = groups[0]
+    table = []
+    for condition in report.condition_names:
+        cells = [condition]
+        for group in groups:
+            row = rows[(group, condition)]
+            low, high = row["iqm_ci"]
+            cells.append(f"{row['iqm']:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]")
+        for group in groups[1:]:
+            cells.append(f"{report.probability_of_improvement(group, baseline, condition):.2f}")
+        table.append(cells)
+    return table
+
+
 def _comparison(report: Any, baseline: str, candidate: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    rows = {(row["group"], row["condition"]): row for row in report.summary()}
     table = Table(title=f"IQM return (95% CI) — {candidate} vs {baseline}")
     table.add_column("condition", no_wrap=True)
-    for name in (f"{baseline}", f"{candidate}", f"P({candidate} > {baseline})"):
+    for name in (baseline, candidate, f"P({candidate} > {baseline})"):
         table.add_column(name, justify="right", no_wrap=True)
-    for condition in report.condition_names:
-        cells = [condition]
-        for group in (baseline, candidate):
-            row = rows[(group, condition)]
-            low, high = row["iqm_ci"]
-            cells.append(f"{row['iqm']:.1f} [{low:.1f}, {high:.1f}]")
-        cells.append(f"{report.probability_of_improvement(candidate, baseline, condition):.2f}")
+    for cells in comparison_rows(report, [baseline, candidate], digits=1):
         table.add_row(*cells)
     console = Console()
     if not console.is_terminal:

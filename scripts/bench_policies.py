@@ -49,7 +49,6 @@ class Case:
     noisy: list[tuple[str, Any, dict[str, Any]]]
     steps: int
     target: float
-    plain_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 def make_ppo(policy: Any, policy_kwargs: dict[str, Any], seed: int) -> BaseAlgorithm:
@@ -142,7 +141,7 @@ def main(args: Args) -> None:
         for label, policy, policy_kwargs in case.noisy:
             plain_fps, noisy_fps, ratios, cpu_ratios = [], [], [], []
             for repeat in range(args.repeats):
-                base, base_cpu = fps(case, case.plain, case.plain_kwargs, seed=repeat)
+                base, base_cpu = fps(case, case.plain, {}, seed=repeat)
                 noisy, noisy_cpu = fps(case, policy, policy_kwargs, seed=repeat)
                 plain_fps.append(base)
                 noisy_fps.append(noisy)
@@ -164,7 +163,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--cases",
         nargs="+",
-        default=["ppo", "dqn", "sac"],
+        default=Args().cases,
         choices=sorted(CASES),
         help="cases to run",
     )

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlnoise.demo import PPO_SETTINGS, ppo_cartpole
+from rlnoise.demo import PPO_SETTINGS, comparison_rows, ppo_cartpole
 from rlnoise.evaluation import evaluate_robustness
 from rlnoise.experiments.config import ExperimentConfig
 from rlnoise.experiments.train import run_dir, train_many
@@ -115,19 +115,10 @@ def run_root(args: Args) -> Path:
 
 
 def markdown(report: Any, groups: list[str]) -> str:
-    rows = {(r["group"], r["condition"]): r for r in report.summary()}
-    baseline = groups[0]
     header = ["condition", *[f"{g} IQM [95% CI]" for g in groups]]
-    header += [f"P({g} > {baseline})" for g in groups[1:]]
+    header += [f"P({g} > {groups[0]})" for g in groups[1:]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for condition in report.condition_names:
-        cells = [condition]
-        for group in groups:
-            row = rows[(group, condition)]
-            low, high = row["iqm_ci"]
-            cells.append(f"{row['iqm']:.0f} [{low:.0f}, {high:.0f}]")
-        for group in groups[1:]:
-            cells.append(f"{report.probability_of_improvement(group, baseline, condition):.2f}")
+    for cells in comparison_rows(report, groups, digits=0):
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

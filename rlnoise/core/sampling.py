@@ -78,20 +78,15 @@ def sample(
         _stateless(spec)
     shape = tuple(shape)
     factor = None if info.scale_is_probability else _scale(spec, shape, scale, t)
-    if type(rng) is np.random.Generator:
+    if type(rng) is np.random.Generator or not isinstance(rng, torch.Generator):
         unit: Any = unit_numpy(spec.kind, rng, shape, np.float64 if dtype is None else dtype)
-        if factor is not None:
-            unit *= factor
-        return unit
-    if isinstance(rng, torch.Generator):
-        if spec.kind == "gaussian" and isinstance(factor, float):
-            # One fused kernel (randn * std), not two passes over memory: matters on GPUs.
-            device = rng.device if device is None else device
-            dtype = torch.float32 if dtype is None else dtype
-            return torch.normal(0.0, factor, shape, generator=rng, device=device, dtype=dtype)
-        unit = unit_torch(spec.kind, rng, shape, device=device, dtype=dtype or torch.float32)
+    elif spec.kind == "gaussian" and isinstance(factor, float):
+        # One fused kernel (randn * std), not two passes over memory: matters on GPUs.
+        device = rng.device if device is None else device
+        dtype = torch.float32 if dtype is None else dtype
+        return torch.normal(0.0, factor, shape, generator=rng, device=device, dtype=dtype)
     else:
-        unit = unit_numpy(spec.kind, rng, shape, np.float64 if dtype is None else dtype)
+        unit = unit_torch(spec.kind, rng, shape, device=device, dtype=dtype or torch.float32)
     if factor is None:
         return unit
     if isinstance(unit, torch.Tensor):

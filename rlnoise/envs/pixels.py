@@ -36,11 +36,11 @@ class CartPolePixels(gym.ObservationWrapper, RecordConstructorArgs):
         gym.ObservationWrapper.__init__(self, env)
         if not isinstance(size, int) or isinstance(size, bool) or size < 36:
             raise ValueError(f"size must be an integer >= 36, got {size!r}")
-        state = getattr(env.unwrapped, "x_threshold", None)
-        if state is None:
+        x_threshold = getattr(env.unwrapped, "x_threshold", None)
+        if x_threshold is None:
             raise ValueError(f"CartPolePixels needs a CartPole environment, got {env.unwrapped!r}")
         self.size = size
-        self.x_limit = float(state)
+        self.x_limit = float(x_threshold)
         self.observation_space = gym.spaces.Box(0, 255, (size, size, 2), np.uint8)
         self._previous = np.zeros((size, size), np.uint8)
         self._pole = np.linspace(0.0, 1.0, 2 * size)

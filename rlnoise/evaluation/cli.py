@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _models(args: argparse.Namespace) -> dict[str, list[Any]]:
     """``{group: [ModelRun]}`` from ``--model`` and ``--runs``, loaded (digests are needed)."""
-    from rlnoise.evaluation.models import discover_runs, load_run
+    from rlnoise.evaluation.models import discover_runs, load_run, saved_run_name
 
     groups: dict[str, list[Any]] = {}
     for item in args.model:
@@ -89,8 +89,9 @@ def _models(args: argparse.Namespace) -> dict[str, list[Any]]:
             group, path = "model", item
         if not group or not path:
             raise ValueError(f"--model takes PATH or GROUP=PATH, got {item!r}")
-        name = Path(path).parent.name if Path(path).stem == "model" else None
-        run = load_run(path, name=name or None, group=group, algo=args.algo, device=args.device)
+        run = load_run(
+            path, name=saved_run_name(path), group=group, algo=args.algo, device=args.device
+        )
         groups.setdefault(group, []).append(run)
     directories: dict[str, Path] = {}
     for directory in args.runs:
@@ -125,6 +126,17 @@ def _trained_config(run_directory: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _trained_configs(args: argparse.Namespace) -> list[tuple[Path, dict[str, Any]]]:
+    """``(run directory, its training config)`` of every run found in ``--runs``."""
+    from rlnoise.evaluation.models import discover_runs
+
+    return [
+        (path.parent, _trained_config(path.parent))
+        for directory in args.runs
+        for path in discover_runs(directory)
+    ]
+
+
 def _env(args: argparse.Namespace) -> Any:
     """``--env``, or the env of the ``--runs`` directories written by ``rlnoise train``."""
     if args.env is not None:
@@ -133,20 +145,18 @@ def _env(args: argparse.Namespace) -> Any:
         raise ValueError(
             "--env is needed with --model: the env id to evaluate on, e.g. CartPole-v1"
         )
-    from rlnoise.evaluation.models import discover_runs
     from rlnoise.experiments.config import EnvConfig
     from rlnoise.experiments.train import evaluation_env_factory
 
     envs = {}
-    for directory in args.runs:
-        for path in discover_runs(directory):
-            data = _trained_config(path.parent).get("env")
-            if data is None:
-                raise ValueError(
-                    f"--env is needed: {path.parent} holds no config.yaml of `rlnoise train`"
-                )
-            env = evaluation_env_factory(EnvConfig.from_dict(data))
-            envs[repr(env)] = env
+    for run_directory, config in _trained_configs(args):
+        data = config.get("env")
+        if data is None:
+            raise ValueError(
+                f"--env is needed: {run_directory} holds no config.yaml of `rlnoise train`"
+            )
+        env = evaluation_env_factory(EnvConfig.from_dict(data))
+        envs[repr(env)] = env
     if len(envs) != 1:
         raise ValueError(f"the runs were trained on different envs {sorted(envs)}; pass --env")
     return next(iter(envs.values()))
@@ -158,30 +168,23 @@ def _grid(args: argparse.Namespace) -> tuple[Any, str]:
     ``--grid`` when given; otherwise the ``evaluation`` entry of the training
     configs of ``--runs`` (they must agree); otherwise the ``default`` grid.
     """
-    if args.grid is not None:
-        path = resolve_grid(args.grid)
-        return path, str(path)
-    from rlnoise.evaluation.models import discover_runs
-
-    found: dict[str, Any] = {}
-    for directory in args.runs:
-        for path in discover_runs(directory):
-            evaluation = _trained_config(path.parent).get("evaluation")
+    name = args.grid
+    if name is None:
+        found: dict[str, Any] = {}
+        for _, config in _trained_configs(args):
+            evaluation = config.get("evaluation")
             if evaluation is not None:
                 found[repr(evaluation)] = evaluation
-    if len(found) > 1:
-        raise ValueError(
-            f"the runs' training configs name different evaluation grids {sorted(found)}; "
-            "pass --grid"
-        )
-    if not found:
-        path = resolve_grid("default")
-        return path, str(path)
-    evaluation = next(iter(found.values()))
-    if isinstance(evaluation, str):
-        path = resolve_grid(evaluation)
-        return path, str(path)
-    return evaluation, "the runs' training config"
+        if len(found) > 1:
+            raise ValueError(
+                f"the runs' training configs name different evaluation grids {sorted(found)}; "
+                "pass --grid"
+            )
+        name = next(iter(found.values()), "default")
+        if not isinstance(name, str):
+            return name, "the runs' training config"
+    path = resolve_grid(name)
+    return path, str(path)
 
 
 def _identity(

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlnoise.evaluation.observations import normalized_keys
+
 __all__ = [
     "ALGORITHMS",
     "ModelRun",
@@ -36,6 +38,7 @@ __all__ = [
     "discover_runs",
     "load_run",
     "resolve_device",
+    "saved_run_name",
 ]
 
 # name -> (module, class name); sb3-contrib entries import lazily.
@@ -170,8 +173,7 @@ def vec_normalize_digest(vec_normalize: Any) -> str | None:
     rms = vec_normalize.obs_rms
     buffer = io.BytesIO()
     if isinstance(rms, dict):  # Dict observations: the statistics of the normalised keys
-        keys = list(getattr(vec_normalize, "norm_obs_keys", None) or rms)
-        for key in keys:
+        for key in normalized_keys(vec_normalize):
             buffer.write(repr(key).encode())
             np.save(buffer, np.asarray(rms[key].mean, np.float64))
             np.save(buffer, np.asarray(rms[key].var, np.float64))
@@ -241,6 +243,20 @@ def load_vec_normalize(path: str | Path) -> Any:
     if not isinstance(value, VecNormalize):
         raise ValueError(f"{str(path)!r} holds a {type(value).__name__}, not VecNormalize")
     return value
+
+
+def saved_run_name(path: str | Path) -> str | None:
+    """The name a saved run takes from its path: ``runs/seed_3/model.zip`` is ``"seed_3"``.
+
+    Only a file named ``model.zip`` takes its folder's name (the current
+    directory's when it has no folder); other files return ``None``.
+
+    Example:
+        >>> saved_run_name("runs/seed_3/model.zip"), saved_run_name("ppo.zip")
+        ('seed_3', None)
+    """
+    path = Path(path)
+    return (path.resolve().parent.name or None) if path.stem == "model" else None
 
 
 def load_run(

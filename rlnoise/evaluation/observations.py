@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-__all__ = ["DictLayout", "DictNormalizer"]
+__all__ = ["DictLayout", "DictNormalizer", "normalized_keys"]
 
 
 class DictLayout:
@@ -62,8 +62,7 @@ class DictLayout:
             raise ValueError(f"observation space {space} has no keys")
         self.keys: tuple[str, ...] = tuple(boxes)
         self.shapes: dict[str, tuple[int, ...]] = {k: tuple(b.shape) for k, b in boxes.items()}
-        self.dtypes: dict[str, np.dtype] = {k: np.dtype(b.dtype) for k, b in boxes.items()}
-        self.dtype = np.result_type(np.float32, *self.dtypes.values())
+        self.dtype = np.result_type(np.float32, *(b.dtype for b in boxes.values()))
         self.slices: dict[str, slice] = {}
         start = 0
         for key in self.keys:
@@ -78,7 +77,7 @@ class DictLayout:
         # Elements of integer keys (images): observation attacks leave them alone.
         self.integer = np.zeros(self.size, dtype=bool)
         for key in self.keys:
-            if not np.issubdtype(self.dtypes[key], np.floating):
+            if not np.issubdtype(boxes[key].dtype, np.floating):
                 self.integer[self.slices[key]] = True
 
     @property
@@ -107,6 +106,11 @@ class DictLayout:
         }
 
 
+def normalized_keys(vec_normalize: Any) -> list[str]:
+    """The keys whose statistics a Dict ``VecNormalize`` applies: ``norm_obs_keys``, else all."""
+    return list(getattr(vec_normalize, "norm_obs_keys", None) or vec_normalize.obs_rms)
+
+
 class DictNormalizer:
     """``VecNormalize.normalize_obs`` for flat rows of Dict observations.
 
@@ -117,20 +121,19 @@ class DictNormalizer:
     Args:
         layout: The rows' layout.
         vec_normalize: ``VecNormalize`` with dict ``obs_rms``.
+        device: Where :meth:`normalize_torch` gets its rows (the policy's device).
 
     Raises:
         ValueError: Statistics for keys the policy does not have, or of the wrong shape.
     """
 
-    def __init__(self, layout: DictLayout, vec_normalize: Any):
+    def __init__(self, layout: DictLayout, vec_normalize: Any, device: torch.device):
         rms = vec_normalize.obs_rms
-        keys = list(getattr(vec_normalize, "norm_obs_keys", None) or rms)
         self.epsilon = float(vec_normalize.epsilon)
         self.clip = float(vec_normalize.clip_obs)
         self.layout = layout
         self.parts: list[tuple[slice, np.ndarray, np.ndarray]] = []
-        self._torch: list[tuple[slice, torch.Tensor, torch.Tensor]] | None = None
-        for key in keys:
+        for key in normalized_keys(vec_normalize):
             if key not in layout.slices or key not in rms:
                 raise ValueError(
                     f"VecNormalize normalises the observation key {key!r}, but the policy's "
@@ -146,6 +149,14 @@ class DictNormalizer:
                 )
             self.parts.append((layout.slices[key], mean.reshape(-1), var.reshape(-1)))
         self.parts.sort(key=lambda part: part[0].start)
+        self._torch = [
+            (
+                part,
+                torch.as_tensor(mean, device=device),
+                torch.sqrt(torch.as_tensor(var, device=device) + self.epsilon),
+            )
+            for part, mean, var in self.parts
+        ]
 
     def normalize(self, rows: np.ndarray) -> np.ndarray:
         """Normalised copy of ``rows`` (normalised keys rounded to float32, as SB3 returns them)."""
@@ -159,15 +170,6 @@ class DictNormalizer:
         """Differentiable twin of :meth:`normalize` (bit-identical values)."""
         if not self.parts:
             return rows
-        if self._torch is None or self._torch[0][1].device != rows.device:
-            self._torch = [
-                (
-                    part,
-                    torch.as_tensor(mean, device=rows.device),
-                    torch.sqrt(torch.as_tensor(var, device=rows.device) + self.epsilon),
-                )
-                for part, mean, var in self.parts
-            ]
         pieces, end = [], 0
         for part, mean, std in self._torch:
             if part.start > end:

@@ -221,7 +221,7 @@ class PolicyAdapter:
                     f"{self.observation_space}: they were not made for this policy"
                 )
             if self.layout is not None:
-                self._dict_norm = DictNormalizer(self.layout, vec_normalize)
+                self._dict_norm = DictNormalizer(self.layout, vec_normalize, self.device)
             else:
                 self._init_box_norm(vec_normalize)
 

@@ -51,6 +51,7 @@ from rlnoise.evaluation.models import (
     load_run,
     model_digest,
     resolve_device,
+    saved_run_name,
     vec_normalize_digest,
 )
 from rlnoise.evaluation.policy import PolicyAdapter
@@ -126,9 +127,8 @@ def _collect_runs(models: Any, algo: str | None, device: Any) -> list[ModelRun]:
             name = name or "model"
         for index, item in enumerate(items):
             run = _as_run(item, str(name), index, algo, device)
-            saved = isinstance(item, str | Path) and not isinstance(item, ModelRun)
-            if saved and Path(item).stem == "model":  # runs/seed_3/model.zip is run "seed_3"
-                run.name = Path(item).resolve().parent.name or run.name
+            if isinstance(item, str | Path):
+                run.name = saved_run_name(item) or run.name
             runs.append(run)
     seen: dict[str, int] = {}
     for run in runs:  # unique run names

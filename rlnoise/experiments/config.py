@@ -156,15 +156,17 @@ class ComponentConfig:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, key: str, value: Any) -> ComponentConfig:
-        """From ``"pkg.Class"`` or ``{"pkg.Class": {kwargs}}`` (RL Zoo style)."""
+    def parse(cls, key: str, value: Any, supplied: tuple[str, ...] = ()) -> ComponentConfig:
+        """From ``"pkg.Class"`` or ``{"pkg.Class": {kwargs}}`` (RL Zoo style).
+
+        ``supplied`` names the arguments :meth:`build` passes positionally (a wrapper's ``env``).
+        """
         if isinstance(value, str):
             resolve_class(value, field=key)
             return cls(value)
         if isinstance(value, dict) and len(value) == 1:
             ((path, kwargs),) = value.items()
             kwargs = _mapping(f"{key} ({path}) kwargs", kwargs)
-            supplied = ("env",) if "wrappers" in key else ()
             target = resolve_class(path, field=key)
             _check_kwargs(f"{key} ({path}) kwargs", target, kwargs, supplied)
             return cls(path, kwargs)
@@ -181,12 +183,16 @@ class ComponentConfig:
         return {self.path: dict(self.kwargs)}
 
 
-def _components(key: str, value: Any) -> tuple[ComponentConfig, ...]:
+def _components(
+    key: str, value: Any, supplied: tuple[str, ...] = ()
+) -> tuple[ComponentConfig, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
         value = [value]
-    return tuple(ComponentConfig.parse(f"{key}[{i}]", item) for i, item in enumerate(value))
+    return tuple(
+        ComponentConfig.parse(f"{key}[{i}]", item, supplied) for i, item in enumerate(value)
+    )
 
 
 @dataclass(frozen=True)
@@ -227,7 +233,7 @@ class EnvConfig:
             n_envs=n_envs,
             vec_env=vec_env,
             normalize=normalize,
-            wrappers=_components("env.wrappers", data.get("wrappers")),
+            wrappers=_components("env.wrappers", data.get("wrappers"), supplied=("env",)),
         )
 
     def to_dict(self) -> dict[str, Any]:

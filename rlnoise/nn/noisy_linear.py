@@ -70,17 +70,12 @@ def signed_sqrt(x: torch.Tensor) -> torch.Tensor:
     return torch.sign(x) * torch.sqrt(torch.abs(x))
 
 
-def _with_bias_column(p: int) -> Any:
+def _bias_column_transform(p: int, block: torch.Tensor) -> torch.Tensor:
     """Block transform: ``f`` on ``p + q`` normals, then a 1 after the first ``p``.
 
     ``f(eps_out) [f(eps_in), 1]^T`` is then the weight noise with the bias
     noise ``f(eps_out)`` as its last column, in one outer product.
     """
-
-    return functools.partial(_bias_column_transform, p)  # picklable, unlike a closure
-
-
-def _bias_column_transform(p: int, block: torch.Tensor) -> torch.Tensor:
     noise = signed_sqrt(block)
     ones = torch.ones(block.shape[0], 1, dtype=block.dtype, device=block.device)
     return torch.cat([noise[:, :p], ones, noise[:, p:]], dim=1)
@@ -158,7 +153,8 @@ class NoisyLinear(nn.Module):
                 p + b + q,
                 generators,
                 drawn=p + q,
-                transform=_with_bias_column(p) if b else signed_sqrt,
+                # functools.partial, not a closure: the layer stays picklable.
+                transform=functools.partial(_bias_column_transform, p) if b else signed_sqrt,
                 shapes=[(p + b,), (q,)],
             )
         return BlockDraws("gaussian", q * (p + b), generators, shapes=[(q, p + b)])

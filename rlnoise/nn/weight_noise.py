@@ -204,6 +204,7 @@ class WeightNoise(SpecInjector):
                 shapes=[tuple(p.shape) for p in params],
                 transform=transform,
             )
+        self._retarget_draws()  # new draws start on the parameters' device and dtype
 
     def _prepare_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
         scale = self.scale
@@ -302,9 +303,8 @@ class WeightNoise(SpecInjector):
         """Put the hooks in place (idempotent)."""
         if self._handles:
             return
+        self._retarget_draws()
         for owner_id, indices in self._groups.items():
-            first = self.targets[indices[0]].param
-            self._draws[owner_id].retarget(first.device, first.dtype)
             owner = self.targets[indices[0]].owner
             self._handles.append(
                 owner.register_forward_pre_hook(functools.partial(self._pre_hook, owner_id))
@@ -316,11 +316,14 @@ class WeightNoise(SpecInjector):
                 )
             )
 
-    def retarget(self) -> None:
-        """Follow the parameters to their device/dtype (after ``.to()``); redraw held noise."""
+    def _retarget_draws(self) -> None:
         for owner_id, indices in self._groups.items():
             first = self.targets[indices[0]].param
             self._draws[owner_id].retarget(first.device, first.dtype)
+
+    def retarget(self) -> None:
+        """Follow the parameters to their device/dtype (after ``.to()``); redraw held noise."""
+        self._retarget_draws()
         if not self.fresh:
             self.resample()
 

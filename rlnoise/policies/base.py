@@ -176,12 +176,6 @@ class _UpdateEvent:
     def __call__(self, *_: Any) -> None:
         self.control.emit("update")
 
-    def __getstate__(self) -> NoiseControl:
-        return self.control
-
-    def __setstate__(self, control: NoiseControl) -> None:
-        self.control = control
-
 
 class _Runtime:
     """Per-call flags kept off nn.Module attributes (whose __setattr__ is slow)."""

@@ -36,6 +36,7 @@ class NoiseSwitch:
         self._noise_enabled = True
         self._steps = 0
         self._local_clock = True
+        self._noise_switched()
 
     @property
     def noise_enabled(self) -> bool:
@@ -48,7 +49,10 @@ class NoiseSwitch:
         self._noise_switched()
 
     def _noise_switched(self) -> None:
-        """Called after :attr:`noise_enabled` is set (a wrapper with a fast path re-checks it)."""
+        """Called whenever :attr:`noise_enabled` is set, first by :meth:`_init_noise_switch`.
+
+        A wrapper with a fast path re-checks it here.
+        """
 
 
 class BatchedObservationNoise(NoiseSwitch):

@@ -92,7 +92,6 @@ class ObservationNoise(
         # Set when a step is one draw and one add: the stream hands out pre-scaled rows.
         self._draw = self.noise.draw
         self._init_noise_switch()
-        self._noise_switched()
 
     def _noise_switched(self) -> None:
         # The fast path of step(): noise on, one white-noise draw, no schedule to clock.

@@ -166,3 +166,18 @@ def test_help_has_no_rest_markup(capsys: pytest.CaptureFixture[str]) -> None:
         rlnoise_main(["evaluate", "--help"])
     out = capsys.readouterr().out
     assert "``" not in out and "`--out`" in out
+
+
+def test_cli_names_saved_runs_as_the_python_api_does(
+    tmp_path: Path, untrained_cartpole: PPO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "seed_3").mkdir()
+    untrained_cartpole.save(tmp_path / "seed_3" / "model.zip")
+    untrained_cartpole.save(tmp_path / "model.zip")
+    monkeypatch.chdir(tmp_path)
+    args = ["--model", "seed_3/model.zip", "model.zip", "--env", "CartPole-v1", "--grid",
+            str(ROOT / "configs" / "eval" / "quick.yaml"), "--episodes", "1", "--max-steps", "5",
+            "--out", "out", "--no-progress", "--no-plots", "--bootstrap", "10"]  # fmt: skip
+    assert main(args) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [r["name"] for r in report["runs"]] == ["seed_3", tmp_path.name]

@@ -213,3 +213,17 @@ def test_weight_noise_reaches_noisy_linear_means() -> None:
     WeightNoise(net, "gaussian:0.1,phases=eval", control=NoiseControl(), names=["0.mu"], seed=1)
     assert not torch.allclose(net(x), clean)
     assert "mu" not in net[0].__dict__
+
+
+def test_a_new_base_scale_keeps_drawing_on_the_parameters_dtype() -> None:
+    # Prepared draws are rebuilt by set_base_scale while the hooks are installed; the new
+    # draws must follow the parameters (dtype here, the same path as the device on a GPU).
+    net, control = make_net().double(), NoiseControl()
+    noise = WeightNoise(net, "gaussian:0.1", control=control, names=["0.weight"], seed=0)
+    control.set_training(True)
+    seen = capture_weight(net)
+    net(randn(2, 20, dtype=torch.float64))
+    noise.set_base_scale(0.2)
+    net(randn(2, 20, dtype=torch.float64))
+    assert [w.dtype for w in seen] == [torch.float64, torch.float64]
+    assert all(draws.dtype == torch.float64 for draws in noise._draws.values())
