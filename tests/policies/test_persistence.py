@@ -92,6 +92,18 @@ def noise_parameters(policy: Any) -> dict[str, Any]:
     return {key: data[key] for key in keys}
 
 
+def trained(
+    algorithm: Any, policy: Any, env: str, algo_kwargs: dict[str, Any], noise: dict[str, Any]
+) -> tuple[Any, np.ndarray]:
+    """A model of MODELS after 48 steps, and 5 seeded observations from its space."""
+    model = algorithm(
+        policy, env, policy_kwargs={**SMALL, **noise}, seed=1, device="cpu", **algo_kwargs
+    )
+    model.learn(48)
+    model.observation_space.seed(2)  # SB3's seed does not reach the observation space
+    return model, np.stack([model.observation_space.sample() for _ in range(5)])
+
+
 @pytest.mark.parametrize(
     ("algorithm", "policy", "env", "algo_kwargs", "noise"),
     [m[1:] for m in MODELS],
@@ -105,12 +117,7 @@ def test_model_save_load_round_trip(
     algo_kwargs: dict[str, Any],
     noise: dict[str, Any],
 ) -> None:
-    model = algorithm(
-        policy, env, policy_kwargs={**SMALL, **noise}, seed=1, device="cpu", **algo_kwargs
-    )
-    model.learn(48)
-    model.observation_space.seed(2)  # SB3's seed does not reach the observation space
-    obs = np.stack([model.observation_space.sample() for _ in range(5)])
+    model, obs = trained(algorithm, policy, env, algo_kwargs, noise)
     with noise_disabled(model):
         clean_before, _ = model.predict(obs, deterministic=True)
     model.save(tmp_path / "model.zip")
@@ -217,12 +224,7 @@ def test_cuda_trained_model_loads_on_cpu(tmp_path: Path) -> None:
 def test_policy_pickles_compactly_and_deepcopies_with_its_own_machinery(
     algorithm: Any, policy: Any, env: str, algo_kwargs: dict[str, Any], noise: dict[str, Any]
 ) -> None:
-    model = algorithm(
-        policy, env, policy_kwargs={**SMALL, **noise}, seed=1, device="cpu", **algo_kwargs
-    )
-    model.learn(48)
-    model.observation_space.seed(2)  # SB3's seed does not reach the observation space
-    obs = np.stack([model.observation_space.sample() for _ in range(5)])
+    model, obs = trained(algorithm, policy, env, algo_kwargs, noise)
     with noise_disabled(model):
         clean, _ = model.predict(obs, deterministic=True)
     # pickle (torch.save(model.policy), multiprocessing): no closures, no weakref, and the
