@@ -111,7 +111,8 @@ def resolve_class(
         path: The dotted path.
         slot: A key of :data:`SLOTS` (``"wrapper"``, ``"callback"``...): the class
             must derive from that slot's base class.
-        base: Or the base class itself (e.g. read from a constructor annotation).
+        base: The base class, when it is not the slot's (e.g. read from a
+            constructor annotation).
         field: What to call the value in errors (default: the slot).
 
     Raises:
@@ -128,15 +129,16 @@ def resolve_class(
     target = _import(path, field)
     what = "class"
     if slot is not None:
-        base = slot_base(slot)
+        base = base or slot_base(slot)
         what = f"{SLOTS[slot][0]} class"
     if base is not None and base is not object:
         what += f" (a subclass of {base.__module__}.{base.__qualname__})"
+    what = f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
     if not inspect.isclass(target):
         kind = "a function" if callable(target) else f"a {type(target).__name__}"
-        raise ValueError(f"{field} {path!r} is {kind}, not a {what}")
+        raise ValueError(f"{field} {path!r} is {kind}, not {what}")
     if base is not None and not issubclass(target, base):
-        raise ValueError(f"{field} {path!r} is not a {what}")
+        raise ValueError(f"{field} {path!r} is not {what}")
     return target
 
 

@@ -47,7 +47,15 @@ from rlnoise.experiments.classes import (
     resolve_class,
 )
 from rlnoise.experiments.components import ComponentConfig, components
-from rlnoise.experiments.fields import check, choice, first_problem, integer, mapping, text
+from rlnoise.experiments.fields import (
+    PathError,
+    check,
+    choice,
+    first_problem,
+    integer,
+    mapping,
+    text,
+)
 from rlnoise.experiments.policy_kwargs import check_policy
 from rlnoise.experiments.sb3_kwargs import (
     build_policy_kwargs,
@@ -95,13 +103,16 @@ def _name(value: Any) -> str:
     if not isinstance(value, str) or not _PLAIN_NAME.fullmatch(value) or len(value) > 128:
         raise ValueError(
             "must be a plain name (letters, digits and _ . - + = @ , ; not starting with '.', "
-            f"no '/' or '\\\\'; at most 128 characters), got {show(value)}"
+            f"no '/' or '\\'; at most 128 characters), got {show(value)}"
         )
     return value
 
 
 def _algo(value: Any) -> str:
-    resolve_algorithm(value)
+    try:
+        resolve_algorithm(value)
+    except ValueError as error:  # its messages name the key already ("algo ...")
+        raise PathError(str(error)) from None
     return str(value)
 
 

@@ -236,7 +236,7 @@ def check_policy_kwargs(
                     f"{field}: {owner} does not say which class it takes, so no dotted path "
                     "can be resolved for it"
                 )
-            resolve_class(value, base=base, field=field)
+            resolve_class(value, slot=key if key in SLOTS else None, base=base, field=field)
             continue
         out[key] = _checked(field, owner, annotation, value)
     return out
