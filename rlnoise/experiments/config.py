@@ -49,12 +49,12 @@ from rlnoise.experiments.classes import (
 from rlnoise.experiments.components import ComponentConfig, components
 from rlnoise.experiments.fields import (
     PathError,
-    check,
     choice,
     first_problem,
     integer,
     mapping,
     text,
+    validate_with,
 )
 from rlnoise.experiments.policy_kwargs import check_policy
 from rlnoise.experiments.sb3_kwargs import (
@@ -129,7 +129,7 @@ def _seeds(value: Any) -> tuple[int, ...]:
     seeds = []
     for item in value:
         try:
-            seeds.append(check(seed, item))
+            seeds.append(validate_with(seed, item))
         except ValueError:
             raise ValueError(f"must be {expected}, got {show(value)}") from None
     if len(set(seeds)) != len(seeds):
@@ -161,8 +161,11 @@ def _normalize(value: Any) -> bool | dict[str, Any]:
 
     if isinstance(value, bool):
         return value
-    kwargs = check(mapping(), value)
-    return check_constructor_kwargs("env.normalize", VecNormalize, kwargs, hidden=("venv",))
+    kwargs = validate_with(mapping(), value)
+    try:
+        return check_constructor_kwargs("env.normalize", VecNormalize, kwargs, hidden=("venv",))
+    except ValueError as error:  # its messages name the key already
+        raise PathError(str(error)) from None
 
 
 def _output_dir(value: Any) -> str:
@@ -177,7 +180,7 @@ def _output_dir(value: Any) -> str:
 def _evaluation(value: Any) -> dict[str, Any] | str | None:
     if value is None or isinstance(value, str):
         return value
-    return check(mapping(), value)
+    return validate_with(mapping(), value)
 
 
 def _env_section(value: Any) -> Any:

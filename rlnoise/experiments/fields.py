@@ -40,7 +40,6 @@ from rlnoise.core.spec import NoiseSpec, as_noise_spec
 __all__ = [
     "PathError",
     "boolean",
-    "check",
     "choice",
     "first_problem",
     "integer",
@@ -52,6 +51,7 @@ __all__ = [
     "or_null",
     "rebase",
     "text",
+    "validate_with",
 ]
 
 #: Words that start a NoiseSpec error about one of its fields ("scale must be ...").
@@ -156,14 +156,14 @@ def mapping() -> PlainValidator:
     return PlainValidator(check)
 
 
-def check(validator: PlainValidator, value: Any) -> Any:
+def validate_with(validator: PlainValidator, value: Any) -> Any:
     """Run a field type's check on ``value`` outside a model (returns the validated value)."""
     return validator.func(value)  # type: ignore[call-arg]
 
 
 def or_null(validator: PlainValidator) -> PlainValidator:
     """``validator``, or ``null``."""
-    return PlainValidator(lambda value: None if value is None else check(validator, value))
+    return PlainValidator(lambda value: None if value is None else validate_with(validator, value))
 
 
 def _spec_problem(error: ValueError) -> ValueError:

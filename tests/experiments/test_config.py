@@ -503,3 +503,12 @@ def test_configs_survive_replace_and_pickle() -> None:
     assert pickle.loads(pickle.dumps(config)) == config  # as train_many sends it to workers
     with pytest.raises(ValueError, match="must not repeat"):  # pydantic's ValidationError
         dataclasses.replace(config, seeds=(1, 1))
+
+
+def test_vec_normalize_options_are_checked_against_vec_normalize() -> None:
+    env = {"id": "CartPole-v1", "normalize": {"gamma": 0.9, "clip_obs": 5}}
+    assert ExperimentConfig.from_dict({**BASE, "env": env}).env.normalize == env["normalize"]
+    with pytest.raises(ValueError, match=r"^env.normalize.gamma must be float for VecNormalize"):
+        ExperimentConfig.from_dict({**BASE, "env": {**env, "normalize": {"gamma": "x"}}})
+    with pytest.raises(ValueError, match=r"^unknown key 'foo' in env.normalize; valid keys are"):
+        ExperimentConfig.from_dict({**BASE, "env": {**env, "normalize": {"foo": 1}}})
