@@ -39,8 +39,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rlnoise.core._checks import check_float, check_keys, show
 from rlnoise.core.kinds import KINDS
 from rlnoise.core.spec import NoiseSpec
@@ -324,10 +322,10 @@ def load_grid(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         path = resolve_grid(str(path))
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ValueError(f"grid file {str(path)!r} is not valid YAML: {error}") from None
+    # Plain data only, aliases bounded ("billion laughs"), errors on one line with file:line.
+    from rlnoise.experiments.yaml_loader import load_yaml_file
+
+    data = load_yaml_file(path)
     if not isinstance(data, Mapping):
         raise ValueError(f"grid file {str(path)!r} must hold a mapping, got {show(data)}")
     return dict(data)
