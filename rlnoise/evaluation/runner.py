@@ -17,8 +17,8 @@ dependent.
 
 Unless a ``reference_score`` is given, the same pass plays the uniformly
 random policy on the clean env for the same episodes (one extra cell, no
-policy forward): the reference of the normalised score (see
-:mod:`rlnoise.evaluation.reference`). Observations with a NaN or infinite
+policy forward; :mod:`rlnoise.evaluation.reference_lane`): the reference of
+the normalised score (:mod:`rlnoise.evaluation.reference`). Observations with a NaN or infinite
 element are counted per cell, and a ``RuntimeWarning`` says once when there
 were any.
 
@@ -63,7 +63,8 @@ from rlnoise.evaluation.models import (
     vec_normalize_digest,
 )
 from rlnoise.evaluation.policy import PolicyAdapter
-from rlnoise.evaluation.reference import REFERENCE_CONDITION, Reference
+from rlnoise.evaluation.reference import Reference
+from rlnoise.evaluation.reference_lane import ReferenceLane
 from rlnoise.evaluation.report import RobustnessReport
 from rlnoise.evaluation.storage import ResultStore
 
@@ -263,8 +264,10 @@ def evaluate_robustness(
     adapters = [_adapter(run, resolved) for run in runs]
     _match_image_layout(maker, adapters)
     pools = _validate(maker, runs, adapters, condition_list, n_episodes, seed)
-    env_actions = _env_action_space(maker, pools)
-    reference = given or _random_reference_problem(adapters[0], env_actions, n_episodes, seed)
+    lane = ReferenceLane(
+        given, adapters[0], maker, pools, n_episodes=n_episodes, seed=seed, max_steps=max_steps,
+        resume_dir=resume_dir, versions=versions(),
+    )  # fmt: skip
     fingerprints = [
         [
             _fingerprint(run, maker, condition, seed, n_episodes, max_steps, resolved)
@@ -273,23 +276,15 @@ def evaluate_robustness(
         for run in runs
     ]
     store = None if resume_dir is None else ResultStore(resume_dir)
-    # The reference is not a (run, condition) cell: its own sub-directory keeps it apart.
-    reference_store = None if resume_dir is None else ResultStore(Path(resume_dir) / "reference")
     loop = BatchedLoop(
-        maker, pools, adapters, condition_list, n_episodes, seed, batch_size, max_steps, env_actions
-    )
+        maker, pools, adapters, condition_list, n_episodes, seed, batch_size, max_steps,
+        lane.action_space,
+    )  # fmt: skip
     returns = np.zeros((len(runs), len(condition_list), n_episodes), dtype=np.float64)
     lengths = np.zeros_like(returns, dtype=np.int64)
     # Cells with non-finite observations are never cached, so a reused cell had none.
     nonfinite = np.zeros(returns.shape[:2], dtype=np.int64)
     todo = []
-    reference_fingerprint = _reference_fingerprint(env_actions, maker, seed, n_episodes, max_steps)
-    if reference is None:
-        cached = None if reference_store is None else reference_store.load(reference_fingerprint)
-        if cached is None:
-            todo.append(REFERENCE)
-        else:
-            reference = Reference.uniform_random(*cached)
     for r in range(len(runs)):
         for c in range(len(condition_list)):
             cached = None if store is None else store.load(fingerprints[r][c])
@@ -297,15 +292,14 @@ def evaluate_robustness(
                 todo.append((r, c))
             else:
                 returns[r, c], lengths[r, c] = cached
-    for problem in [p for s in (store, reference_store) if s is not None for p in s.problems]:
+    if lane.to_play:
+        todo.append(REFERENCE)  # last: the models' cells finish (and are saved) first
+    for problem in ([] if store is None else store.problems) + lane.problems:
         print(f"rlnoise evaluate: {problem}", file=sys.stderr, flush=True)
 
     def finished(cell: Cell) -> None:
-        nonlocal reference
         if (cell.run, cell.index) == REFERENCE:
-            reference = Reference.uniform_random(cell.returns, cell.lengths)
-            if reference_store is not None and cell.nonfinite_observations == 0:
-                reference_store.save(reference_fingerprint, cell.returns, cell.lengths)
+            lane.finished(cell)
             return
         returns[cell.run, cell.index] = cell.returns
         lengths[cell.run, cell.index] = cell.lengths
@@ -330,7 +324,7 @@ def evaluate_robustness(
     finally:
         torch.set_num_threads(threads)
     _warn_nonfinite(nonfinite, runs, condition_list)
-    assert reference is not None
+    assert lane.reference is not None
     metadata = {
         "env": maker.describe(),
         "seed": seed,
@@ -356,7 +350,7 @@ def evaluate_robustness(
         conditions=tuple(condition_list),
         runs=tuple(run.describe() for run in runs),
         metadata=metadata,
-        reference=reference,
+        reference=lane.reference,
         nonfinite_observations=nonfinite,
     )
 
@@ -377,48 +371,6 @@ def _warn_nonfinite(
         RuntimeWarning,
         stacklevel=3,
     )
-
-
-def _env_action_space(maker: EnvMaker, pools: dict[str, list[gym.Env]]) -> gym.Space:
-    """The clean env's action space (what the random reference samples)."""
-    if pools.get(""):
-        return pools[""][0].action_space
-    probe = maker.make(None)
-    space = probe.action_space
-    probe.close()
-    return space
-
-
-def _random_reference_problem(
-    adapter: PolicyAdapter, space: gym.Space, n_episodes: int, seed: int
-) -> Any:
-    """``None`` when the uniformly random reference can run, else an unavailable Reference."""
-    try:
-        Cell(*REFERENCE, REFERENCE_CONDITION, adapter, n_episodes, seed, 1, space)
-    except ValueError as error:
-        return Reference.unavailable(
-            f"no uniformly random policy for this action space ({error}); give reference_score"
-        )
-    return None
-
-
-def _reference_fingerprint(
-    action_space: gym.Space,
-    maker: EnvMaker,
-    seed: int,
-    n_episodes: int,
-    max_steps: int | None,
-) -> dict[str, Any]:
-    """What the random reference's returns depend on (no model: the policy is not used)."""
-    return {
-        "reference": REFERENCE_CONDITION.to_dict()["perturbations"],
-        "action_space": repr(action_space),
-        "env": maker.describe(),
-        "seed": seed,
-        "n_episodes": n_episodes,
-        "max_steps": max_steps,
-        "versions": {k: v for k, v in versions().items() if k != "python"},
-    }
 
 
 def policy_copy_on(policy: Any, device: torch.device) -> Any:
