@@ -265,3 +265,25 @@ def test_damaged_report_file_and_bad_condition_index(
     for bad in (len(report.conditions), -1, True):
         with pytest.raises(ValueError, match="condition must be a name or an index"):
             report.scores("a", bad)
+
+
+def test_reference_score_flag_reaches_the_report(untrained_cartpole: PPO, tmp_path: Path) -> None:
+    from rlnoise.evaluation.cli import main
+
+    untrained_cartpole.save(tmp_path / "agent.zip")
+    out = tmp_path / "out"
+    code = main(
+        ["--model", str(tmp_path / "agent.zip"), "--env", "CartPole-v1", "--grid", "quick",
+         "--episodes", "3", "--device", "cpu", "--out", str(out), "--no-progress",
+         "--no-plots", "--bootstrap", "100", "--reference-score", "5"]
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads((out / "report.json").read_text())
+    assert data["reference"] == {
+        "kind": "given", "statistic": None, "score": 5.0, "condition": None, "returns": None,
+        "lengths": None, "note": None,
+    }  # fmt: skip
+    clean = data["summary"][0]
+    assert clean["condition"] == "clean" and clean["iqm_normalised"] == 1.0
+    with pytest.raises(SystemExit):
+        main(["--model", "x.zip", "--out", str(out), "--reference-score", "inf"])
