@@ -165,7 +165,7 @@ class RobustnessReport:
     conditions: tuple[Condition, ...]
     runs: tuple[dict[str, Any], ...]
     metadata: dict[str, Any]
-    reference: Reference = field(default_factory=lambda: Reference.unavailable("none given"))
+    reference: Reference = field(default_factory=lambda: Reference.unavailable("none was given"))
     nonfinite_observations: np.ndarray | None = None
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
