@@ -81,10 +81,14 @@ def ppo_cartpole(
 
 
 def demo_configs(root: Path, steps: int, seeds: Sequence[int]) -> dict[str, ExperimentConfig]:
-    """The two experiments of the demo: PPO trained clean and with observation noise."""
+    """The two experiments of the demo: PPO trained clean and with observation noise.
+
+    Keyed by model group; the names say how the agents were *trained*, so the
+    group ``trained-clean`` is not confused with the evaluation condition ``clean``.
+    """
     return {
-        "clean": ppo_cartpole("demo-clean", root / "train" / "clean", steps, seeds, None),
-        f"obs-noise {TRAIN_NOISE}": ppo_cartpole(
+        "trained-clean": ppo_cartpole("demo-clean", root / "train" / "clean", steps, seeds, None),
+        f"trained-{TRAIN_NOISE}": ppo_cartpole(
             "demo-obs-noise", root / "train" / "obs_noise", steps, seeds, TRAIN_NOISE
         ),
     }

@@ -14,8 +14,12 @@ def test_demo_runs_end_to_end_and_reuses_finished_work(tmp_path: Path, capsys) -
     out = tmp_path / "demo"
     assert run_demo(out, steps=64, seeds=(0,), episodes=2, device="cpu", workers=2) == 0
     printed = capsys.readouterr().out
-    assert f"P(obs-noise {TRAIN_NOISE} > clean)" in printed
+    assert f"P(trained-{TRAIN_NOISE} > trained-clean)" in printed
     report = json.loads((out / "report" / "report.json").read_text())
+    # Groups are named for how they were trained, apart from the condition "clean".
+    assert {run["group"] for run in report["runs"]} == {"trained-clean", f"trained-{TRAIN_NOISE}"}
+    assert report["reference"]["kind"] == "uniform_random"
+    assert {"iqm_diff_to_clean", "iqm_normalised"} <= set(report["summary"][0])
     n_conditions = 1 + len(DEMO_GRID["gaussian"]) + len(DEMO_GRID["fgsm"])
     assert len(report["runs"]) == 2 and len(report["conditions"]) == n_conditions
     assert (out / "report" / "robustness_curve.png").stat().st_size > 0

@@ -76,6 +76,8 @@ class Cell:
         n_episodes: Episodes to play.
         seed: Base seed of the evaluation.
         n_lanes: Lanes (concurrent episodes) this cell gets.
+        action_space: The space actions are perturbed and drawn in (default:
+            the policy's; the random reference draws from the env's).
 
     Raises:
         ValueError: A perturbation does not fit the model's spaces (checked
@@ -92,13 +94,17 @@ class Cell:
         n_episodes: int,
         seed: int,
         n_lanes: int,
+        action_space: Any = None,
     ):
         self.run, self.index, self.condition = run, index, condition
         self.adapter = adapter
+        self.action_space = adapter.action_space if action_space is None else action_space
         self.n_episodes, self.seed = n_episodes, seed
         self.n_lanes = n_lanes
         self.returns = np.zeros(n_episodes, dtype=np.float64)
         self.lengths = np.zeros(n_episodes, dtype=np.int64)
+        #: Env observations (resets and steps) with a NaN or infinite element.
+        self.nonfinite_observations = 0
         self.next_episode = 0
         self.finished = 0
         self.lane_episode = np.full(n_lanes, -1, dtype=np.int64)
@@ -146,6 +152,8 @@ class Cell:
         self.perturbs_actions = any(
             p is not None for p in (self.action_noise, self.random_action, self.sticky)
         )
+        # Every action is replaced by a random one: the policy's choice is never used.
+        self.ignores_policy = self.random_action is not None and self.random_action.probability == 1
         for lane, episode in enumerate(first):
             self.lane_episode[lane] = episode
         self.next_episode = len(first)
@@ -252,7 +260,7 @@ class Cell:
             self.weights[name][lane] = torch.as_tensor(noisy, device=self.adapter.device)
 
     def _init_actions(self, first: list[int]) -> None:
-        space = self.adapter.action_space
+        space = self.action_space
         condition = self.condition
         self.action_noise: NoiseStream | None = None
         for p in condition.find(ActionNoise):
@@ -393,9 +401,19 @@ class Cell:
         )
         return adapter.normalize_torch(x_adv) if raw else x_adv
 
+    def act_without_policy(self, lanes: np.ndarray) -> np.ndarray:
+        """Actions of the live ``lanes`` of a cell that :attr:`ignores_policy`.
+
+        The same draws as :meth:`act_perturbed` makes for the condition, with
+        placeholders where the policy's actions would be (all replaced).
+        """
+        space = self.action_space
+        placeholder = np.zeros((lanes.size, *space.shape), dtype=space.dtype)
+        return self.act_perturbed(placeholder, lanes)
+
     def act_perturbed(self, actions: np.ndarray, lanes: np.ndarray) -> np.ndarray:
         """Apply action noise, random replacement and sticky actions to the live lanes' actions."""
-        space = self.adapter.action_space
+        space = self.action_space
         if self.action_noise is not None:
             full = np.zeros((self.n_lanes, *space.shape), dtype=space.dtype)
             full[lanes] = actions

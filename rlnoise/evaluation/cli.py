@@ -31,6 +31,16 @@ def resolve_grid(value: str) -> Path:
     return resolve(value)
 
 
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``evaluate`` options (shared by the console script and scripts/evaluate.py)."""
     parser.add_argument(
@@ -73,6 +83,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads", type=int, default=1, help="torch CPU threads (1 suits small MLP policies)"
     )
     parser.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples for CIs")
+    parser.add_argument(
+        "--reference-score",
+        type=_finite_float,
+        default=None,
+        help="return that scores 0 on the normalised scale (default: the IQM of a uniformly "
+        "random policy on the same episodes)",
+    )
     parser.add_argument("--no-resume", action="store_true", help="ignore finished cells in --out")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -230,6 +247,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         resume_dir=None if args.no_resume else out / "cells",
         progress=not args.no_progress,
         num_threads=args.threads,
+        reference_score=args.reference_score,
     )
     report.metadata["grid"] = grid_label
     paths = report.save(out, plots=not args.no_plots, n_resamples=args.bootstrap)

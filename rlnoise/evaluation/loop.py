@@ -12,8 +12,12 @@ episodes to play; each step:
    weights; rows under weight noise get theirs from one vmapped forward over
    per-row weights;
 4. each cell perturbs its actions (noise, random replacement, sticky);
-5. every env steps; finished episodes are recorded and their lanes start the
+5. every env steps; observations with a NaN or infinite element are counted
+   per cell; finished episodes are recorded and their lanes start the
    cell's next episode (``reset(seed=seed + k)``) or give the slot back.
+
+Cells whose every action is replaced by a random one (``random_action:1.0``,
+and the uniformly random reference policy, :data:`REFERENCE`) skip the policy.
 
 The envs are a plain list (no vector env, so no autoreset): an episode ends
 exactly when its env says so and is counted once.
@@ -34,8 +38,14 @@ from rlnoise.evaluation.cells import Cell, dynamics_key
 from rlnoise.evaluation.conditions import Condition, Dynamics
 from rlnoise.evaluation.envs import EnvMaker
 from rlnoise.evaluation.policy import PolicyAdapter
+from rlnoise.evaluation.reference import REFERENCE_CONDITION
 
-__all__ = ["BatchedLoop"]
+__all__ = ["REFERENCE", "BatchedLoop"]
+
+#: The ``(run, condition)`` of the reference cell in a to-do list: the uniformly
+#: random policy (:data:`~rlnoise.evaluation.reference.REFERENCE_CONDITION`) on
+#: the clean env, set up with the first run's observation layout.
+REFERENCE = (-1, -1)
 
 _FIRST, _SECOND, _THIRD, _FOURTH = (operator.itemgetter(i) for i in range(4))
 
@@ -53,13 +63,16 @@ class BatchedLoop:
         seed: int,
         batch_size: int,
         max_steps: int | None,
+        reference_action_space: gym.Space | None = None,
     ):
         self.maker, self.pools = maker, pools
+        self.reference_action_space = reference_action_space  # the env's, for REFERENCE
         self.adapters, self.conditions = adapters, conditions
         self.n_episodes, self.seed = n_episodes, seed
         self.capacity, self.max_steps = batch_size, max_steps
         space = adapters[0].input_space
         self.obs = np.zeros((batch_size, *space.shape), dtype=space.dtype)
+        self.check_finite = np.issubdtype(self.obs.dtype, np.floating)  # integers are finite
         # Dict observations are held as flat rows (see rlnoise.evaluation.observations).
         self.layout = adapters[0].layout
         self.slot_cell: list[Cell | None] = [None] * batch_size
@@ -84,12 +97,21 @@ class BatchedLoop:
         assert env is not None
         obs, _ = env.reset(seed=self.seed + episode)
         self.obs[slot] = obs if self.layout is None else self.layout.flatten_one(obs)
+        if self.check_finite and not np.isfinite(self.obs[slot]).all():
+            cell = self.slot_cell[slot]
+            assert cell is not None
+            cell.nonfinite_observations += 1
         self.slot_return[slot] = 0.0
         self.slot_length[slot] = 0
 
+    def _condition(self, index: int) -> Condition:
+        return REFERENCE_CONDITION if index == REFERENCE[1] else self.conditions[index]
+
     def _start_cell(self, run: int, index: int, n_lanes: int) -> Cell:
-        condition = self.conditions[index]
-        cell = Cell(run, index, condition, self.adapters[run], self.n_episodes, self.seed, n_lanes)
+        condition = self._condition(index)
+        adapter = self.adapters[max(run, 0)]
+        space = self.reference_action_space if (run, index) == REFERENCE else None
+        cell = Cell(run, index, condition, adapter, self.n_episodes, self.seed, n_lanes, space)
         for lane in range(n_lanes):
             slot = self.free.pop()
             cell.assign_slot(lane, slot)
@@ -122,7 +144,7 @@ class BatchedLoop:
         pending = deque(todo)
         remaining_by_key: dict[str, int] = {}
         for _, index in todo:
-            key = dynamics_key(self.conditions[index])
+            key = dynamics_key(self._condition(index))
             remaining_by_key[key] = remaining_by_key.get(key, 0) + 1
         active: list[Cell] = []
         bar = tqdm(
@@ -176,12 +198,16 @@ class BatchedLoop:
 
     def _actions(self, run: int, cells: list[Cell]) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(slots, actions)`` pieces for one run's cells: one transfer, one shared forward."""
-        adapter = self.adapters[run]
+        adapter = self.adapters[run]  # the reference (run -1) never uses it: it ignores the policy
         parts, rows = [], []
+        direct = []  # cells that never use the policy's actions
         offset = 0
         for cell in cells:
             lanes, slots = cell.live
             if lanes.size == 0:
+                continue
+            if cell.ignores_policy:
+                direct.append((slots, cell.act_without_policy(lanes)))
                 continue
             if cell.perturbs_observations:
                 parts.append(cell.observe(self.obs[slots], lanes))
@@ -190,7 +216,7 @@ class BatchedLoop:
             rows.append((cell, lanes, slots, offset, lanes.size))
             offset += lanes.size
         if not rows:
-            return []
+            return direct
         obs_t = adapter.to_tensor(parts[0] if len(parts) == 1 else np.concatenate(parts))
         for cell, lanes, _, start, n in rows:
             if cell.attack is not None:
@@ -200,7 +226,7 @@ class BatchedLoop:
             actions = adapter.actions(obs_t)
             if not any(row[0].perturbs_actions for row in rows):  # the common case: one piece
                 slots = rows[0][2] if len(rows) == 1 else np.concatenate([r[2] for r in rows])
-                return [(slots, actions)]
+                return [(slots, actions), *direct]
             first = {id(row[0]): row[3] for row in rows}
         elif shared:
             index = np.concatenate([np.arange(s, s + n) for _, _, _, s, n in shared])
@@ -221,7 +247,7 @@ class BatchedLoop:
             if cell.perturbs_actions:
                 mine = cell.act_perturbed(mine, lanes)
             out.append((slots, mine))
-        return out
+        return out + direct
 
     def _step(self, active: list[Cell]) -> np.ndarray:
         """Advance every live episode by one step; returns the slots whose episode ended."""
@@ -241,6 +267,13 @@ class BatchedLoop:
             self.obs[slots] = np.array(observations)
         else:
             self.obs[slots] = self.layout.flatten(observations)
+        if self.check_finite:
+            finite = np.isfinite(self.obs[slots].reshape(slots.size, -1)).all(axis=1)
+            if not finite.all():
+                for slot in slots[~finite].tolist():
+                    cell = self.slot_cell[slot]
+                    assert cell is not None
+                    cell.nonfinite_observations += 1
         self.slot_return[slots] += np.array(list(map(_SECOND, results)), dtype=np.float64)
         self.slot_length[slots] += 1
         ended = np.array(list(map(_THIRD, results)), dtype=bool)

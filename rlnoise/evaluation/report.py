@@ -4,7 +4,9 @@ The report holds the raw results (``returns`` and ``lengths`` of shape
 ``(n_runs, n_conditions, n_episodes)``), the conditions, the runs and the
 metadata needed to reproduce them (versions, seeds, device). Statistics are
 computed from those on demand (:meth:`RobustnessReport.summary`), per model
-group and condition, with rliable's aggregates and bootstrap CIs.
+group and condition, with rliable's aggregates and bootstrap CIs, and each
+condition's difference to clean and normalised score
+(:mod:`rlnoise.evaluation.reference`).
 
 Example:
     >>> import numpy as np
@@ -17,9 +19,10 @@ Example:
     ...     conditions=conditions,
     ...     runs=({"name": "a", "group": "ppo"},),
     ...     metadata={},
+    ...     reference=Reference.given(0.0),
     ... )
-    >>> [round(row["fraction_of_clean"], 3) for row in report.summary(n_resamples=200)]
-    [1.0, 0.545]
+    >>> [(row["iqm_diff_to_clean"], row["iqm_normalised"]) for row in report.summary()]
+    [(0.0, 1.0), (-5.0, 0.5454545454545454)]
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import numpy as np
 from rlnoise.core.random import derive_seed
 from rlnoise.evaluation import statistics as st
 from rlnoise.evaluation.conditions import Condition
+from rlnoise.evaluation.reference import NormalisedScores, Reference
 
 __all__ = [
     "REPORT_FORMAT",
@@ -149,6 +153,11 @@ class RobustnessReport:
         conditions: The conditions, in column order.
         runs: One dict per run (``name``, ``group``, ``algo``, ``source``, ``digest``...).
         metadata: Env, seed, device, versions, resume information.
+        reference: The reference score of the normalised score (default:
+            unavailable, so normalised scores are ``None``).
+        nonfinite_observations: Env observations with a NaN or infinite
+            element per (run, condition), ``(n_runs, n_conditions)``; ``None``
+            when not counted (reports written before they were).
     """
 
     returns: np.ndarray
@@ -156,6 +165,8 @@ class RobustnessReport:
     conditions: tuple[Condition, ...]
     runs: tuple[dict[str, Any], ...]
     metadata: dict[str, Any]
+    reference: Reference = field(default_factory=lambda: Reference.unavailable("none was given"))
+    nonfinite_observations: np.ndarray | None = None
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -171,6 +182,10 @@ class RobustnessReport:
             raise ValueError(
                 f"lengths must have shape {self.returns.shape}, got {self.lengths.shape}"
             )
+        counts = self.nonfinite_observations
+        if counts is not None and np.shape(counts) != expected:
+            raise ValueError(f"nonfinite_observations must have shape {expected}, got {counts}")
+        self.nonfinite_observations = None if counts is None else np.asarray(counts, np.int64)
 
     # -- structure -----------------------------------------------------------------
     @property
@@ -219,36 +234,34 @@ class RobustnessReport:
     def summary(
         self, *, n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0
     ) -> list[dict[str, Any]]:
-        """One row per (model group, condition): aggregates, bootstrap CIs, fraction of clean.
+        """One row per (model group, condition): aggregates, CIs, the comparison with clean.
 
         Keys: ``group, condition, condition_group, level, n_runs, n_episodes,
-        mean, mean_ci, std, median, iqm, iqm_ci, fraction_of_clean,
-        mean_length``. CIs are percentile bootstrap intervals (see
-        :func:`~rlnoise.evaluation.statistics.stratified_bootstrap`: runs are
-        resampled within episodes when a group has several runs, episodes
-        otherwise), seeded per (seed, group, condition).
+        mean, mean_ci, std, median, iqm, iqm_ci, iqm_diff_to_clean(_ci),
+        iqm_normalised(_ci), normalised_note, nonfinite_observations,
+        mean_length`` (comparison fields: :mod:`rlnoise.evaluation.reference`).
+        CIs are percentile bootstrap intervals (see
+        :func:`~rlnoise.evaluation.statistics.stratified_bootstrap`: runs
+        resampled within episodes when a group has several runs, else
+        episodes), seeded per (seed, group), so each condition pairs with clean.
         """
         key = ("summary", n_resamples, confidence, seed)
         if key in self._cache:
             return self._cache[key]
         rows = []
-        clean = self.clean_index
+        clean, counts = self.clean_index, self.nonfinite_observations
         for group in self.groups:
-            clean_mean = None if clean is None else float(st.mean(self.scores(group, clean)))
+            compare = NormalisedScores(
+                None if clean is None else self.scores(group, clean),
+                self.reference,
+                n_resamples=n_resamples,
+                seed=derive_seed(seed, "bootstrap", group),
+                confidence=confidence,
+            )
+            mine = self._rows(group)
             for index, condition in enumerate(self.conditions):
                 scores = self.scores(group, index)
-                row_seed = derive_seed(seed, "bootstrap", group, condition.key)
-                ci = {
-                    name: st.bootstrap_ci(
-                        scores,
-                        st.AGGREGATES[name],
-                        confidence=confidence,
-                        n_resamples=n_resamples,
-                        seed=row_seed,
-                    )
-                    for name in ("mean", "iqm")
-                }
-                value = float(st.mean(scores))
+                iqm_draws = compare.draws(scores)
                 rows.append(
                     {
                         "group": group,
@@ -257,16 +270,19 @@ class RobustnessReport:
                         "level": condition.level,
                         "n_runs": int(scores.shape[0]),
                         "n_episodes": int(scores.shape[1]),
-                        "mean": value,
-                        "mean_ci": list(ci["mean"]),
+                        "mean": float(st.mean(scores)),
+                        "mean_ci": list(
+                            st.percentile_ci(compare.draws(scores, st.mean), confidence)
+                        ),
                         "std": float(st.std(scores)),
                         "median": float(st.median(scores)),
                         "iqm": float(st.iqm(scores)),
-                        "iqm_ci": list(ci["iqm"]),
-                        "fraction_of_clean": None
-                        if clean_mean is None
-                        else float(st.fraction_of_clean(value, clean_mean)),
-                        "mean_length": float(self.lengths[self._rows(group), index].mean()),
+                        "iqm_ci": list(st.percentile_ci(iqm_draws, confidence)),
+                        **compare.row(scores, iqm_draws),
+                        "nonfinite_observations": None
+                        if counts is None
+                        else int(counts[mine, index].sum()),
+                        "mean_length": float(self.lengths[mine, index].mean()),
                     }
                 )
         self._cache[key] = rows
@@ -299,11 +315,14 @@ class RobustnessReport:
         return out
 
     def families(self, **summary_kwargs: Any) -> list[dict[str, Any]]:
-        """Per (model group, condition group): average, worst case and (curves) AUC.
+        """Per (model group, condition group): average and worst IQM, and (curves) AUC.
 
-        ``auc`` is :func:`~rlnoise.evaluation.statistics.robustness_auc` of the
-        mean return as a fraction of clean (of the mean return when there is no
-        clean condition), over the curve's levels including clean at 0.
+        Keys: ``group, condition_group, n_conditions, iqm_average, iqm_worst,
+        worst_condition, auc_normalised``. ``auc_normalised`` is
+        :func:`~rlnoise.evaluation.statistics.robustness_auc` of the normalised
+        IQM over the curve's levels including clean at 0 (1 = as good as clean
+        over the whole range); ``None`` for bar families and where the
+        normalised score is undefined (see the rows' ``normalised_note``).
         """
         rows = self.summary(**summary_kwargs)
         curves = self.curves(**summary_kwargs)
@@ -319,23 +338,22 @@ class RobustnessReport:
             names = list(dict.fromkeys(str(c.group) for _, c in mine))
             for name in names:
                 members = [r for r, c in mine if c.group == name]
-                means = [r["mean"] for r in members]
-                worst, worst_value = st.worst_case(means)
+                values = [r["iqm"] for r in members]
+                worst, worst_value = st.worst_case(values)
                 entry = {
                     "group": group,
                     "condition_group": name,
                     "n_conditions": len(members),
-                    "average": float(np.mean(means)),
+                    "iqm_average": float(np.mean(values)),
+                    "iqm_worst": worst_value,
                     "worst_condition": members[worst]["condition"],
-                    "worst": worst_value,
-                    "auc": None,
+                    "auc_normalised": None,
                 }
                 points = curves.get(group, {}).get(name)
-                if points:
-                    use_fraction = all(p["fraction_of_clean"] is not None for p in points)
-                    values = [p["fraction_of_clean"] if use_fraction else p["mean"] for p in points]
-                    entry["auc"] = st.robustness_auc([p["level"] for p in points], values)
-                    entry["auc_of"] = "fraction_of_clean" if use_fraction else "mean"
+                if points and all(p["iqm_normalised"] is not None for p in points):
+                    entry["auc_normalised"] = st.robustness_auc(
+                        [p["level"] for p in points], [p["iqm_normalised"] for p in points]
+                    )
                 out.append(entry)
         return out
 
@@ -359,6 +377,10 @@ class RobustnessReport:
             else [seed + k for k in range(self.returns.shape[2])],
             "returns": self.returns.tolist(),
             "lengths": self.lengths.tolist(),
+            "nonfinite_observations": None
+            if self.nonfinite_observations is None
+            else self.nonfinite_observations.tolist(),
+            "reference": self.reference.to_dict(),
             "summary": self.summary(**summary_kwargs),
             "families": self.families(**summary_kwargs),
         }
@@ -389,12 +411,18 @@ class RobustnessReport:
                 conditions=tuple(Condition.from_dict(c) for c in data["conditions"]),
                 runs=tuple(data["runs"]),
                 metadata=data["metadata"],
+                reference=Reference.from_dict(data.get("reference")),
+                nonfinite_observations=data.get("nonfinite_observations"),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"report {str(path)!r} is damaged: {error!r}") from None
 
     def save_csv(self, path: str | Path) -> Path:
-        """One CSV row per episode: run, group, condition, level, episode, seed, return, length."""
+        """One CSV row per episode: run, group, condition, level, episode, seed, return, length.
+
+        The uniformly random reference's episodes follow, with ``run`` and
+        ``group`` ``random-reference`` and condition ``clean`` (they ran on the clean env).
+        """
         path = Path(path)
         seed = self.metadata.get("seed")
         with open(path, "w", newline="") as handle:
@@ -419,6 +447,7 @@ class RobustnessReport:
                                 int(self.lengths[r, c, k]),
                             ]
                         )
+            writer.writerows(self.reference.episode_rows(seed))
         return path
 
     def save_summary_csv(self, path: str | Path, **summary_kwargs: Any) -> Path:
@@ -428,15 +457,17 @@ class RobustnessReport:
         columns = [
             "group", "condition", "condition_group", "level", "n_runs", "n_episodes", "mean",
             "mean_ci_low", "mean_ci_high", "std", "median", "iqm", "iqm_ci_low", "iqm_ci_high",
-            "fraction_of_clean", "mean_length",
+            "iqm_diff_to_clean", "iqm_diff_to_clean_ci_low", "iqm_diff_to_clean_ci_high",
+            "iqm_normalised", "iqm_normalised_ci_low", "iqm_normalised_ci_high",
+            "normalised_note", "nonfinite_observations", "mean_length",
         ]  # fmt: skip
         with open(path, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             for row in rows:
                 flat = {k: v for k, v in row.items() if not k.endswith("_ci")}
-                flat["mean_ci_low"], flat["mean_ci_high"] = row["mean_ci"]
-                flat["iqm_ci_low"], flat["iqm_ci_high"] = row["iqm_ci"]
+                for name in ("mean", "iqm", "iqm_diff_to_clean", "iqm_normalised"):
+                    flat[f"{name}_ci_low"], flat[f"{name}_ci_high"] = row[f"{name}_ci"] or ("", "")
                 writer.writerow(flat)
         return path
 

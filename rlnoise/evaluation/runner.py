@@ -15,6 +15,13 @@ for bit; continuous actions agree up to float32 rounding of the batched forward
 pass (about 1e-8 relative on Pendulum), which BLAS kernels make batch-size
 dependent.
 
+Unless a ``reference_score`` is given, the same pass plays the uniformly
+random policy on the clean env for the same episodes (one extra cell, no
+policy forward; :mod:`rlnoise.evaluation.reference_lane`): the reference of
+the normalised score (:mod:`rlnoise.evaluation.reference`). Observations with a NaN or infinite
+element are counted per cell, and a ``RuntimeWarning`` says once when there
+were any.
+
 Example:
     >>> from stable_baselines3 import PPO
     >>> model = PPO("MlpPolicy", "CartPole-v1", seed=0, device="cpu")
@@ -32,6 +39,7 @@ import dataclasses
 import datetime
 import platform
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,7 +53,7 @@ from rlnoise.evaluation.cells import Cell, dynamics_key
 from rlnoise.evaluation.conditions import Condition, Dynamics, as_condition
 from rlnoise.evaluation.envs import EnvMaker, channels_first_space
 from rlnoise.evaluation.grid import build_grid, check_unique
-from rlnoise.evaluation.loop import BatchedLoop
+from rlnoise.evaluation.loop import REFERENCE, BatchedLoop
 from rlnoise.evaluation.models import (
     ModelRun,
     load_run,
@@ -55,6 +63,8 @@ from rlnoise.evaluation.models import (
     vec_normalize_digest,
 )
 from rlnoise.evaluation.policy import PolicyAdapter
+from rlnoise.evaluation.reference import Reference
+from rlnoise.evaluation.reference_lane import ReferenceLane
 from rlnoise.evaluation.report import RobustnessReport
 from rlnoise.evaluation.storage import ResultStore
 
@@ -173,6 +183,7 @@ def evaluate_robustness(
     progress: bool = True,
     make_kwargs: dict[str, Any] | None = None,
     num_threads: int | None = None,
+    reference_score: float | None = None,
 ) -> RobustnessReport:
     """Evaluate one or several models under every condition, in one batched loop.
 
@@ -213,6 +224,11 @@ def evaluate_robustness(
         num_threads: torch intra-op threads while the episodes run (restored
             afterwards); ``None`` leaves torch's setting. Small MLP policies on
             the CPU run fastest with 1: their tensors are too small to split.
+        reference_score: The return that scores 0 on the normalised scale
+            (1 is each group's clean IQM). ``None``: the IQM of a uniformly
+            random policy, measured on the same episodes in the same pass (not
+            possible for unbounded Box actions: normalised scores are then
+            ``None``, with the reason in the report).
 
     Returns:
         A :class:`~rlnoise.evaluation.report.RobustnessReport` with returns of
@@ -234,6 +250,7 @@ def evaluate_robustness(
         max_steps = check_int("max_steps", max_steps, low=1)
     if num_threads is not None:
         num_threads = check_int("num_threads", num_threads, low=1)
+    given = None if reference_score is None else Reference.given(reference_score)
     if make_kwargs is not None and not isinstance(make_kwargs, Mapping):
         raise ValueError(
             f"make_kwargs must be a mapping of gym.make arguments, got {show(make_kwargs)}"
@@ -247,6 +264,10 @@ def evaluate_robustness(
     adapters = [_adapter(run, resolved) for run in runs]
     _match_image_layout(maker, adapters)
     pools = _validate(maker, runs, adapters, condition_list, n_episodes, seed)
+    lane = ReferenceLane(
+        given, adapters[0], maker, pools, n_episodes=n_episodes, seed=seed, max_steps=max_steps,
+        resume_dir=resume_dir, versions=versions(),
+    )  # fmt: skip
     fingerprints = [
         [
             _fingerprint(run, maker, condition, seed, n_episodes, max_steps, resolved)
@@ -256,10 +277,13 @@ def evaluate_robustness(
     ]
     store = None if resume_dir is None else ResultStore(resume_dir)
     loop = BatchedLoop(
-        maker, pools, adapters, condition_list, n_episodes, seed, batch_size, max_steps
-    )
+        maker, pools, adapters, condition_list, n_episodes, seed, batch_size, max_steps,
+        lane.action_space,
+    )  # fmt: skip
     returns = np.zeros((len(runs), len(condition_list), n_episodes), dtype=np.float64)
     lengths = np.zeros_like(returns, dtype=np.int64)
+    # Cells with non-finite observations are never cached, so a reused cell had none.
+    nonfinite = np.zeros(returns.shape[:2], dtype=np.int64)
     todo = []
     for r in range(len(runs)):
         for c in range(len(condition_list)):
@@ -268,14 +292,25 @@ def evaluate_robustness(
                 todo.append((r, c))
             else:
                 returns[r, c], lengths[r, c] = cached
-    if store is not None:
-        for problem in store.problems:
-            print(f"rlnoise evaluate: {problem}", file=sys.stderr, flush=True)
+    if lane.to_play:
+        todo.append(REFERENCE)  # last: the models' cells finish (and are saved) first
+    for problem in ([] if store is None else store.problems) + lane.problems:
+        print(f"rlnoise evaluate: {problem}", file=sys.stderr, flush=True)
 
     def finished(cell: Cell) -> None:
+        if (cell.run, cell.index) == REFERENCE:
+            lane.finished(cell)
+            return
         returns[cell.run, cell.index] = cell.returns
         lengths[cell.run, cell.index] = cell.lengths
-        if store is not None:
+        nonfinite[cell.run, cell.index] = cell.nonfinite_observations
+        if store is not None and cell.nonfinite_observations > 0:
+            store.unsaved.append(
+                f"{store.path(fingerprints[cell.run][cell.index])}: not saved, it met "
+                f"{cell.nonfinite_observations} non-finite observations (recomputed next time, "
+                "so the report counts them again)"
+            )
+        elif store is not None:
             saved = store.save(fingerprints[cell.run][cell.index], cell.returns, cell.lengths)
             if saved is None:
                 print(f"rlnoise evaluate: {store.unsaved[-1]}", file=sys.stderr, flush=True)
@@ -288,6 +323,8 @@ def evaluate_robustness(
         loop.run(todo, finished, progress)
     finally:
         torch.set_num_threads(threads)
+    _warn_nonfinite(nonfinite, runs, condition_list)
+    assert lane.reference is not None
     metadata = {
         "env": maker.describe(),
         "seed": seed,
@@ -313,6 +350,26 @@ def evaluate_robustness(
         conditions=tuple(condition_list),
         runs=tuple(run.describe() for run in runs),
         metadata=metadata,
+        reference=lane.reference,
+        nonfinite_observations=nonfinite,
+    )
+
+
+def _warn_nonfinite(
+    counts: np.ndarray, runs: Sequence[ModelRun], conditions: Sequence[Condition]
+) -> None:
+    """One ``RuntimeWarning`` when any env observation held a NaN or an infinity."""
+    cells = np.argwhere(counts > 0)
+    if cells.size == 0:
+        return
+    r, c = cells[0]
+    warnings.warn(
+        f"the env returned {int(counts.sum())} observations with NaN or infinite values, in "
+        f"{len(cells)} of {counts.size} (run, condition) cells (first: run {runs[r].name!r}, "
+        f"{conditions[c].name!r}); the policy acted on them as they were. The report counts "
+        "them per cell (nonfinite_observations)",
+        RuntimeWarning,
+        stacklevel=3,
     )
 
 
@@ -430,4 +487,6 @@ def _fingerprint(
         "max_steps": max_steps,
         "device": device.type,
         "versions": {k: v for k, v in versions().items() if k != "python"},
+        # Cells written before observations were checked may hide non-finite ones.
+        "counts_nonfinite_observations": True,
     }

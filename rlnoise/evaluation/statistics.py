@@ -29,10 +29,11 @@ from rlnoise.core._checks import check_choice, check_float, check_int
 __all__ = [
     "AGGREGATES",
     "bootstrap_ci",
-    "fraction_of_clean",
     "iqm",
     "mean",
     "median",
+    "normalised_score",
+    "percentile_ci",
     "probability_of_improvement",
     "robustness_auc",
     "std",
@@ -109,6 +110,13 @@ def stratified_bootstrap(
 ) -> np.ndarray:
     """Bootstrap distribution of ``statistic``: shape ``(n_resamples,)``.
 
+    The resampled indices depend only on ``seed``, ``resample`` and the shape
+    of ``scores``: arrays of one shape bootstrapped with one seed are resampled
+    in pairs (resample ``i`` picks the same runs and episodes in each), so a
+    difference of their draws is a paired bootstrap. Under common random
+    numbers (episode ``k`` starts alike in every condition) that is the right
+    bootstrap for a condition's difference to clean.
+
     Args:
         scores: ``(n_runs, n_tasks)``.
         statistic: A vectorised aggregate (``(..., n_runs, n_tasks) -> (...)``).
@@ -119,6 +127,13 @@ def stratified_bootstrap(
             whole columns are redrawn; ``"auto"``: runs when there are at least
             two, else tasks (a single model evaluated over many episodes).
         chunk: Resamples materialised at once (memory bound).
+
+    Example:
+        >>> x = np.array([[1.0, 5.0, 2.0, 8.0]])
+        >>> a = stratified_bootstrap(x, mean, n_resamples=50, seed=3)
+        >>> b = stratified_bootstrap(x - 1.0, mean, n_resamples=50, seed=3)
+        >>> bool(np.allclose(a - b, 1.0))  # paired: the shift survives every resample
+        True
     """
     array = _check_scores(scores)
     if array.ndim != 2:
@@ -162,8 +177,19 @@ def bootstrap_ci(
     draws = stratified_bootstrap(
         scores, statistic, n_resamples=n_resamples, seed=seed, resample=resample
     )
+    return percentile_ci(draws, confidence)
+
+
+def percentile_ci(draws: Any, confidence: float = 0.95) -> tuple[float, float]:
+    """The central ``confidence`` interval of bootstrap ``draws`` (percentile method).
+
+    Example:
+        >>> percentile_ci(np.arange(101.0), 0.5)
+        (25.0, 75.0)
+    """
+    confidence = check_float("confidence", confidence, low=0.0, high=1.0, low_open=True)
     tail = 100.0 * (1.0 - confidence) / 2.0
-    low, high = np.percentile(draws, [tail, 100.0 - tail])
+    low, high = np.percentile(np.asarray(draws, dtype=np.float64), [tail, 100.0 - tail])
     return float(low), float(high)
 
 
@@ -189,15 +215,28 @@ def probability_of_improvement(scores_x: Any, scores_y: Any) -> float:
     return float(np.mean(greater + 0.5 * ties))
 
 
-def fraction_of_clean(value: Any, clean: Any) -> Any:
-    """``value / clean`` (NaN where ``clean`` is 0): a return as a fraction of the clean return.
+def normalised_score(value: Any, clean: Any, reference: Any) -> Any:
+    """``(value - reference) / (clean - reference)``; NaN where ``clean <= reference``.
 
-    For negative returns (e.g. Pendulum) the ratio is still value over clean,
-    so values above 1 mean *worse*; compare absolute returns there.
+    1 is the clean score, 0 the reference (e.g. a uniformly random policy on
+    the same episodes). Unlike a ratio of raw returns it reads the same way
+    for negative or offset returns: for ``clean > reference`` a value below
+    ``clean`` always scores below 1. When the clean score is not above the
+    reference the scale has no meaning (it would flip or explode), so the
+    result is NaN.
+
+    Example:
+        >>> float(normalised_score(-1707.0, clean=-1662.0, reference=-1200.0))  # clean <= ref
+        nan
+        >>> round(float(normalised_score(-1707.0, clean=-1662.0, reference=-6000.0)), 4)
+        0.9896
     """
-    value, clean = np.asarray(value, dtype=np.float64), np.asarray(clean, dtype=np.float64)
+    value = np.asarray(value, dtype=np.float64)
+    clean = np.asarray(clean, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    span = clean - reference
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(clean != 0, value / np.where(clean != 0, clean, 1.0), np.nan)
+        return np.where(span > 0, (value - reference) / np.where(span > 0, span, 1.0), np.nan)
 
 
 def robustness_auc(levels: Sequence[float], values: Sequence[float]) -> float:
@@ -205,7 +244,7 @@ def robustness_auc(levels: Sequence[float], values: Sequence[float]) -> float:
 
     Trapezoidal area of ``values`` against ``levels`` (sorted by level),
     divided by ``max(levels) - min(levels)``; with one point, that value. In
-    the units of ``values`` (a fraction of clean when ``values`` are).
+    the units of ``values`` (a normalised score when ``values`` are).
 
     Example:
         >>> robustness_auc([0.0, 0.1, 0.2], [1.0, 0.5, 0.0])

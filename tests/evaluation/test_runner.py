@@ -394,3 +394,101 @@ def test_a_resume_dir_that_is_a_file_fails_before_any_episode(
 def test_a_named_grid_is_accepted_like_the_cli(untrained_cartpole: PPO) -> None:
     report = run(untrained_cartpole, "quick", n_episodes=1)
     assert "dynamics:length=1.0" in report.condition_names  # the CartPole entry, not Pendulum's
+
+
+def test_random_reference_is_the_uniform_policy_on_the_same_episodes(
+    trained_cartpole: PPO, untrained_cartpole: PPO
+) -> None:
+    # The reference plays random_action:1.0 (every action a uniform draw from the
+    # evaluation's own seeded generators) from the same reset seeds as every condition:
+    # it equals that condition for any model, and does not depend on the batch.
+    grid = {"random_action": [1.0]}
+    models = {"trained": trained_cartpole, "untrained": untrained_cartpole}
+    wide = run(models, grid, n_episodes=8, batch_size=256)
+    narrow = run(models, grid, n_episodes=8, batch_size=1)
+    reference = wide.reference
+    assert reference.kind == "uniform_random" and reference.returns is not None
+    index = wide.condition_index("random_action:1")
+    for r in range(2):
+        assert reference.returns.tolist() == wide.returns[r, index].tolist()
+        assert reference.lengths.tolist() == wide.lengths[r, index].tolist()
+    assert reference.returns.tolist() == narrow.reference.returns.tolist()
+    assert reference.score == float(np.mean(np.sort(reference.returns)[2:6]))  # IQM of 8
+    assert wide.returns[0, 0].min() > reference.returns.max()  # clean beats random
+
+
+def test_a_given_reference_score_replaces_the_random_policy(untrained_cartpole: PPO) -> None:
+    report = run(untrained_cartpole, {"gaussian": [0.1]}, n_episodes=4, reference_score=0.0)
+    assert report.reference.kind == "given" and report.reference.returns is None
+    clean, noisy = report.summary(n_resamples=100)
+    assert noisy["iqm_normalised"] == pytest.approx(noisy["iqm"] / clean["iqm"], abs=1e-12)
+    for bad in ("abc", float("nan"), True):
+        CountingResets.resets = 0
+        with pytest.raises(ValueError, match="reference_score must be"):
+            run(untrained_cartpole, ["clean"], env=counting_factory, reference_score=bad)
+        assert CountingResets.resets == 0
+
+
+class WideActions(gym.ActionWrapper):
+    """Pendulum behind a wider action space than its own (actions clipped to the real one)."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.action_space = gym.spaces.Box(-10.0, 10.0, (1,), np.float32)
+
+    def action(self, action):
+        return np.clip(action, -2.0, 2.0)
+
+
+def test_random_reference_samples_the_env_action_space() -> None:
+    # A policy trained behind a wider action space is accepted on plain Pendulum; the
+    # random policy still samples the env's own [-2, 2], so the reference is the same as
+    # for a policy of the env's space (uniform on [-10, 10] would mostly hit the bounds).
+    wide = PPO("MlpPolicy", WideActions(gym.make("Pendulum-v1")), seed=0, device="cpu")
+    plain = PPO("MlpPolicy", "Pendulum-v1", seed=0, device="cpu")
+    references = [
+        run(model, ["clean"], n_episodes=3, env="Pendulum-v1", max_steps=50).reference
+        for model in (wide, plain)
+    ]
+    assert references[0].returns.tolist() == references[1].returns.tolist()
+
+
+class NaNEveryFourthStep(gym.ObservationWrapper):
+    """CartPole whose every 4th step of an episode returns a NaN in the observation."""
+
+    def reset(self, **kwargs):
+        self.t = 0
+        return super().reset(**kwargs)
+
+    def step(self, action):
+        self.t += 1
+        return super().step(action)
+
+    def observation(self, observation):
+        if self.t > 0 and self.t % 4 == 0:
+            observation = observation.copy()
+            observation[2] = np.nan
+        return observation
+
+
+def test_nonfinite_observations_are_counted_per_cell_and_warned_once(
+    untrained_cartpole: PPO, tmp_path
+) -> None:
+    def make(**kwargs):
+        return NaNEveryFourthStep(gym.make(CARTPOLE, **kwargs))
+
+    grid = {"gaussian": [0.1], "dynamics": {"attributes": {"length": [1.0]}}}
+    with pytest.warns(RuntimeWarning, match="observations with NaN or infinite values") as caught:
+        report = run(untrained_cartpole, grid, env=make, resume_dir=tmp_path)
+    assert len([w for w in caught if issubclass(w.category, RuntimeWarning)]) == 1
+    expected = (report.lengths // 4).sum(axis=2)  # every 4th step of each episode
+    assert report.nonfinite_observations.tolist() == expected.tolist()
+    assert (expected > 0).all()
+    rows = report.summary(n_resamples=50)
+    assert [row["nonfinite_observations"] for row in rows] == expected[0].tolist()
+    # Such cells are not cached: a rerun measures (and counts) them again.
+    again = run(untrained_cartpole, grid, env=make, resume_dir=tmp_path)
+    assert again.metadata["resume"]["reused_cells"] == 0
+    assert again.nonfinite_observations.tolist() == expected.tolist()
+    clean = run(untrained_cartpole, grid)
+    assert clean.nonfinite_observations.tolist() == [[0, 0, 0]]

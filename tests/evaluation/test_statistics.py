@@ -130,14 +130,46 @@ def test_probability_of_improvement_equals_rliable(shift: float) -> None:
     assert same == pytest.approx(0.5)
 
 
-def test_auc_worst_case_fraction() -> None:
+def test_auc_and_worst_case() -> None:
     assert st.robustness_auc([0.2, 0.0, 0.1], [0.0, 1.0, 0.5]) == pytest.approx(0.5)
     assert st.robustness_auc([0.1], [0.7]) == 0.7
     assert st.worst_case([3.0, np.nan, -1.0]) == (2, -1.0)
-    assert st.fraction_of_clean(250.0, 500.0) == 0.5
-    assert np.isnan(st.fraction_of_clean(1.0, 0.0))
     with pytest.raises(ValueError, match="shape"):
         st.mean(np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    ("clean", "reference"),
+    [(500.0, 22.0), (-150.0, -1200.0), (-1662.0, -6000.0), (10.0, -10.0), (3.0, 0.0)],
+)
+def test_normalised_score_is_below_one_exactly_when_worse_than_clean(
+    clean: float, reference: float
+) -> None:
+    # Pendulum-like negative returns included: a ratio of raw returns (-1707 / -1662 = 1.03)
+    # reads a worse condition as better; the normalised score never does.
+    values = clean + np.array([-500.0, -45.0, -1e-9, 0.0, 1e-9, 45.0])
+    scores = st.normalised_score(values, clean, reference)
+    assert np.array_equal(scores < 1, values < clean)
+    assert np.array_equal(scores == 1, values == clean)
+    assert st.normalised_score(reference, clean, reference) == 0.0
+
+
+@pytest.mark.parametrize(("clean", "reference"), [(-1662.0, -1200.0), (22.0, 22.0), (5.0, 9.0)])
+def test_normalised_score_is_nan_when_clean_is_not_above_the_reference(
+    clean: float, reference: float
+) -> None:
+    assert np.isnan(st.normalised_score(clean - 45.0, clean, reference))
+
+
+def test_bootstrap_with_one_seed_and_shape_is_paired() -> None:
+    # Arrays of one shape bootstrapped with one seed pick the same runs and episodes:
+    # a constant shift survives every resample (a paired bootstrap), for both modes.
+    x = ARRAYS["3x7 skewed"]
+    for resample in ("runs", "tasks"):
+        a = st.stratified_bootstrap(x, st.iqm, n_resamples=500, seed=7, resample=resample)
+        b = st.stratified_bootstrap(x - 3.0, st.iqm, n_resamples=500, seed=7, resample=resample)
+        assert np.allclose(a - b, 3.0, rtol=0, atol=1e-9)
+    assert st.percentile_ci(np.arange(101.0), 0.5) == (25.0, 75.0)
 
 
 def test_bad_inputs_name_the_field() -> None:
