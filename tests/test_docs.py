@@ -98,9 +98,9 @@ def test_readme_quickstart_runs_as_pasted(tmp_path: Path) -> None:
     assert not missing, f"the quickstart names files it does not write: {missing}"
 
 
-def load_reference_hook() -> ModuleType:
-    path = REPO / "docs" / "hooks" / "api_reference.py"
-    spec = importlib.util.spec_from_file_location("rlnoise_docs_api_reference", path)
+def load_hook(name: str = "api_reference") -> ModuleType:
+    path = REPO / "docs" / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"rlnoise_docs_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -113,14 +113,14 @@ def rendered_identifiers(pages: dict[str, str]) -> set[str]:
 
 
 def test_reference_has_a_page_per_public_package() -> None:
-    hook = load_reference_hook()
+    hook = load_hook()
     assert set(PACKAGES) <= set(hook.public_packages())
     assert set(map(hook.page_path, hook.public_packages())) == set(hook.render_pages())
 
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_every_public_name_is_in_the_reference(package: str) -> None:
-    hook = load_reference_hook()
+    hook = load_hook()
     pages = hook.render_pages()
     page = pages[hook.page_path(package)]
     rendered = rendered_identifiers(pages)
@@ -144,7 +144,7 @@ def test_reference_identifiers_resolve_statically() -> None:
     # mkdocstrings renders from griffe's static analysis: a name that only exists at run
     # time (a lazy export without its TYPE_CHECKING import) would fail `make docs`.
     griffe = pytest.importorskip("griffe")
-    hook = load_reference_hook()
+    hook = load_hook()
     loader = griffe.GriffeLoader(search_paths=[str(REPO)])
     loader.load("rlnoise")
     loader.resolve_aliases(implicit=True, external=False)
@@ -183,3 +183,14 @@ def test_citation_cff_is_valid_cff_1_2_0() -> None:
 def test_citation_cff_passes_cffconverts_schema_check() -> None:
     cffconvert = pytest.importorskip("cffconvert", reason="cffconvert comes with the docs extra")
     cffconvert.Citation((REPO / "CITATION.cff").read_text()).validate()
+
+
+def test_docstring_markup_reads_example_sections_and_sphinx_roles() -> None:
+    pytest.importorskip("griffe", reason="griffe comes with the docs extra")
+    rewrite = load_hook("griffe_docstrings").rewrite
+    before = (
+        "Uses :class:`~rlnoise.core.NoiseSpec` and :func:`derive_seed`.\n\nExample:\n    >>> 1\n"
+    )
+    after = "Uses `NoiseSpec` and `derive_seed`.\n\nExamples:\n    >>> 1\n"
+    assert rewrite(before) == after
+    assert rewrite("Example: not a heading") == "Example: not a heading"
