@@ -6,9 +6,10 @@ BIN    := $(VENV)/bin
 # whatever pip resolves instead (a CUDA build on most Linux machines).
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install test demo lint format bench clean
+.PHONY: install test demo lint format bench docs clean
 
 install: $(STAMP)
 
@@ -33,8 +34,17 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix rlnoise tests scripts
 	$(BIN)/ruff format rlnoise tests scripts
 
+# The API reference, built from the docstrings into site/; any warning fails the build.
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(BIN)/cffconvert --validate -i CITATION.cff
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench: $(STAMP)
 	set -e; for script in scripts/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache .hypothesis
