@@ -57,6 +57,7 @@ from rlnoise.evaluation.models import (
 from rlnoise.evaluation.policy import PolicyAdapter
 from rlnoise.evaluation.report import RobustnessReport
 from rlnoise.evaluation.storage import ResultStore
+from rlnoise.runs.errors import Interrupted
 
 __all__ = ["evaluate_robustness", "versions"]
 
@@ -286,6 +287,9 @@ def evaluate_robustness(
         torch.set_num_threads(num_threads)
     try:
         loop.run(todo, finished, progress)
+    except KeyboardInterrupt as interrupt:  # say what a rerun will reuse
+        kept = 0 if store is None else store.reused + store.saved
+        raise Interrupted(kept, len(runs) * len(condition_list), "cells kept") from interrupt
     finally:
         torch.set_num_threads(threads)
     metadata = {
