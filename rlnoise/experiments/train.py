@@ -25,8 +25,9 @@ import multiprocessing
 import platform
 import shutil
 import signal
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -329,10 +330,24 @@ def _train_in_worker(config: ExperimentConfig, seed: int) -> str:
     return str(train_seed(config, seed, progress_bar=False))
 
 
-def _ignore_interrupts() -> None:
-    # Ctrl-C reaches every process of the terminal's group; the parent alone handles it
-    # (it stops the workers), so workers print no traceback of their own.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+@contextlib.contextmanager
+def _children_ignore_interrupts() -> Any:
+    """Processes started in this block ignore SIGINT from their first instruction.
+
+    Ctrl-C reaches every process of the terminal's group; the parent alone handles
+    it (it stops the workers), so workers must not print tracebacks of their own.
+    An ignored SIGINT is inherited across exec and Python then keeps ignoring it,
+    which closes the window before a worker could install a handler itself. A
+    Ctrl-C during the few milliseconds the workers take to start is dropped.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handlers (and receives SIGINT)
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def train_many(
@@ -374,20 +389,25 @@ def train_many(
     return [run_dir(config, seed) for config in configs for seed in config.seeds]
 
 
-def _run_jobs(jobs: list[tuple[ExperimentConfig, int]], workers: int, log: Any) -> None:
+def _run_jobs(
+    jobs: list[tuple[ExperimentConfig, int]],
+    workers: int,
+    log: Any,
+    task: Callable[[ExperimentConfig, int], str] = _train_in_worker,
+) -> None:
+    """Run ``task(config, seed)`` for every job, ``workers`` processes at a time."""
     if workers <= 1:
         for config, seed in jobs:
-            log(f"  {config.name} seed {seed}: wrote {_train_in_worker(config, seed)}")
+            log(f"  {config.name} seed {seed}: wrote {task(config, seed)}")
         return
     if not jobs:
         return
     context = multiprocessing.get_context("spawn")
     before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_ignore_interrupts
-    )
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
-        futures = [(c, s, pool.submit(_train_in_worker, c, s)) for c, s in jobs]
+        with _children_ignore_interrupts():  # the pool starts its workers on submit
+            futures = [(c, s, pool.submit(task, c, s)) for c, s in jobs]
         for config, seed, future in futures:
             log(f"  {config.name} seed {seed}: wrote {future.result()}")
     except BaseException:
