@@ -127,7 +127,7 @@ def discover(args: argparse.Namespace) -> dict[str, list[Path]]:
 
     found: dict[str, list[Path]] = {}
     for directory in args.runs:
-        paths = discover_runs(directory)
+        paths = discover_runs(directory, name="--runs")
         if args.include_unfinished:
             found[directory] = paths
             continue

@@ -317,8 +317,14 @@ def load_run(
     )
 
 
-def discover_runs(directory: str | Path) -> list[Path]:
+def discover_runs(directory: str | Path, name: str = "runs directory") -> list[Path]:
     """The ``model.zip`` of each immediate sub-directory of a runs directory, sorted by name.
+
+    Whether each run is finished is :func:`rlnoise.runs.contract.unfinished_reason`'s call.
+
+    Args:
+        directory: The runs directory.
+        name: How errors name it (``"--runs"`` on the command line).
 
     Raises:
         FileNotFoundError: The directory does not exist.
@@ -326,8 +332,8 @@ def discover_runs(directory: str | Path) -> list[Path]:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"runs directory {str(directory)!r} does not exist")
+        raise FileNotFoundError(f"{name} {str(directory)!r} does not exist")
     found = sorted(p / "model.zip" for p in directory.iterdir() if (p / "model.zip").is_file())
     if not found:
-        raise ValueError(f"runs directory {str(directory)!r} has no sub-directory with a model.zip")
+        raise ValueError(f"{name} {str(directory)!r} has no sub-directory with a model.zip")
     return found
