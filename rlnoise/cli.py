@@ -1,8 +1,10 @@
 """The ``rlnoise`` console script.
 
 Subcommands are registered in :data:`COMMANDS`; each gets its own argparse
-sub-parser. Errors a user can fix are printed as one line with a non-zero
-exit status; ``--debug`` shows the traceback instead.
+sub-parser. Errors a user can fix (bad input, a refused or busy output
+directory, disk full, a read-only directory) are printed as one line with exit
+status 2; Ctrl-C prints what was kept and exits 130; ``--debug`` shows the
+traceback instead (see :func:`rlnoise.runs.errors.run_command`).
 """
 
 from __future__ import annotations
@@ -130,13 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    try:
-        return handlers[args.command](args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        if args.debug:
-            raise
-        print(f"rlnoise {args.command}: error: {error}", file=sys.stderr)
-        return 2
+    from rlnoise.runs.errors import run_command
+
+    handler = handlers[args.command]
+    return run_command(f"rlnoise {args.command}", lambda: handler(args), debug=args.debug)
 
 
 if __name__ == "__main__":

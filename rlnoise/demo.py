@@ -148,16 +148,38 @@ def run_demo(
         episodes: Evaluation episodes per (run, condition).
         device: Evaluation device (``auto``: CUDA when present).
         workers: Training processes (default: up to 2, one per core).
+
+    Raises:
+        ValueError: A bad setting (named as its ``rlnoise demo`` flag), before any training.
+        DirectoryInUse: Another process is using ``out``.
     """
     from rlnoise.core._checks import check_int
+    from rlnoise.evaluation.models import resolve_device
+    from rlnoise.runs.lock import directory_lock
+
+    start = time.perf_counter()
+    root = Path(out)
+    episodes = check_int("--episodes", episodes, low=1)  # before any training
+    steps = check_int("--steps", steps, low=1)
+    resolve_device(device, name="--device")
+    with directory_lock(root, "--out"):
+        return _train_evaluate_report(root, steps, seeds, episodes, device, workers, start)
+
+
+def _train_evaluate_report(
+    root: Path,
+    steps: int,
+    seeds: Sequence[int],
+    episodes: int,
+    device: str,
+    workers: int | None,
+    start: float,
+) -> int:
     from rlnoise.evaluation import evaluate_robustness
     from rlnoise.evaluation.grid import build_grid
     from rlnoise.evaluation.models import file_digest
     from rlnoise.evaluation.report import check_report_directory, evaluation_identity
 
-    start = time.perf_counter()
-    root = Path(out)
-    episodes = check_int("--episodes", episodes, low=1)  # before any training
     configs = demo_configs(root, steps, seeds)
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
     n_runs = len(seeds) * len(configs)

@@ -42,3 +42,44 @@ def test_demo_help_states_the_defaults(capsys) -> None:
     assert exit_info.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "(default: 50000)" in out and "(default: 30)" in out
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--steps", "-1", "--steps must be >= 1, got -1"),
+        ("--episodes", "0", "--episodes must be >= 1, got 0"),
+        ("--device", "tpu", "--device must be 'auto', 'cpu' or 'cuda[:n]', got 'tpu'"),
+    ],
+)
+def test_demo_errors_name_the_flag_before_any_training(
+    tmp_path, capsys, flag: str, value: str, message: str
+) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), flag, value]) == 2
+    assert capsys.readouterr().err == f"rlnoise demo: error: {message}\n"
+    assert not out.exists()
+
+
+def test_ctrl_c_in_the_demo_is_one_line_and_exit_130(tmp_path) -> None:
+    from tests.runs.helpers import press_ctrl_c, start_rlnoise, stop, wait_for_line
+
+    # The demo's own command, with one seed per group trained in-process, and CartPole
+    # gated at the first seed-0 reset: that of the first group's run.
+    setup = (
+        "import functools; tests.runs.gated_env.gate_cartpole(); import rlnoise.demo as demo; "
+        "demo.run_demo = functools.partial(demo.run_demo, seeds=(0,), workers=1)"
+    )
+    out = tmp_path / "demo"
+    args = ["demo", "--steps", "64", "--episodes", "1", "--device", "cpu", "--out", str(out)]
+    process = start_rlnoise(*args, gate="0:1", setup=setup)
+    try:
+        wait_for_line(process)
+        code, _, err = press_ctrl_c(process)
+    finally:
+        stop(process)
+    assert code == 130
+    assert err == (
+        "rlnoise demo: interrupted; rerun the same command to resume: "
+        "0 of 2 training runs finished\n"
+    )

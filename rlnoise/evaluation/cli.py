@@ -3,14 +3,18 @@
 Models come from ``--model PATH`` (or ``--model GROUP=PATH``; plain paths form
 one group named ``model``) and/or ``--runs DIR`` (each immediate
 sub-directory holding a ``model.zip``, plus an optional ``vecnormalize.pkl``,
-is one run; the group is named after ``DIR``). ``--grid`` is a YAML path or
+is one run; the group is named after ``DIR``). Runs that ``rlnoise train``
+has not finished (no valid ``done.json``) are skipped with a warning;
+``--include-unfinished`` evaluates them too. ``--grid`` is a YAML path or
 the name of a grid in ``configs/eval/`` (shipped with rlnoise); without it,
 the ``evaluation`` entry of the runs' training config, else ``default``. Results go to
 ``--out``: ``report.json``, ``episodes.csv``, ``summary.csv``,
 ``robustness_curve.png``, ``conditions_bar.png``, and ``cells/`` (finished
 cells, reused when the same command runs again). An ``--out`` that holds the
 report of a different evaluation (other models, grid, env, episodes, seed or
-step cap) is refused, never overwritten.
+step cap) is refused, never overwritten; ``--out`` is locked while the command
+runs (a second command on it is refused) and every file is replaced whole.
+Ctrl-C keeps the finished cells: run the same command again to resume.
 """
 
 from __future__ import annotations
@@ -21,7 +25,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_arguments", "add_evaluate_parser", "main", "resolve_grid", "run_evaluate"]
+__all__ = [
+    "add_arguments",
+    "add_evaluate_parser",
+    "check_flags",
+    "discover",
+    "main",
+    "resolve_grid",
+    "run_evaluate",
+]
 
 
 def resolve_grid(value: str) -> Path:
@@ -90,14 +102,72 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="return that scores 0 on the normalised scale (default: the IQM of a uniformly "
         "random policy on the same episodes)",
     )
+    parser.add_argument(
+        "--include-unfinished",
+        action="store_true",
+        help="also evaluate --runs that `rlnoise train` did not finish (no valid done.json)",
+    )
     parser.add_argument("--no-resume", action="store_true", help="ignore finished cells in --out")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
 
-def _models(args: argparse.Namespace) -> dict[str, list[Any]]:
+def check_flags(args: argparse.Namespace) -> None:
+    """Check every number and name flag before anything is loaded; errors name the flag."""
+    from rlnoise.core._checks import check_int
+    from rlnoise.evaluation.models import algorithm_key, resolve_device
+
+    check_int("--episodes", args.episodes, low=1)
+    check_int("--seed", args.seed, low=0)
+    check_int("--batch-size", args.batch_size, low=1)
+    if args.max_steps is not None:
+        check_int("--max-steps", args.max_steps, low=1)
+    check_int("--threads", args.threads, low=1)
+    check_int("--bootstrap", args.bootstrap, low=1)
+    resolve_device(args.device, name="--device")
+    if args.algo is not None:
+        algorithm_key(args.algo, field="--algo")
+
+
+def discover(args: argparse.Namespace) -> dict[str, list[Path]]:
+    """``{--runs DIR: [model.zip of each run to evaluate]}``, unfinished runs left out.
+
+    A run ``rlnoise train`` has not finished (see
+    :func:`rlnoise.runs.contract.unfinished_reason`) is skipped with a one-line
+    warning naming it, unless ``--include-unfinished``.
+
+    Raises:
+        ValueError: A ``--runs`` directory has runs but none is finished.
+    """
+    from rlnoise.evaluation.models import discover_runs
+    from rlnoise.runs.contract import unfinished_reason
+
+    found: dict[str, list[Path]] = {}
+    for directory in args.runs:
+        paths = discover_runs(directory, name="--runs")
+        if args.include_unfinished:
+            found[directory] = paths
+            continue
+        reasons = {path: unfinished_reason(path.parent) for path in paths}
+        skipped = [f"{path.parent.name} ({why})" for path, why in reasons.items() if why]
+        found[directory] = [path for path, why in reasons.items() if why is None]
+        if not found[directory]:
+            raise ValueError(
+                f"--runs {directory}: no finished run ({', '.join(skipped)}); wait for "
+                "`rlnoise train` to finish them, or pass --include-unfinished"
+            )
+        if skipped:
+            print(
+                f"warning: --runs {directory}: skipping unfinished run(s) {', '.join(skipped)}; "
+                "--include-unfinished evaluates them",
+                file=sys.stderr,
+            )
+    return found
+
+
+def _models(args: argparse.Namespace, found: dict[str, list[Path]]) -> dict[str, list[Any]]:
     """``{group: [ModelRun]}`` from ``--model`` and ``--runs``, loaded (digests are needed)."""
-    from rlnoise.evaluation.models import discover_runs, load_run, saved_run_name
+    from rlnoise.evaluation.models import load_run, saved_run_name
 
     groups: dict[str, list[Any]] = {}
     for item in args.model:
@@ -123,7 +193,7 @@ def _models(args: argparse.Namespace) -> dict[str, list[Any]]:
                 "directory forms its own group, named after the directory"
             )
         directories[name] = resolved
-        for path in discover_runs(directory):
+        for path in found[directory]:
             algo = args.algo or _trained_config(path.parent).get("algo")
             run = load_run(path, name=path.parent.name, group=name, algo=algo, device=args.device)
             groups.setdefault(name, []).append(run)
@@ -134,27 +204,19 @@ def _models(args: argparse.Namespace) -> dict[str, list[Any]]:
 
 def _trained_config(run_directory: Path) -> dict[str, Any]:
     """The resolved config ``rlnoise train`` wrote beside a model (empty if none)."""
-    import yaml
+    from rlnoise.runs.contract import read_run_config
 
-    path = run_directory / "config.yaml"
-    if not path.is_file():
-        return {}
-    data = yaml.safe_load(path.read_text())
-    return data if isinstance(data, dict) else {}
+    return read_run_config(run_directory)
 
 
-def _trained_configs(args: argparse.Namespace) -> list[tuple[Path, dict[str, Any]]]:
-    """``(run directory, its training config)`` of every run found in ``--runs``."""
-    from rlnoise.evaluation.models import discover_runs
-
+def _trained_configs(found: dict[str, list[Path]]) -> list[tuple[Path, dict[str, Any]]]:
+    """``(run directory, its training config)`` of every run to evaluate from ``--runs``."""
     return [
-        (path.parent, _trained_config(path.parent))
-        for directory in args.runs
-        for path in discover_runs(directory)
+        (path.parent, _trained_config(path.parent)) for paths in found.values() for path in paths
     ]
 
 
-def _env(args: argparse.Namespace) -> Any:
+def _env(args: argparse.Namespace, found: dict[str, list[Path]]) -> Any:
     """``--env``, or the env of the ``--runs`` directories written by ``rlnoise train``."""
     if args.env is not None:
         return args.env
@@ -166,7 +228,7 @@ def _env(args: argparse.Namespace) -> Any:
     from rlnoise.experiments.train import evaluation_env_factory
 
     envs = {}
-    for run_directory, config in _trained_configs(args):
+    for run_directory, config in _trained_configs(found):
         data = config.get("env")
         if data is None:
             raise ValueError(
@@ -179,7 +241,7 @@ def _env(args: argparse.Namespace) -> Any:
     return next(iter(envs.values()))
 
 
-def _grid(args: argparse.Namespace) -> tuple[Any, str]:
+def _grid(args: argparse.Namespace, found: dict[str, list[Path]]) -> tuple[Any, str]:
     """The grid to run and how to name it in the report's metadata.
 
     ``--grid`` when given; otherwise the ``evaluation`` entry of the training
@@ -187,17 +249,17 @@ def _grid(args: argparse.Namespace) -> tuple[Any, str]:
     """
     name = args.grid
     if name is None:
-        found: dict[str, Any] = {}
-        for _, config in _trained_configs(args):
+        grids: dict[str, Any] = {}
+        for _, config in _trained_configs(found):
             evaluation = config.get("evaluation")
             if evaluation is not None:
-                found[repr(evaluation)] = evaluation
-        if len(found) > 1:
+                grids[repr(evaluation)] = evaluation
+        if len(grids) > 1:
             raise ValueError(
-                f"the runs' training configs name different evaluation grids {sorted(found)}; "
+                f"the runs' training configs name different evaluation grids {sorted(grids)}; "
                 "pass --grid"
             )
-        name = next(iter(found.values()), "default")
+        name = next(iter(grids.values()), "default")
         if not isinstance(name, str):
             return name, "the runs' training config"
     path = resolve_grid(name)
@@ -208,7 +270,6 @@ def _identity(
     args: argparse.Namespace, models: dict[str, list[Any]], env: Any, grid: Any
 ) -> dict[str, Any]:
     """What this command evaluates (compared with a report already in ``--out``)."""
-    from rlnoise.core._checks import check_int
     from rlnoise.evaluation.envs import EnvMaker
     from rlnoise.evaluation.grid import build_grid
     from rlnoise.evaluation.report import evaluation_identity
@@ -218,39 +279,47 @@ def _identity(
         env=EnvMaker(env).name,
         conditions=[c.name for c in conditions],
         runs=[(group, run.digest) for group, runs in models.items() for run in runs],
-        n_episodes=check_int("--episodes", args.episodes, low=1),
-        seed=check_int("--seed", args.seed, low=0),
+        n_episodes=args.episodes,
+        seed=args.seed,
         max_steps=args.max_steps,
     )
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Evaluate, write the report files, print the tables."""
+    """Evaluate, write the report files, print the tables.
+
+    ``--out`` is checked writable and locked before any episode runs, and stays
+    locked until the last file is written.
+    """
     from rlnoise.evaluation.report import check_report_directory
     from rlnoise.evaluation.runner import evaluate_robustness
+    from rlnoise.runs.lock import directory_lock
 
-    out = Path(args.out)
-    grid, grid_label = _grid(args)
-    models = _models(args)
-    env = _env(args)
-    check_report_directory(out, _identity(args, models, env, grid), "--out")
-    report = evaluate_robustness(
-        models,
-        env,
-        grid,
-        n_episodes=args.episodes,
-        seed=args.seed,
-        device=args.device,
-        algo=args.algo,
-        batch_size=args.batch_size,
-        max_steps=args.max_steps,
-        resume_dir=None if args.no_resume else out / "cells",
-        progress=not args.no_progress,
-        num_threads=args.threads,
-        reference_score=args.reference_score,
-    )
-    report.metadata["grid"] = grid_label
-    paths = report.save(out, plots=not args.no_plots, n_resamples=args.bootstrap)
+    check_flags(args)
+    found = discover(args)
+    grid, grid_label = _grid(args, found)
+    models = _models(args, found)
+    env = _env(args, found)
+    identity = _identity(args, models, env, grid)
+    with directory_lock(args.out, "--out") as out:
+        check_report_directory(out, identity, "--out")
+        report = evaluate_robustness(
+            models,
+            env,
+            grid,
+            n_episodes=args.episodes,
+            seed=args.seed,
+            device=args.device,
+            algo=args.algo,
+            batch_size=args.batch_size,
+            max_steps=args.max_steps,
+            resume_dir=None if args.no_resume else out / "cells",
+            progress=not args.no_progress,
+            num_threads=args.threads,
+            reference_score=args.reference_score,
+        )
+        report.metadata["grid"] = grid_label
+        paths = report.save(out, plots=not args.no_plots, n_resamples=args.bootstrap)
     report.print_table(n_resamples=args.bootstrap)
     for name, path in paths.items():
         print(f"{name}: {path}")
@@ -277,6 +346,8 @@ def add_evaluate_parser(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Stand-alone entry point (``scripts/evaluate.py``), errors as one line like the CLI."""
+    from rlnoise.runs.errors import run_command
+
     parser = argparse.ArgumentParser(
         prog="evaluate.py",
         description=_DESCRIPTION,
@@ -285,10 +356,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return run_evaluate(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        if args.debug:
-            raise
-        print(f"evaluate: error: {error}", file=sys.stderr)
-        return 2
+    return run_command("evaluate", lambda: run_evaluate(args), debug=args.debug)

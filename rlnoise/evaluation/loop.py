@@ -39,6 +39,7 @@ from rlnoise.evaluation.conditions import Condition, Dynamics
 from rlnoise.evaluation.envs import EnvMaker
 from rlnoise.evaluation.policy import PolicyAdapter
 from rlnoise.evaluation.reference import REFERENCE_CONDITION
+from rlnoise.runs.progress import Progress
 
 __all__ = ["REFERENCE", "BatchedLoop"]
 
@@ -139,21 +140,13 @@ class BatchedLoop:
         finished: Callable[[Cell], None],
         progress: bool,
     ) -> None:
-        from tqdm import tqdm
-
         pending = deque(todo)
         remaining_by_key: dict[str, int] = {}
         for _, index in todo:
             key = dynamics_key(self._condition(index))
             remaining_by_key[key] = remaining_by_key.get(key, 0) + 1
         active: list[Cell] = []
-        bar = tqdm(
-            total=len(todo) * self.n_episodes,
-            unit="ep",
-            desc="evaluating",
-            disable=not progress or not todo,
-            dynamic_ncols=True,
-        )
+        bar = Progress(len(todo) * self.n_episodes, desc="evaluating", unit="ep", enabled=progress)
         # A new cell starts once enough slots are free for it to be worth a batch share.
         minimum_lanes = min(self.n_episodes, max(1, self.capacity // 8))
         try:

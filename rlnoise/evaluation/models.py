@@ -57,8 +57,12 @@ ALGORITHMS: dict[str, tuple[str, str]] = {
 }
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
+def resolve_device(device: str | torch.device, name: str = "device") -> torch.device:
     """``"auto"``: CUDA when available, else CPU; ``"cuda"`` without CUDA is an error.
+
+    Args:
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device``.
+        name: How errors name the setting (``"--device"`` on the command line).
 
     Example:
         >>> resolve_device("cpu").type
@@ -67,16 +71,16 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if isinstance(device, torch.device):
         return device
     if not isinstance(device, str):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:n]', got {device!r}")
+        raise ValueError(f"{name} must be 'auto', 'cpu' or 'cuda[:n]', got {device!r}")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         resolved = torch.device(device)
     except RuntimeError:
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:n]', got {device!r}") from None
+        raise ValueError(f"{name} must be 'auto', 'cpu' or 'cuda[:n]', got {device!r}") from None
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError("device 'cuda' was requested but torch sees no CUDA device")
+            raise ValueError(f"{name} {device!r} was requested but torch sees no CUDA device")
         if resolved.index is None:  # compare equal to the device parameters report
             resolved = torch.device("cuda", torch.cuda.current_device())
     return resolved
@@ -130,12 +134,23 @@ def detect_algorithm(path: str | Path) -> str:
     )
 
 
-def algorithm_class(name: str) -> Any:
-    """The algorithm class for ``name`` (case-insensitive)."""
+def algorithm_key(name: str, field: str = "algo") -> str:
+    """The key of :data:`ALGORITHMS` that ``name`` spells (case-insensitive).
+
+    Example:
+        >>> algorithm_key("ppo")
+        'PPO'
+    """
     lookup = {k.lower(): k for k in ALGORITHMS}
     key = lookup.get(str(name).lower())
     if key is None:
-        raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {name!r}")
+        raise ValueError(f"{field} must be one of {sorted(ALGORITHMS)}, got {name!r}")
+    return key
+
+
+def algorithm_class(name: str) -> Any:
+    """The algorithm class for ``name`` (case-insensitive)."""
+    key = algorithm_key(name)
     module_name, class_name = ALGORITHMS[key]
     try:
         module = __import__(module_name, fromlist=[class_name])
@@ -282,6 +297,9 @@ def load_run(
     cls = algorithm_class(algo_name)
     try:
         model = cls.load(path, device=resolve_device(device))
+    except ValueError as error:  # SB3: "Error: the file ... wasn't a zip-file" (a damaged zip)
+        reason = str(error).removeprefix("Error: ")
+        raise ValueError(f"cannot load model file {str(path)!r}: {reason}") from None
     except (KeyError, TypeError, AttributeError, RuntimeError) as error:
         raise ValueError(
             f"cannot load {str(path)!r} as {cls.__name__}: {error}; pass the right --algo"
@@ -299,8 +317,14 @@ def load_run(
     )
 
 
-def discover_runs(directory: str | Path) -> list[Path]:
+def discover_runs(directory: str | Path, name: str = "runs directory") -> list[Path]:
     """The ``model.zip`` of each immediate sub-directory of a runs directory, sorted by name.
+
+    Whether each run is finished is :func:`rlnoise.runs.contract.unfinished_reason`'s call.
+
+    Args:
+        directory: The runs directory.
+        name: How errors name it (``"--runs"`` on the command line).
 
     Raises:
         FileNotFoundError: The directory does not exist.
@@ -308,8 +332,8 @@ def discover_runs(directory: str | Path) -> list[Path]:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"runs directory {str(directory)!r} does not exist")
+        raise FileNotFoundError(f"{name} {str(directory)!r} does not exist")
     found = sorted(p / "model.zip" for p in directory.iterdir() if (p / "model.zip").is_file())
     if not found:
-        raise ValueError(f"runs directory {str(directory)!r} has no sub-directory with a model.zip")
+        raise ValueError(f"{name} {str(directory)!r} has no sub-directory with a model.zip")
     return found

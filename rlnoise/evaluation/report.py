@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from rlnoise.core.random import derive_seed
 from rlnoise.evaluation import statistics as st
 from rlnoise.evaluation.conditions import Condition
 from rlnoise.evaluation.reference import NormalisedScores, Reference
+from rlnoise.runs.files import atomic_path, write_text
 
 __all__ = [
     "REPORT_FORMAT",
@@ -113,7 +115,8 @@ def check_report_directory(directory: str | Path, identity: dict[str, Any], flag
     Raises:
         ValueError: ``directory`` is an existing file.
         FileExistsError: It holds a ``report.json`` of a different evaluation,
-            or one that cannot be read.
+            or JSON that is not an rlnoise report (a ``report.json`` that is not
+            JSON at all, e.g. cut short, is reported and rebuilt instead).
     """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
@@ -122,9 +125,17 @@ def check_report_directory(directory: str | Path, identity: dict[str, Any], flag
     if not path.exists():
         return
     try:
-        existing = report_identity(json.loads(path.read_text()))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        existing = None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        # Cut short or garbled: nothing in it can be lost, and the finished cells (which
+        # carry their own fingerprints) are what the report is rebuilt from.
+        print(
+            f"{flag} {directory}: report.json cannot be read (cut short or garbled); "
+            "it is rebuilt from the finished cells",
+            file=sys.stderr,
+        )
+        return
+    existing = report_identity(data)
     if existing is None:
         raise FileExistsError(
             f"{flag} {directory} holds a report.json that is not a readable rlnoise report; "
@@ -387,9 +398,8 @@ class RobustnessReport:
 
     def save_json(self, path: str | Path, **summary_kwargs: Any) -> Path:
         """Write :meth:`to_dict` as JSON."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(**summary_kwargs), indent=1, allow_nan=True))
-        return path
+        text = json.dumps(self.to_dict(**summary_kwargs), indent=1, allow_nan=True)
+        return write_text(path, text)
 
     @classmethod
     def load_json(cls, path: str | Path) -> RobustnessReport:
@@ -425,7 +435,7 @@ class RobustnessReport:
         """
         path = Path(path)
         seed = self.metadata.get("seed")
-        with open(path, "w", newline="") as handle:
+        with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(
                 ["run", "group", "condition", "condition_group", "level", "episode",
@@ -461,7 +471,7 @@ class RobustnessReport:
             "iqm_normalised", "iqm_normalised_ci_low", "iqm_normalised_ci_high",
             "normalised_note", "nonfinite_observations", "mean_length",
         ]  # fmt: skip
-        with open(path, "w", newline="") as handle:
+        with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             for row in rows:
@@ -485,12 +495,13 @@ class RobustnessReport:
             "summary_csv": self.save_summary_csv(directory / "summary.csv", **summary_kwargs),
         }
         if plots:
-            curve = display.plot_curves(self, directory / "robustness_curve.png", **summary_kwargs)
-            if curve is not None:
-                paths["curve_png"] = curve
-            bars = display.plot_bars(self, directory / "conditions_bar.png", **summary_kwargs)
-            if bars is not None:
-                paths["bar_png"] = bars
+            for key, name, plot in [
+                ("curve_png", "robustness_curve.png", display.plot_curves),
+                ("bar_png", "conditions_bar.png", display.plot_bars),
+            ]:
+                with atomic_path(directory / name) as temporary:
+                    if plot(self, temporary, **summary_kwargs) is not None:
+                        paths[key] = directory / name
         return paths
 
     def print_table(self, console: Any = None, **summary_kwargs: Any) -> None:

@@ -67,6 +67,7 @@ from rlnoise.evaluation.reference import Reference
 from rlnoise.evaluation.reference_lane import ReferenceLane
 from rlnoise.evaluation.report import RobustnessReport
 from rlnoise.evaluation.storage import ResultStore
+from rlnoise.runs.errors import Interrupted
 
 __all__ = ["evaluate_robustness", "versions"]
 
@@ -321,6 +322,9 @@ def evaluate_robustness(
         torch.set_num_threads(num_threads)
     try:
         loop.run(todo, finished, progress)
+    except KeyboardInterrupt as interrupt:  # say what a rerun will reuse
+        kept = 0 if store is None else store.reused + store.saved
+        raise Interrupted(kept, len(runs) * len(condition_list), "cells kept") from interrupt
     finally:
         torch.set_num_threads(threads)
     _warn_nonfinite(nonfinite, runs, condition_list)

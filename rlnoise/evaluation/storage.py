@@ -23,11 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rlnoise.runs.files import write_text
 
 __all__ = ["ResultStore", "fingerprint_key"]
 
@@ -57,6 +58,7 @@ class ResultStore:
     Attributes:
         problems: One message per file found unusable (and recomputed) so far.
         reused: Number of cells loaded from disk so far.
+        saved: Number of cells written so far.
         unsaved: One message per finished cell that could not be saved
             (non-finite returns: a file could not verify them); recomputed next time.
     """
@@ -65,6 +67,7 @@ class ResultStore:
         self.directory = Path(directory)
         self.problems: list[str] = []
         self.reused = 0
+        self.saved = 0
         self.unsaved: list[str] = []
 
     def path(self, fingerprint: dict[str, Any]) -> Path:
@@ -139,8 +142,6 @@ class ResultStore:
             "checksum": _checksum(plain, returns, lengths),
         }
         self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.path(fingerprint)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(content))
-        os.replace(temporary, path)
+        path = write_text(self.path(fingerprint), json.dumps(content))
+        self.saved += 1
         return path

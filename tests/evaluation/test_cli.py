@@ -181,3 +181,230 @@ def test_cli_names_saved_runs_as_the_python_api_does(
     assert main(args) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [r["name"] for r in report["runs"]] == ["seed_3", tmp_path.name]
+
+
+def _training_output(root: Path) -> Path:
+    """A runs directory as `rlnoise train` leaves it after a crash: seed_0 finished, the rest not.
+
+    seed_1 was killed after model.zip (no done.json), seed_2 mid-way through done.json,
+    seed_3's done.json is garbage.
+    """
+    from rlnoise.runs.contract import done_record, write_done
+
+    runs = root / "ppo"
+    runs.mkdir()
+    (runs / "experiment.yaml").write_text("name: ppo\n")
+    model = PPO("MlpPolicy", "CartPole-v1", seed=3, device="cpu")
+    for seed in range(4):
+        folder = runs / f"seed_{seed}"
+        folder.mkdir()
+        model.save(folder / "model.zip")
+    (runs / "seed_0" / "config.yaml").write_text("algo: PPO\n")
+    record = done_record(
+        seed=0, algo="PPO", total_timesteps=64, wall_seconds=1.0, versions={}, files=["model.zip"]
+    )
+    write_done(runs / "seed_0", record)
+    (runs / "seed_2" / "done.json").write_text('{"seed": 2, "al')
+    (runs / "seed_3" / "done.json").write_text("\x00garbage")
+    return runs
+
+
+def _evaluate_runs(runs: Path, out: Path, *extra: str) -> int:
+    return main(
+        ["--runs", str(runs), "--env", "CartPole-v1", "--grid", "quick", "--episodes", "1",
+         "--max-steps", "5", "--device", "cpu", "--out", str(out), "--no-progress",
+         "--no-plots", "--bootstrap", "10", *extra]
+    )  # fmt: skip
+
+
+def test_unfinished_runs_are_skipped_with_one_warning_or_included_on_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = _training_output(tmp_path)
+    assert _evaluate_runs(runs, tmp_path / "finished") == 0
+    warning = [line for line in capsys.readouterr().err.splitlines() if "skipping" in line]
+    assert len(warning) == 1
+    for name in ("seed_1 (no done.json)", "seed_2 (done.json cannot be read", "seed_3 (done.json"):
+        assert name in warning[0]
+    assert "--include-unfinished" in warning[0] and "seed_0" not in warning[0]
+    report = json.loads((tmp_path / "finished" / "report.json").read_text())
+    assert [r["name"] for r in report["runs"]] == ["seed_0"]
+
+    assert _evaluate_runs(runs, tmp_path / "all", "--include-unfinished") == 0
+    assert "skipping" not in capsys.readouterr().err
+    report = json.loads((tmp_path / "all" / "report.json").read_text())
+    assert [r["name"] for r in report["runs"]] == ["seed_0", "seed_1", "seed_2", "seed_3"]
+
+    (runs / "seed_0" / "done.json").unlink()
+    assert _evaluate_runs(runs, tmp_path / "none") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no finished run (seed_0 (no done.json)" in err
+    assert not (tmp_path / "none").exists()  # refused before --out was touched
+
+
+def test_a_garbled_run_config_is_one_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = _training_output(tmp_path)
+    (runs / "seed_0" / "config.yaml").write_text("algo: PPO\nenv: {id: CartPole")
+    assert _evaluate_runs(runs, tmp_path / "out") == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 2  # the skip warning + the error
+    assert f"run config {runs / 'seed_0' / 'config.yaml'} cannot be read" in err.splitlines()[-1]
+
+
+def test_a_second_evaluate_on_a_locked_out_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rlnoise.runs.lock import directory_lock
+
+    PPO("MlpPolicy", "CartPole-v1", seed=1, device="cpu").save(tmp_path / "a.zip")
+    out = tmp_path / "out"
+    with directory_lock(out, "--out"):  # another evaluation is writing here
+        assert _evaluate(tmp_path / "a.zip", out, "--grid", "quick") == 2
+    err = capsys.readouterr().err
+    assert f"error: --out {out} is in use by another rlnoise process" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (out / "report.json").exists() and not (out / "cells").exists()
+
+
+def test_a_truncated_report_is_rebuilt_from_the_cells(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    PPO("MlpPolicy", "CartPole-v1", seed=1, device="cpu").save(tmp_path / "a.zip")
+    out = tmp_path / "out"
+    assert _evaluate(tmp_path / "a.zip", out, "--grid", "quick") == 0
+    whole = json.loads((out / "report.json").read_text())
+    text = (out / "report.json").read_text()
+    (out / "report.json").write_text(text[: len(text) // 2])  # killed mid-write (older versions)
+    capsys.readouterr()
+    assert _evaluate(tmp_path / "a.zip", out, "--grid", "quick") == 0
+    assert "report.json cannot be read (cut short or garbled); it is rebuilt" in (
+        capsys.readouterr().err
+    )
+    rebuilt = json.loads((out / "report.json").read_text())
+    assert rebuilt["returns"] == whole["returns"]
+    assert rebuilt["metadata"]["resume"]["reused_cells"] == len(whole["conditions"])
+
+
+def test_disk_full_is_one_line_and_keeps_the_earlier_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from rlnoise.runs import files
+
+    PPO("MlpPolicy", "CartPole-v1", seed=1, device="cpu").save(tmp_path / "a.zip")
+    out = tmp_path / "out"
+    assert _evaluate(tmp_path / "a.zip", out, "--grid", "quick") == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def disk_full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fsync", disk_full)
+    capsys.readouterr()
+    assert _evaluate(tmp_path / "a.zip", out, "--grid", "quick") == 2
+    err = capsys.readouterr().err
+    assert err == f"evaluate: error: cannot write {out / 'report.json'}: No space left on device\n"
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_a_read_only_out_fails_before_any_episode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    PPO("MlpPolicy", "CartPole-v1", seed=1, device="cpu").save(tmp_path / "a.zip")
+
+    def read_only(self: Path, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+
+    monkeypatch.setattr(Path, "touch", read_only)  # the probe write check_writable makes
+    out = tmp_path / "out"
+    assert _evaluate(tmp_path / "a.zip", out, "--grid", "quick") == 2
+    err = capsys.readouterr().err
+    assert err == f"evaluate: error: --out {out} is not writable: Read-only file system\n"
+    assert list(out.iterdir()) == []  # no cell was computed
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--episodes", "0", "--episodes must be >= 1, got 0"),
+        ("--seed", "-1", "--seed must be >= 0, got -1"),
+        ("--batch-size", "0", "--batch-size must be >= 1, got 0"),
+        ("--max-steps", "0", "--max-steps must be >= 1, got 0"),
+        ("--threads", "0", "--threads must be >= 1, got 0"),
+        ("--bootstrap", "0", "--bootstrap must be >= 1, got 0"),
+        ("--device", "tpu", "--device must be 'auto', 'cpu' or 'cuda[:n]', got 'tpu'"),
+        ("--algo", "PPOO", "--algo must be one of ["),
+    ],
+)
+def test_every_flag_error_names_the_flag_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
+) -> None:
+    out = tmp_path / "out"
+    args = ["--model", str(tmp_path / "missing.zip"), "--env", "CartPole-v1", "--out", str(out)]
+    assert main([*args, flag, value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"evaluate: error: {message}") and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_damaged_model_zip_is_named_without_a_doubled_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], untrained_cartpole: PPO
+) -> None:
+    import zipfile
+
+    untrained_cartpole.save(tmp_path / "m.zip")
+    data = bytearray((tmp_path / "m.zip").read_bytes())
+    with zipfile.ZipFile(tmp_path / "m.zip") as archive:
+        start = archive.getinfo("policy.pth").header_offset + 100
+    data[start : start + 40] = bytes(40)  # damage the weights, not the metadata
+    (tmp_path / "m.zip").write_bytes(bytes(data))
+    assert _evaluate(tmp_path / "m.zip", tmp_path / "out", "--grid", "quick") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"evaluate: error: cannot load model file '{tmp_path / 'm.zip'}'")
+    assert "Error:" not in err and err.count("\n") == 1
+
+
+def test_ctrl_c_keeps_finished_cells_and_a_concurrent_run_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two real processes: the first is stopped after its first cell, holding --out.
+
+    A second evaluation of other settings into the same --out is refused at once
+    (never overwriting); Ctrl-C on the first prints one line and exits 130; the
+    same command again reuses the kept cell.
+    """
+    from tests.runs.gated_env import ENV_ID
+    from tests.runs.helpers import press_ctrl_c, start_rlnoise, stop, wait_for_line
+
+    PPO("MlpPolicy", "CartPole-v1", seed=1, device="cpu").save(tmp_path / "a.zip")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("gaussian: [0.1]\n")  # clean + one condition: 2 cells
+    out = tmp_path / "out"
+    command = ["--model", str(tmp_path / "a.zip"), "--env", ENV_ID, "--grid", str(grid),
+               "--episodes", "1", "--batch-size", "1", "--device", "cpu", "--out", str(out),
+               "--no-plots", "--bootstrap", "10"]  # fmt: skip
+    # One episode per cell, one at a time: the second seed-0 reset starts the second cell.
+    first = start_rlnoise("evaluate", *command, gate="0:2")
+    try:
+        wait_for_line(first)
+        assert main([*command, "--episodes", "2", "--no-progress"]) == 2  # other settings
+        assert "is in use by another rlnoise process" in capsys.readouterr().err
+        code, _, err = press_ctrl_c(first)
+    finally:
+        stop(first)
+    assert code == 130
+    lines = [line for line in err.splitlines() if not line.startswith("evaluating:")]
+    assert lines == [
+        "rlnoise evaluate: interrupted; rerun the same command to resume: 1 of 2 cells kept"
+    ]
+    assert not (out / "report.json").exists()
+    assert main([*command, "--no-progress"]) == 0  # the same command, in this process
+    report = json.loads((out / "report.json").read_text())
+    assert report["metadata"]["resume"]["reused_cells"] == 1

@@ -73,3 +73,32 @@ def test_runs_directory(tmp_path: Path) -> None:
     (runs / "seed1" / "vecnormalize.pkl").write_bytes(pickle.dumps({"not": "stats"}))
     with pytest.raises(ValueError, match="not VecNormalize"):
         load_run(found[0], device="cpu")
+
+
+def test_errors_can_name_the_command_line_flag(tmp_path: Path) -> None:
+    from rlnoise.evaluation.models import algorithm_key, resolve_device
+
+    with pytest.raises(ValueError, match=r"^--device must be 'auto', 'cpu' or 'cuda\[:n\]'"):
+        resolve_device("tpu", name="--device")
+    with pytest.raises(ValueError, match=r"^--algo must be one of \['A2C'"):
+        algorithm_key("PPOO", field="--algo")
+    assert algorithm_key("ppo") == "PPO"
+    with pytest.raises(FileNotFoundError, match=r"^--runs '.*nope' does not exist"):
+        discover_runs(tmp_path / "nope", name="--runs")
+
+
+def test_a_damaged_zip_names_the_file_once(tmp_path: Path) -> None:
+    import zipfile
+
+    PPO("MlpPolicy", "CartPole-v1", device="cpu").save(tmp_path / "m.zip")
+    data = bytearray((tmp_path / "m.zip").read_bytes())
+    with zipfile.ZipFile(tmp_path / "m.zip") as archive:
+        start = archive.getinfo("policy.pth").header_offset + 100
+    data[start : start + 40] = bytes(40)  # the weights fail their CRC; the metadata is intact
+    (tmp_path / "m.zip").write_bytes(bytes(data))
+    with pytest.raises(ValueError) as info:
+        load_run(tmp_path / "m.zip", device="cpu")
+    assert str(info.value) == (
+        f"cannot load model file '{tmp_path / 'm.zip'}': the file {tmp_path / 'm.zip'} "
+        "wasn't a zip-file"
+    )

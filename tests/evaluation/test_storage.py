@@ -149,3 +149,26 @@ def test_non_finite_returns_are_not_saved_and_do_not_stop_the_run(
     assert len(report.metadata["resume"]["unsaved_cells"]) == 1
     assert "not all finite" in capsys.readouterr().err
     assert not list(tmp_path.glob("cell-*.json"))
+
+
+def test_cells_are_written_whole_and_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from rlnoise.runs import files
+
+    store = ResultStore(tmp_path)
+    first = {"condition": "clean", "n_episodes": 2}
+    store.save(first, [1.0, 2.0], [1, 2])
+    assert store.saved == 1
+
+    def disk_full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fsync", disk_full)
+    with pytest.raises(OSError, match=r"cannot write .*cell-.*\.json: No space left on device"):
+        store.save({"condition": "other", "n_episodes": 2}, [3.0, 4.0], [3, 4])
+    assert store.saved == 1
+    assert [p.name for p in tmp_path.iterdir()] == [store.path(first).name]  # no partial file

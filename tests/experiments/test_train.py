@@ -204,3 +204,157 @@ def test_evaluate_runs_takes_the_grid_of_the_training_config(
     args = ["evaluate", "--runs", str(mixed), "--out", str(tmp_path / "eval_mixed")]
     assert main(args) == 2
     assert "name different evaluation grids" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda done: done.write_text(done.read_text()[:20]),  # cut short mid-write
+        lambda done: done.write_bytes(b"\x00\xff garbage"),
+        lambda done: done.write_text(json.dumps({**json.loads(done.read_text()), "seed": 9})),
+    ],
+    ids=["truncated", "garbled", "other-seed"],
+)
+def test_a_seed_with_an_invalid_done_json_is_trained_again(tmp_path: Path, damage) -> None:
+    config = _config(tmp_path, seeds=[0])
+    train_experiment(config, progress_bar=False, log=lambda _: None)
+    run = tmp_path / "runs" / "seed_0"
+    (run / "model.zip").write_bytes(b"stale")
+    damage(run / "done.json")
+    log: list[str] = []
+    train_experiment(config, progress_bar=False, log=log.append)
+    assert log[0].startswith("seed 0: training")
+    assert (run / "model.zip").read_bytes() != b"stale"
+    assert json.loads((run / "done.json").read_text())["seed"] == 0
+
+
+def test_done_json_lists_the_files_of_the_run(tmp_path: Path) -> None:
+    train_experiment(_config(tmp_path, seeds=[0]), progress_bar=False, log=lambda _: None)
+    run = tmp_path / "runs" / "seed_0"
+    files = json.loads((run / "done.json").read_text())["files"]
+    assert files == ["model.zip", "vecnormalize.pkl", "config.yaml"]
+    assert not [p.name for p in run.iterdir() if ".tmp" in p.name]  # no temporaries left
+    (run / "vecnormalize.pkl").unlink()  # a model without its statistics is not finished
+    log: list[str] = []
+    train_experiment(_config(tmp_path, seeds=[0]), progress_bar=False, log=log.append)
+    assert log[0].startswith("seed 0: training") and (run / "vecnormalize.pkl").exists()
+
+
+def _config_file(tmp_path: Path, **changes) -> Path:
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(_config(tmp_path, **changes).to_dict()))
+    return path
+
+
+def test_a_busy_output_dir_is_refused_at_once(tmp_path: Path, capsys) -> None:
+    from rlnoise.runs.lock import directory_lock
+
+    path = _config_file(tmp_path, seeds=[0])
+    with directory_lock(tmp_path / "runs", "output_dir"):  # another `rlnoise train` holds it
+        assert main(["train", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"rlnoise train: error: output_dir {tmp_path / 'runs'} is in use")
+    assert err.count("\n") == 1 and not (tmp_path / "runs" / "seed_0").exists()
+
+
+def test_a_read_only_output_dir_or_a_full_disk_is_one_line(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from rlnoise.runs import files
+
+    path = _config_file(tmp_path, seeds=[0])
+    real_touch = Path.touch
+
+    def read_only(self: Path, *args, **kwargs) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+
+    monkeypatch.setattr(Path, "touch", read_only)
+    assert main(["train", str(path), "--no-progress"]) == 2
+    root = tmp_path / "runs"
+    assert capsys.readouterr().err == (
+        f"rlnoise train: error: output_dir {root} is not writable: Read-only file system\n"
+    )
+    assert list(root.iterdir()) == []  # nothing trained or claimed
+    monkeypatch.setattr(Path, "touch", real_touch)
+
+    real_replace = files.os.replace
+
+    def full_at_done(source: str, target: str) -> None:  # the disk fills up as the run ends
+        if Path(target).name == "done.json":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_replace(source, target)
+
+    monkeypatch.setattr(files.os, "replace", full_at_done)
+    assert main(["train", str(path), "--no-progress"]) == 2
+    assert capsys.readouterr().err == (
+        f"rlnoise train: error: cannot write {root / 'seed_0' / 'done.json'}: "
+        "No space left on device\n"
+    )
+    assert not (root / "seed_0" / "done.json").exists()  # unfinished: trained again next time
+
+
+def test_progress_in_a_log_is_plain_lines_that_end_at_the_steps_run(tmp_path: Path, capsys) -> None:
+    # 2 envs x 32 steps per rollout: a budget of 80 steps runs 128.
+    path = _config_file(tmp_path, seeds=[0], total_timesteps=80)
+    assert main(["train", str(path)]) == 0
+    err = capsys.readouterr().err  # not a terminal: no bar
+    assert "\r" not in err
+    assert err.splitlines()[0] == "seed 0: 0/128 steps (0%)"
+    assert err.splitlines()[-1] == "seed 0: 128/128 steps (100%)"
+
+
+def test_ctrl_c_says_how_many_seeds_are_finished_and_a_concurrent_train_is_refused(
+    tmp_path: Path, capsys
+) -> None:
+    """Two real processes on one output_dir; the first is stopped while training seed 1.
+
+    The second is refused at once and deletes nothing; Ctrl-C on the first prints
+    one line and exits 130; the same command again trains seed 1 only.
+    """
+    from tests.runs.gated_env import ENV_ID
+    from tests.runs.helpers import press_ctrl_c, start_rlnoise, stop, wait_for_line
+
+    env = {"id": ENV_ID, "n_envs": 1}
+    path = _config_file(tmp_path, env=env, algo_kwargs={"n_steps": 32, "batch_size": 32})
+    first = start_rlnoise("train", str(path), "--no-progress", gate="1:1")  # seed 1's first reset
+    try:
+        wait_for_line(first)
+        seed_1 = tmp_path / "runs" / "seed_1"
+        assert (tmp_path / "runs" / "seed_0" / "done.json").exists() and seed_1.is_dir()
+        assert main(["train", str(path), "--no-progress"]) == 2
+        assert "is in use by another rlnoise process" in capsys.readouterr().err
+        assert seed_1.is_dir()  # not deleted under the first process
+        code, _, err = press_ctrl_c(first)
+    finally:
+        stop(first)
+    assert code == 130
+    assert (
+        err
+        == "rlnoise train: interrupted; rerun the same command to resume: 1 of 2 seeds finished\n"
+    )
+    log: list[str] = []
+    config = _config(tmp_path, env=env, algo_kwargs={"n_steps": 32, "batch_size": 32})
+    train_experiment(config, progress_bar=False, log=log.append)
+    assert log[0].startswith("seed 0: finished earlier") and log[1].startswith("seed 1: training")
+
+
+def test_an_interrupt_stops_the_training_workers_at_once() -> None:
+    """Ctrl-C while a worker is busy: the workers are stopped, not waited for."""
+    import multiprocessing
+    from types import SimpleNamespace
+
+    from rlnoise.experiments.train import _run_jobs
+    from tests.runs.tasks import return_or_wait_forever
+
+    jobs = [(SimpleNamespace(name="x"), 0), (SimpleNamespace(name="x"), 1)]
+
+    def ctrl_c_as_the_first_run_is_reported(line: str) -> None:
+        assert line == "  x seed 0: wrote seed 0"
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # leaving the pool normally would wait forever
+        _run_jobs(jobs, 2, ctrl_c_as_the_first_run_is_reported, task=return_or_wait_forever)
+    assert multiprocessing.active_children() == []  # no worker left writing into the runs
