@@ -83,3 +83,23 @@ def test_ctrl_c_in_the_demo_is_one_line_and_exit_130(tmp_path) -> None:
         "rlnoise demo: interrupted; rerun the same command to resume: "
         "0 of 2 training runs finished\n"
     )
+
+
+def test_train_threads_flag_sets_torch_threads(tmp_path, capsys) -> None:
+    import torch
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        "name: tiny\nalgo: PPO\nenv: {id: CartPole-v1, n_envs: 1}\n"
+        "algo_kwargs: {n_steps: 32, batch_size: 32, n_epochs: 1}\n"
+        f"total_timesteps: 32\nseeds: [0]\noutput_dir: {tmp_path / 'runs'}\n"
+    )
+    assert main(["train", str(config), "--threads", "0"]) == 2
+    assert capsys.readouterr().err.strip().endswith("--threads must be >= 1, got 0")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert main(["train", str(config), "--threads", "2", "--no-progress"]) == 0
+        assert torch.get_num_threads() == 2  # the default (1) would leave it at 1
+    finally:
+        torch.set_num_threads(before)
