@@ -67,10 +67,13 @@ What the binding survives:
   algorithm.
 - sb3-contrib: any ``BaseAlgorithm`` that builds its policy in a method; its
   ``policy_aliases`` decide which noisy policy it accepts.
-- No algorithm (a policy built by hand, ``Policy.load``): unbound; the noise
-  runs on its own step count, ``predict`` is ``eval``, nothing is logged.
+- No algorithm (a policy built by hand, ``Policy.load``, or by a helper
+  function rather than a method of the algorithm): unbound; the noise runs on
+  its own step count, ``predict`` is ``eval``, nothing is logged, and
+  :meth:`~rlnoise.policies.NoisyPolicyMixin.attach` binds it.
 
-Cost: the frame is read once per construction. Per acting call the binding
+Cost: a few frames (the policy's ``__init__`` chain and its caller) are read
+once per construction. Per acting call the binding
 dereferences the weak reference and reads one or two attributes, as the
 inline code it replaces did.
 """
