@@ -88,12 +88,19 @@ def sac(**policy_kwargs: Any) -> BaseAlgorithm:
     )
 
 
-# (name, model factory, steps of each learn() call; later calls reset num_timesteps as SB3's
-# default does, so the step clock and the episode count start again)
+# (name, model factory, learn() calls as (steps, reset_num_timesteps)): a reset starts the
+# step clock and the episode count again; a continued run keeps both.
 SCHEDULE = {"type": "linear", "start": 1.0, "end": 0.2, "steps": 100}
-CASES: list[tuple[str, Callable[[], BaseAlgorithm], tuple[int, ...]]] = [
-    ("ppo-default", ppo, (128,)),
-    ("ppo-noisynet", lambda: ppo(noisy_net=True), (64, 64)),
+Calls = tuple[tuple[int, bool], ...]
+
+
+def calls(*steps: int, reset: bool = True) -> Calls:
+    return tuple((n, reset) for n in steps)
+
+
+CASES: list[tuple[str, Callable[[], BaseAlgorithm], Calls]] = [
+    ("ppo-default", ppo, calls(128)),
+    ("ppo-noisynet", lambda: ppo(noisy_net=True), calls(64, 64)),
     (
         "ppo-2envs-episode-weight-noise",
         lambda: ppo_two_envs(
@@ -105,11 +112,16 @@ CASES: list[tuple[str, Callable[[], BaseAlgorithm], tuple[int, ...]]] = [
                 "schedule": SCHEDULE,
             }
         ),
-        (64, 64),
+        calls(64, 64),
     ),
-    ("dqn-noisynet", dqn, (200,)),
-    ("dqn-param-noise", lambda: dqn(noisy_net=False, param_noise="gaussian:0.1"), (100, 100)),
-    ("sac-param-noise", sac, (240,)),
+    ("dqn-noisynet", dqn, calls(200)),
+    ("dqn-param-noise", lambda: dqn(noisy_net=False, param_noise="gaussian:0.1"), calls(100, 100)),
+    (
+        "dqn-param-noise-continued",
+        lambda: dqn(noisy_net=False, param_noise="gaussian:0.1"),
+        calls(100, 100, reset=False),
+    ),
+    ("sac-param-noise", sac, calls(240)),
 ]
 
 DIGESTS = {
@@ -118,15 +130,16 @@ DIGESTS = {
     "ppo-2envs-episode-weight-noise": "77dcaf20e385271e",
     "dqn-noisynet": "7306688ce28836dd",
     "dqn-param-noise": "26f7649da9f6afa2",
+    "dqn-param-noise-continued": "5f209f9e716dbd4b",
     "sac-param-noise": "cd179592cdcb7cc5",
 }
 
 
-def run_digest(make: Callable[[], BaseAlgorithm], steps: tuple[int, ...]) -> str:
+def run_digest(make: Callable[[], BaseAlgorithm], learn_calls: Calls) -> str:
     """sha256 (first 16 hex digits) of a seeded run's final state."""
     model = make()
-    for n in steps:
-        model.learn(n)
+    for n, reset in learn_calls:
+        model.learn(n, reset_num_timesteps=reset)
     digest = hashlib.sha256()
     for key, value in sorted(model.policy.state_dict().items()):
         digest.update(key.encode())
@@ -144,15 +157,15 @@ def pinned_versions() -> bool:
 
 
 @pytest.mark.skipif(not pinned_versions(), reason=f"digests pinned with {PINNED_WITH}")
-@pytest.mark.parametrize(("make", "steps"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("make", "learn_calls"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_seeded_learn_run_reproduces_the_pinned_parameters(
-    request: pytest.FixtureRequest, make: Callable[[], BaseAlgorithm], steps: tuple[int, ...]
+    request: pytest.FixtureRequest, make: Callable[[], BaseAlgorithm], learn_calls: Calls
 ) -> None:
     name = request.node.callspec.id
-    assert run_digest(make, steps) == DIGESTS[name]
+    assert run_digest(make, learn_calls) == DIGESTS[name]
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    for case_name, factory, calls in CASES:
-        print(f'    "{case_name}": "{run_digest(factory, calls)}",')
+    for case_name, factory, case_calls in CASES:
+        print(f'    "{case_name}": "{run_digest(factory, case_calls)}",')
