@@ -1,7 +1,7 @@
 """What a Stable-Baselines3 algorithm owns: its torch optimizers and the names of their parameters.
 
-SB3 declares, per algorithm, which state dicts ``save()`` writes
-(``_get_torch_save_params``): ``policy.optimizer`` for PPO/A2C/DQN,
+SB3 declares, per algorithm, which state dicts ``save()`` writes (the keys
+of its public ``get_parameters()``): ``policy.optimizer`` for PPO/A2C/DQN,
 ``actor.optimizer``, ``critic.optimizer`` and ``ent_coef_optimizer`` for SAC,
 the same attribute names in sb3-contrib (TQC, QRDQN, CrossQ, ...). That list is
 the algorithm's own statement of the optimizers it steps, so it is read first;
@@ -26,15 +26,14 @@ def _resolve(obj: Any, dotted: str) -> Any:
         return None
 
 
-def _declared_state(model: Any) -> tuple[list[str], list[str]]:
-    getter = getattr(model, "_get_torch_save_params", None)
+def _declared_state(model: Any) -> list[str]:
+    getter = getattr(model, "get_parameters", None)
     if getter is None:
-        return [], []
+        return []
     try:
-        state_dicts, tensors = getter()
+        return list(getter())
     except (AttributeError, NotImplementedError, TypeError):
-        return [], []
-    return list(state_dicts), list(tensors)
+        return []
 
 
 def find_optimizers(model: Any) -> list[tuple[str, torch.optim.Optimizer]]:
@@ -58,7 +57,7 @@ def find_optimizers(model: Any) -> list[tuple[str, torch.optim.Optimizer]]:
         if isinstance(value, torch.optim.Optimizer) and id(value) not in found:
             found[id(value)] = (name, value)
 
-    state_dicts, _ = _declared_state(model)
+    state_dicts = _declared_state(model)
     for name in state_dicts:
         add(name, _resolve(model, name))
     policy = getattr(model, "policy", None)
@@ -84,7 +83,8 @@ def parameter_names(model: Any) -> dict[int, str]:
     Policy parameters keep their ``policy.named_parameters()`` names
     (``mlp_extractor.policy_net.0.weight``, ``actor.mu.weight``,
     ``critic.qf0.0.bias``); tensors the algorithm saves beside the policy keep
-    their attribute name (SAC's ``log_ent_coef``).
+    their attribute name (SAC's ``log_ent_coef``; a saved tensor that does not
+    require grad is in no optimizer, so it needs no name).
 
     Example:
         >>> from stable_baselines3 import SAC
@@ -97,11 +97,6 @@ def parameter_names(model: Any) -> dict[int, str]:
     if isinstance(policy, torch.nn.Module):
         for name, parameter in policy.named_parameters():
             names.setdefault(id(parameter), name)
-    _, tensors = _declared_state(model)
-    for name in tensors:
-        value = _resolve(model, name)
-        if isinstance(value, torch.Tensor):
-            names.setdefault(id(value), name)
     for name, value in vars(model).items():
         if isinstance(value, torch.Tensor) and value.requires_grad:
             names.setdefault(id(value), name)

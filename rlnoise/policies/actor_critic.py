@@ -20,7 +20,7 @@ critic, both in the ``train`` phase only. What each phase sees, and why:
   clean network, PPO's ratio then correcting for the noisy behaviour policy.
 
 Parameter-space noise is not offered here (see
-:data:`rlnoise.policies.base.PARAM_NOISE_COMBINATIONS`): PPO's clipped ratio
+:data:`rlnoise.policies.options.PARAM_NOISE_COMBINATIONS`): PPO's clipped ratio
 between a perturbed behaviour policy and the learner is the job NoisyNet's
 shared sample does without bias.
 
@@ -45,14 +45,13 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 
 from rlnoise.core.spec import NoiseSpecLike
 from rlnoise.nn.noisy_net import NoisyNetConfig
-from rlnoise.policies.base import (
+from rlnoise.policies.base import NoisyPolicyMixin
+from rlnoise.policies.options import (
     DEFAULT,
     PARAM_NOISE_COMBINATIONS,
     CombinedExtractorByDefault,
     NatureCNNByDefault,
-    NoisyPolicyMixin,
     PolicyDefault,
-    find_constructing_algorithm,
 )
 
 __all__ = [
@@ -119,16 +118,15 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
             weight_noise = None if noisy else DEFAULT_WEIGHT_NOISE
         if activation_noise is DEFAULT:
             activation_noise = DEFAULT_ACTIVATION_NOISE
-        self._init_noise_options(
+        self._init_noise(
             weight_noise=weight_noise,  # type: ignore[arg-type]
             activation_noise=activation_noise,  # type: ignore[arg-type]
             noisy_net=noisy_net,
             param_noise=param_noise,
             layer_norm=layer_norm,
             noise_seed=noise_seed,
-            algorithm=find_constructing_algorithm(),
         )
-        if self._param_noise_spec is not None:
+        if self.noise_options.param_noise is not None:
             self._check_param_noise()
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
@@ -162,7 +160,7 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
         """SB3's rollout step: outside training this is acting (phase ``rollout``)."""
         if not self.training:
             rows = int(obs.shape[0]) if isinstance(obs, torch.Tensor) else 1
-            self._begin_acting(self._algorithm(), rows)
+            self._binding.on_policy_step(self.noise_control, rows)
         return super().forward(obs, deterministic)
 
     def predict_values(self, obs: PyTorchObs) -> torch.Tensor:

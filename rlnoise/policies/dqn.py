@@ -3,11 +3,13 @@
 NoisyNet replaces epsilon-greedy (Fortunato et al., 2018). Built inside a
 ``DQN``, the policy sets the algorithm's ``exploration_initial_eps`` and
 ``exploration_final_eps`` to 0 (pass ``noisy_net={"keep_epsilon": True}`` to
-keep them); built elsewhere, give ``DQN(..., exploration_initial_eps=0,
-exploration_final_eps=0)`` yourself. All linear layers of the Q-network become
-noisy (the features extractor's too, as in the paper's Atari network); the
-online network draws a new sample for every acting step and every gradient
-update, the target network an independent one for every update. ``predict``
+keep them; the change is made, and documented, in
+:func:`rlnoise.policies.binder.replace_epsilon_greedy`); built elsewhere, give
+``DQN(..., exploration_initial_eps=0, exploration_final_eps=0)`` yourself.
+All linear layers of the Q-network become noisy (the features extractor's
+too, as in the paper's Atari network); the online network draws a new sample
+for every acting step and every gradient update, the target network an
+independent one for every update. ``predict``
 in evaluation uses the means.
 
 Parameter-space noise (``param_noise=...``, Plappert et al., 2018) perturbs
@@ -39,13 +41,13 @@ from stable_baselines3.dqn.policies import DQNPolicy
 
 from rlnoise.core.adaptive import dqn_distance_target
 from rlnoise.core.spec import NoiseSpecLike
-from rlnoise.policies.base import (
+from rlnoise.policies.base import NoisyPolicyMixin
+from rlnoise.policies.binder import replace_epsilon_greedy
+from rlnoise.policies.options import (
     DEFAULT,
     PARAM_NOISE_COMBINATIONS,
     CombinedExtractorByDefault,
     NatureCNNByDefault,
-    NoisyPolicyMixin,
-    find_constructing_algorithm,
 )
 
 __all__ = [
@@ -117,47 +119,25 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
         if noisy_net is DEFAULT:
             # NoisyNet is the default exploration, unless parameter noise is asked for.
             noisy_net = param_noise is None
-        algorithm = find_constructing_algorithm()
-        self._init_noise_options(
+        self._init_noise(
             weight_noise=weight_noise,
             activation_noise=activation_noise,
             noisy_net=noisy_net,
             param_noise=param_noise,
             layer_norm=layer_norm,
             noise_seed=noise_seed,
-            algorithm=algorithm,
         )
+        # The DQN's own epsilon schedule (start, end, fraction), kept for parameter noise's
+        # target; None when no DQN built this policy or epsilon-greedy is kept.
         self._epsilon_schedule: tuple[float, float, float] | None = None
-        explores = self._param_noise_spec is not None or (
-            self._noisy_net_config is not None and not self._noisy_net_config.keep_epsilon
+        options = self.noise_options
+        explores = options.param_noise is not None or (
+            options.noisy_net is not None and not options.noisy_net.keep_epsilon
         )
+        algorithm = self.bound_algorithm
         if explores and algorithm is not None:
-            self._take_over_epsilon(algorithm)
+            self._epsilon_schedule = replace_epsilon_greedy(algorithm)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
-
-    def _take_over_epsilon(self, algorithm: Any) -> None:
-        """Set the DQN's epsilon to 0, keeping the user's schedule for parameter noise."""
-        if not hasattr(algorithm, "exploration_initial_eps"):
-            return
-        # Kept on the algorithm, so that DQN.load() finds the user's schedule, not the zeros.
-        saved = getattr(algorithm, "_rlnoise_epsilon_schedule", None)
-        if saved is None:
-            saved = (
-                float(algorithm.exploration_initial_eps),
-                float(algorithm.exploration_final_eps),
-                float(algorithm.exploration_fraction),
-            )
-            algorithm._rlnoise_epsilon_schedule = saved
-        start, end, fraction = saved  # a list after SB3's JSON round trip
-        self._epsilon_schedule = (float(start), float(end), float(fraction))
-        if (algorithm.exploration_initial_eps, algorithm.exploration_final_eps) != (0.0, 0.0):
-            if getattr(algorithm, "verbose", 0) >= 1:
-                print(
-                    "NoisyDQNPolicy: network noise replaces epsilon-greedy; setting "
-                    "exploration_initial_eps and exploration_final_eps to 0"
-                )
-            algorithm.exploration_initial_eps = 0.0
-            algorithm.exploration_final_eps = 0.0
 
     def _check_param_noise(self) -> None:
         if not isinstance(self.action_space, spaces.Discrete):
@@ -179,10 +159,10 @@ class NoisyDQNPolicy(NoisyPolicyMixin, DQNPolicy):
         return [self.optimizer]
 
     def _epsilon_now(self) -> float:
-        algorithm = self._algorithm()
-        if algorithm is None or self._epsilon_schedule is None:
+        progress = self._binding.progress_remaining()
+        if progress is None or self._epsilon_schedule is None:
             return _SB3_EPSILON[1]
-        return linear_epsilon(self._epsilon_schedule, algorithm._current_progress_remaining)
+        return linear_epsilon(self._epsilon_schedule, progress)
 
     def _q_values(self, obs: Any) -> torch.Tensor:
         return self.q_net(obs)

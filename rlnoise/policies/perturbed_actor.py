@@ -22,13 +22,8 @@ from stable_baselines3.common.type_aliases import Schedule
 from rlnoise.core.adaptive import AdaptiveScale
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike
 from rlnoise.nn.noisy_net import NoisyNetConfig
-from rlnoise.policies.base import (
-    DEFAULT,
-    PARAM_NOISE_COMBINATIONS,
-    NoisyPolicyMixin,
-    PolicyDefault,
-    find_constructing_algorithm,
-)
+from rlnoise.policies.base import NoisyPolicyMixin
+from rlnoise.policies.options import DEFAULT, PARAM_NOISE_COMBINATIONS, PolicyDefault
 
 __all__ = ["DEFAULT_PARAM_NOISE", "PerturbedActorMixin", "critic_networks"]
 
@@ -72,14 +67,13 @@ class PerturbedActorMixin(NoisyPolicyMixin):
             # With NoisyNet the actor explores through its noisy layers instead.
             noisy = NoisyNetConfig.from_value(noisy_net) is not None
             param_noise = None if noisy else DEFAULT_PARAM_NOISE
-        self._init_noise_options(
+        self._init_noise(
             weight_noise=weight_noise,
             activation_noise=activation_noise,
             noisy_net=noisy_net,
             param_noise=param_noise,  # type: ignore[arg-type]
             layer_norm=layer_norm,
             noise_seed=noise_seed,
-            algorithm=find_constructing_algorithm(),
         )
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)  # type: ignore[call-arg]
 

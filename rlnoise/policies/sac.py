@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from stable_baselines3.sac.policies import SACPolicy
 
-from rlnoise.policies.base import CombinedExtractorByDefault, NatureCNNByDefault
+from rlnoise.policies.options import CombinedExtractorByDefault, NatureCNNByDefault
 from rlnoise.policies.perturbed_actor import (
     DEFAULT_PARAM_NOISE,
     PerturbedActorMixin,

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from stable_baselines3.td3.policies import TD3Policy
 
-from rlnoise.policies.base import CombinedExtractorByDefault, NatureCNNByDefault
+from rlnoise.policies.options import CombinedExtractorByDefault, NatureCNNByDefault
 from rlnoise.policies.perturbed_actor import PerturbedActorMixin, critic_networks
 
 __all__ = [

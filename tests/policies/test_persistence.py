@@ -238,7 +238,7 @@ def test_policy_pickles_compactly_and_deepcopies_with_its_own_machinery(
     # A deep copy of the model: its policy serves the copy, and the copy's optimizer
     # steps are the copy's noise updates (not the original's, not lost).
     copied = copy.deepcopy(model)
-    assert copied.policy._algorithm() is copied
+    assert copied.policy.bound_algorithm is copied
     updates: list[str] = []
     copied.policy.noise_control.add_listener(updates.append)
     model.policy.noise_control.add_listener(lambda event: pytest.fail(f"original got {event}"))
