@@ -149,10 +149,16 @@ def probability_of_improvement(scores_x: Any, scores_y: Any) -> Any:
             f"scores_x and scores_y must be (..., n_runs, n_tasks) with the same tasks, "
             f"got {x.shape} and {y.shape}"
         )
-    left, right = x[..., :, None, :], y[..., None, :, :]
+    # One run of X at a time: memory (..., n_runs_y, n_tasks), not (..., n_x, n_y, n_tasks).
+    shape = (*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), x.shape[-1])
+    greater, ties = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    for run in range(x.shape[-2]):
+        x_run = x[..., run : run + 1, :]
+        greater += (x_run > y).sum(axis=-2)
+        ties += (x_run == y).sum(axis=-2)
     # U = #(x > y) + #(x == y) / 2 is exact in float64, so each task's probability is the
     # one float scipy's rank-sum U / (n_x n_y) gives.
-    u = (left > right).sum(axis=(-3, -2)) + 0.5 * (left == right).sum(axis=(-3, -2))
+    u = greater + 0.5 * ties
     result = (u / (x.shape[-2] * y.shape[-2])).mean(axis=-1)
     return float(result) if result.ndim == 0 else result
 
