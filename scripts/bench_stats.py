@@ -64,8 +64,8 @@ def main() -> None:
     )
     for variant in (True, False):
         label = "runs" if variant else "task means"
-        cases[f"performance profile, 101 taus ({label})"] = lambda v=variant: (
-            performance_profiles({"x": x}, taus, use_score_distribution=v, n_resamples=n)
+        cases[f"performance profile, 101 taus ({label})"] = lambda v=variant: performance_profiles(
+            {"x": x}, taus, use_score_distribution=v, n_resamples=n
         )
     cases["interval_estimates, IQM, 4 groups"] = lambda: interval_estimates(
         {"a": x, "b": y, "c": x[:5], "d": y[:3]}, st.iqm, n_resamples=n
