@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from rlnoise.core._checks import check_int
+from rlnoise.core._checks import check_float, check_int
 from rlnoise.evaluation.bootstrap import (
     Seed,
     independent_bootstrap,
@@ -93,7 +93,7 @@ def interval_estimates(
     if not isinstance(score_dict, Mapping) or not score_dict:
         raise ValueError(f"score_dict must be a non-empty dict of score arrays, got {score_dict!r}")
     n_resamples = check_int("n_resamples", n_resamples, low=1)
-    percentile_interval(np.zeros(1), confidence)  # a bad confidence fails before any bootstrap
+    check_float("confidence", confidence, low=0.0, high=1.0, low_open=True)
     state = resampling_state(seed)
     points: dict[str, np.ndarray] = {}
     intervals: dict[str, np.ndarray] = {}
@@ -170,7 +170,7 @@ def probability_of_improvement_ci(
         True
     """
     arrays: Sequence[Any] = [scores_x, scores_y]
-    percentile_interval(np.zeros(1), confidence)
+    check_float("confidence", confidence, low=0.0, high=1.0, low_open=True)
     draws = independent_bootstrap(
         arrays, probability_of_improvement, n_resamples=n_resamples, seed=seed
     )

@@ -125,10 +125,12 @@ def test_tasks_mode_is_rliables_task_bootstrap_for_one_run(rliable_seed) -> None
     rliable_seed(2)
     _, theirs = library.get_interval_estimates(
         {"x": scores}, lambda s: np.array([metrics.aggregate_mean(s)]), reps=REPS,
-        task_bootstrap=True,
+        task_bootstrap=True, confidence_interval_size=0.9,
     )  # fmt: skip
     for resample in ("tasks", "auto"):
-        ours = st.bootstrap_ci(scores, st.mean, n_resamples=REPS, seed=2, resample=resample)
+        ours = st.bootstrap_ci(
+            scores, st.mean, n_resamples=REPS, seed=2, resample=resample, confidence=0.9
+        )
         np.testing.assert_allclose(ours, theirs["x"][:, 0], **EXACT)
 
 
