@@ -24,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from rlnoise.core._checks import check_choice, check_float, check_int
+# The bootstrap lives in its own module; its names stay importable from here.
+from rlnoise.evaluation.bootstrap import (
+    as_scores,
+    bootstrap_ci,
+    percentile_ci,
+    stratified_bootstrap,
+)
 
 __all__ = [
     "AGGREGATES",
@@ -33,6 +39,7 @@ __all__ = [
     "mean",
     "median",
     "normalised_score",
+    "optimality_gap",
     "percentile_ci",
     "probability_of_improvement",
     "robustness_auc",
@@ -43,20 +50,21 @@ __all__ = [
 
 Aggregate = Callable[[np.ndarray], Any]
 
+# Each aggregate reduces in the order rliable's does, so the two agree to the last bit or
+# two (and the bootstrap intervals, drawn from the same resamples, to rounding).
 
-def _check_scores(scores: Any) -> np.ndarray:
-    array = np.asarray(scores, dtype=np.float64)
-    if array.ndim < 2 or array.shape[-1] == 0 or array.shape[-2] == 0:
-        hint = " (one run's episode returns: pass scores[None])" if array.ndim == 1 else ""
-        raise ValueError(
-            f"scores must have shape (..., n_runs, n_tasks) with both > 0, got {array.shape}{hint}"
-        )
-    return array
+
+def _flat(scores: Any) -> np.ndarray:
+    array = as_scores(scores)
+    return array.reshape(*array.shape[:-2], -1)
 
 
 def mean(scores: Any) -> Any:
-    """Mean of all scores: ``(..., n_runs, n_tasks) -> (...)`` (rliable ``aggregate_mean``)."""
-    return _check_scores(scores).mean(axis=(-2, -1))
+    """Mean of all scores: ``(..., n_runs, n_tasks) -> (...)`` (rliable ``aggregate_mean``).
+
+    The mean over tasks of the mean over runs, as rliable reduces.
+    """
+    return as_scores(scores).mean(axis=-2).mean(axis=-1)
 
 
 def std(scores: Any) -> Any:
@@ -64,8 +72,7 @@ def std(scores: Any) -> Any:
 
     Zero when there is a single score.
     """
-    array = _check_scores(scores)
-    flat = array.reshape(*array.shape[:-2], -1)
+    flat = _flat(scores)
     if flat.shape[-1] < 2:
         return np.zeros(flat.shape[:-1])
     return flat.std(axis=-1, ddof=1)
@@ -76,7 +83,7 @@ def median(scores: Any) -> Any:
 
     rliable's ``aggregate_median``; with one run, the median of the episode returns.
     """
-    return np.median(_check_scores(scores).mean(axis=-2), axis=-1)
+    return np.median(as_scores(scores).mean(axis=-2), axis=-1)
 
 
 def iqm(scores: Any) -> Any:
@@ -85,134 +92,75 @@ def iqm(scores: Any) -> Any:
     The 25% trimmed mean: trims ``floor(0.25 n)`` scores from each end, as ``scipy.stats.trim_mean``
     (rliable's ``aggregate_iqm``).
     """
-    array = _check_scores(scores)
-    flat = array.reshape(*array.shape[:-2], -1)
+    flat = _flat(scores)
     n = flat.shape[-1]
     cut = int(0.25 * n)
-    if cut == 0:
-        return flat.mean(axis=-1)
-    # A partition puts exactly the middle order statistics between the two pivots.
+    # A partition puts exactly the middle order statistics between the two pivots (and in
+    # the order scipy's trim_mean sums them).
     middle = np.partition(flat, (cut, n - cut - 1), axis=-1)[..., cut : n - cut]
     return middle.mean(axis=-1)
+
+
+def optimality_gap(scores: Any, gamma: float = 1.0) -> Any:
+    """How far the scores fall short of ``gamma``: ``(..., n_runs, n_tasks) -> (...)``.
+
+    ``gamma - mean(min(scores, gamma))`` over all runs and tasks (rliable's
+    ``aggregate_optimality_gap``): scores above ``gamma`` count as ``gamma``,
+    so doing better than the target on one task cannot hide a shortfall on
+    another. Lower is better; 0 means every score reached ``gamma``. For
+    normalised scores (1 = clean) the default target is the clean score.
+
+    Example:
+        >>> float(optimality_gap([[0.5, 1.4], [1.0, 0.1]]))  # (0.5 + 0 + 0 + 0.9) / 4
+        0.35
+        >>> float(optimality_gap([[480.0, 500.0]], gamma=500.0))
+        10.0
+    """
+    gamma = float(gamma)
+    if not np.isfinite(gamma):
+        raise ValueError(f"gamma must be finite, got {gamma}")
+    return gamma - np.minimum(_flat(scores), gamma).mean(axis=-1)
 
 
 AGGREGATES: dict[str, Aggregate] = {"mean": mean, "median": median, "iqm": iqm, "std": std}
 
 
-def stratified_bootstrap(
-    scores: Any,
-    statistic: Aggregate,
-    *,
-    n_resamples: int = 10_000,
-    seed: int = 0,
-    resample: str = "auto",
-    chunk: int = 1000,
-) -> np.ndarray:
-    """Bootstrap distribution of ``statistic``: shape ``(n_resamples,)``.
-
-    The resampled indices depend only on ``seed``, ``resample`` and the shape
-    of ``scores``: arrays of one shape bootstrapped with one seed are resampled
-    in pairs (resample ``i`` picks the same runs and episodes in each), so a
-    difference of their draws is a paired bootstrap. Under common random
-    numbers (episode ``k`` starts alike in every condition) that is the right
-    bootstrap for a condition's difference to clean.
+def probability_of_improvement(scores_x: Any, scores_y: Any) -> Any:
+    """P(X > Y) averaged over tasks, ties counting one half: ``-> (...)``.
 
     Args:
-        scores: ``(n_runs, n_tasks)``.
-        statistic: A vectorised aggregate (``(..., n_runs, n_tasks) -> (...)``).
-        n_resamples: Number of bootstrap resamples.
-        seed: Seed of the resampling generator (same seed, same distribution).
-        resample: ``"runs"``: runs are redrawn with replacement independently
-            within each task (rliable's ``StratifiedBootstrap``); ``"tasks"``:
-            whole columns are redrawn; ``"auto"``: runs when there are at least
-            two, else tasks (a single model evaluated over many episodes).
-        chunk: Resamples materialised at once (memory bound).
-
-    Example:
-        >>> x = np.array([[1.0, 5.0, 2.0, 8.0]])
-        >>> a = stratified_bootstrap(x, mean, n_resamples=50, seed=3)
-        >>> b = stratified_bootstrap(x - 1.0, mean, n_resamples=50, seed=3)
-        >>> bool(np.allclose(a - b, 1.0))  # paired: the shift survives every resample
-        True
-    """
-    array = _check_scores(scores)
-    if array.ndim != 2:
-        raise ValueError(f"scores must have shape (n_runs, n_tasks), got {array.shape}")
-    n_resamples = check_int("n_resamples", n_resamples, low=1)
-    chunk = check_int("chunk", chunk, low=1)
-    seed = check_int("seed", seed, low=0)
-    check_choice("resample", resample, ("auto", "runs", "tasks"))
-    n_runs, n_tasks = array.shape
-    mode = ("runs" if n_runs > 1 else "tasks") if resample == "auto" else resample
-    rng = np.random.default_rng(seed)
-    out = np.empty(n_resamples, dtype=np.float64)
-    columns = np.arange(n_tasks)
-    for start in range(0, n_resamples, chunk):
-        size = min(chunk, n_resamples - start)
-        if mode == "runs":
-            rows = rng.integers(0, n_runs, size=(size, n_runs, n_tasks))
-            sample = array[rows, columns]
-        else:
-            picked = rng.integers(0, n_tasks, size=(size, n_tasks))
-            sample = array[:, picked].transpose(1, 0, 2)
-        out[start : start + size] = statistic(sample)
-    return out
-
-
-def bootstrap_ci(
-    scores: Any,
-    statistic: Aggregate,
-    *,
-    confidence: float = 0.95,
-    n_resamples: int = 10_000,
-    seed: int = 0,
-    resample: str = "auto",
-) -> tuple[float, float]:
-    """Percentile bootstrap CI of ``statistic`` over ``scores`` of shape ``(n_runs, n_tasks)``.
-
-    See :func:`stratified_bootstrap` for ``resample``. Same method as rliable's
-    ``get_interval_estimates(..., method="percentile")``.
-    """
-    confidence = check_float("confidence", confidence, low=0.0, high=1.0, low_open=True)
-    draws = stratified_bootstrap(
-        scores, statistic, n_resamples=n_resamples, seed=seed, resample=resample
-    )
-    return percentile_ci(draws, confidence)
-
-
-def percentile_ci(draws: Any, confidence: float = 0.95) -> tuple[float, float]:
-    """The central ``confidence`` interval of bootstrap ``draws`` (percentile method).
-
-    Example:
-        >>> percentile_ci(np.arange(101.0), 0.5)
-        (25.0, 75.0)
-    """
-    confidence = check_float("confidence", confidence, low=0.0, high=1.0, low_open=True)
-    tail = 100.0 * (1.0 - confidence) / 2.0
-    low, high = np.percentile(np.asarray(draws, dtype=np.float64), [tail, 100.0 - tail])
-    return float(low), float(high)
-
-
-def probability_of_improvement(scores_x: Any, scores_y: Any) -> float:
-    """P(X > Y) averaged over tasks, ties counting one half.
-
-    Args:
-        scores_x: ``(n_runs_x, n_tasks)`` scores of model group X.
-        scores_y: ``(n_runs_y, n_tasks)`` scores of model group Y (same tasks).
+        scores_x: ``(..., n_runs_x, n_tasks)`` scores of model group X.
+        scores_y: ``(..., n_runs_y, n_tasks)`` scores of model group Y (same
+            tasks; leading axes broadcast, e.g. bootstrap resamples).
 
     Returns:
         The mean over tasks of the Mann-Whitney U statistic of X over Y divided
-        by ``n_runs_x * n_runs_y`` (rliable's ``probability_of_improvement``).
+        by ``n_runs_x * n_runs_y`` (rliable's ``probability_of_improvement``):
+        a float for 2-D inputs, an array of the leading shape otherwise. Its
+        bootstrap CI: :func:`~rlnoise.evaluation.intervals.probability_of_improvement_ci`.
+
+    Example:
+        >>> float(probability_of_improvement([[3.0, 1.0], [2.0, 1.0]], [[1.0, 1.0]]))
+        0.75
     """
-    x, y = _check_scores(scores_x), _check_scores(scores_y)
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+    x, y = as_scores(scores_x, "scores_x"), as_scores(scores_y, "scores_y")
+    if x.shape[-1] != y.shape[-1]:
         raise ValueError(
-            f"scores_x and scores_y must be (n_runs, n_tasks) with the same tasks, "
+            f"scores_x and scores_y must be (..., n_runs, n_tasks) with the same tasks, "
             f"got {x.shape} and {y.shape}"
         )
-    greater = (x[:, None, :] > y[None, :, :]).mean(axis=(0, 1))
-    ties = (x[:, None, :] == y[None, :, :]).mean(axis=(0, 1))
-    return float(np.mean(greater + 0.5 * ties))
+    # One run of X at a time: memory (..., n_runs_y, n_tasks), not (..., n_x, n_y, n_tasks).
+    shape = (*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), x.shape[-1])
+    greater, ties = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    for run in range(x.shape[-2]):
+        x_run = x[..., run : run + 1, :]
+        greater += (x_run > y).sum(axis=-2)
+        ties += (x_run == y).sum(axis=-2)
+    # U = #(x > y) + #(x == y) / 2 is exact in float64, so each task's probability is the
+    # one float scipy's rank-sum U / (n_x n_y) gives.
+    u = greater + 0.5 * ties
+    result = (u / (x.shape[-2] * y.shape[-2])).mean(axis=-1)
+    return float(result) if result.ndim == 0 else result
 
 
 def normalised_score(value: Any, clean: Any, reference: Any) -> Any:
