@@ -8,14 +8,28 @@ training and evaluation agree without importing each other:
   before work starts;
 - :mod:`~rlnoise.runs.lock`: one process at a time per output directory;
 - :mod:`~rlnoise.runs.contract`: what a finished training run holds
-  (``done.json``, validated) and its ``config.yaml``;
+  (``done.json``, validated);
+- :mod:`~rlnoise.runs.config`: a run's ``config.yaml`` and its experiment's
+  ``experiment.yaml``, written and read back with the bounded YAML loader
+  (:mod:`~rlnoise.runs.yaml_loader`, which also reads configs and grids);
+- :mod:`~rlnoise.runs.env`: a run's env as its config names it, rebuilt for
+  evaluation; classes named in a config resolve through the allow-listed
+  resolver (:mod:`~rlnoise.runs.classes`);
 - :mod:`~rlnoise.runs.progress`: progress on a terminal or in a log;
 - :mod:`~rlnoise.runs.errors`: one-line errors, Ctrl-C that says what was kept.
 
-Nothing here imports torch, Stable-Baselines3, ``rlnoise.evaluation`` or
-``rlnoise.experiments``.
+Nothing here imports torch, Stable-Baselines3 or an rlnoise package other
+than ``rlnoise.core`` (``pyproject.toml``'s import contracts check it);
+classes a config names are imported by dotted path when they are used.
 """
 
+from rlnoise.runs.classes import ALLOWED_PREFIXES, resolve_class
+from rlnoise.runs.config import (
+    read_experiment,
+    read_run_config,
+    write_experiment,
+    write_run_config,
+)
 from rlnoise.runs.contract import (
     CONFIG_FILE,
     DONE_FILE,
@@ -24,35 +38,48 @@ from rlnoise.runs.contract import (
     done_problem,
     done_record,
     is_finished,
-    read_run_config,
     unfinished_reason,
     write_done,
 )
+from rlnoise.runs.env import Component, EvaluationEnv, WrapperChain, evaluation_env_factory
 from rlnoise.runs.errors import Interrupted, describe_error, run_command
 from rlnoise.runs.files import atomic_path, check_writable, write_bytes, write_text
 from rlnoise.runs.lock import LOCK_FILE, DirectoryInUse, directory_lock
 from rlnoise.runs.progress import Progress
+from rlnoise.runs.yaml_loader import dump_yaml, load_yaml_file, load_yaml_text
 
 __all__ = [
+    "ALLOWED_PREFIXES",
     "CONFIG_FILE",
     "DONE_FILE",
     "EXPERIMENT_FILE",
     "LOCK_FILE",
     "MODEL_FILE",
+    "Component",
     "DirectoryInUse",
+    "EvaluationEnv",
     "Interrupted",
     "Progress",
+    "WrapperChain",
     "atomic_path",
     "check_writable",
     "describe_error",
     "directory_lock",
     "done_problem",
     "done_record",
+    "dump_yaml",
+    "evaluation_env_factory",
     "is_finished",
+    "load_yaml_file",
+    "load_yaml_text",
+    "read_experiment",
     "read_run_config",
+    "resolve_class",
     "run_command",
     "unfinished_reason",
     "write_bytes",
     "write_done",
+    "write_experiment",
+    "write_run_config",
     "write_text",
 ]
