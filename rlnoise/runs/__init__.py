@@ -21,9 +21,17 @@ training and evaluation agree without importing each other:
 Nothing here imports torch, Stable-Baselines3 or an rlnoise package other
 than ``rlnoise.core`` (``pyproject.toml``'s import contracts check it);
 classes a config names are imported by dotted path when they are used.
+``import rlnoise.runs`` loads no ``rlnoise.core`` (whose package loads
+torch): the names of :mod:`~rlnoise.runs.classes` and :mod:`~rlnoise.runs.env`
+resolve on first use, so a command that only locks a directory or reports an
+error starts fast.
 """
 
-from rlnoise.runs.classes import ALLOWED_PREFIXES, resolve_class
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from rlnoise.runs.config import (
     read_experiment,
     read_run_config,
@@ -41,12 +49,25 @@ from rlnoise.runs.contract import (
     unfinished_reason,
     write_done,
 )
-from rlnoise.runs.env import Component, EvaluationEnv, WrapperChain, evaluation_env_factory
 from rlnoise.runs.errors import Interrupted, describe_error, run_command
 from rlnoise.runs.files import atomic_path, check_writable, write_bytes, write_text
 from rlnoise.runs.lock import LOCK_FILE, DirectoryInUse, directory_lock
 from rlnoise.runs.progress import Progress
 from rlnoise.runs.yaml_loader import dump_yaml, load_yaml_file, load_yaml_text
+
+if TYPE_CHECKING:
+    from rlnoise.runs.classes import ALLOWED_PREFIXES, resolve_class
+    from rlnoise.runs.env import Component, EvaluationEnv, WrapperChain, evaluation_env_factory
+
+# Public name -> module, imported on first access (they import rlnoise.core).
+_LAZY: dict[str, str] = {
+    "ALLOWED_PREFIXES": "rlnoise.runs.classes",
+    "resolve_class": "rlnoise.runs.classes",
+    "Component": "rlnoise.runs.env",
+    "EvaluationEnv": "rlnoise.runs.env",
+    "WrapperChain": "rlnoise.runs.env",
+    "evaluation_env_factory": "rlnoise.runs.env",
+}
 
 __all__ = [
     "ALLOWED_PREFIXES",
@@ -83,3 +104,16 @@ __all__ = [
     "write_run_config",
     "write_text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rlnoise.runs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -17,13 +17,13 @@ wrapper, and nothing above ``rlnoise.core``.
 Example:
     >>> evaluation_env_factory({"id": "CartPole-v1"})  # nothing to add: the id itself
     'CartPole-v1'
-    >>> limited = {"id": "CartPole-v1", "wrappers": [
-    ...     {"gymnasium.wrappers.TimeLimit": {"max_episode_steps": 10}}]}
-    >>> factory = evaluation_env_factory(limited)
-    >>> factory.wrappers[0].kwargs, type(factory()).__name__
-    ({'max_episode_steps': 10}, 'TimeLimit')
-    >>> from gymnasium.wrappers import TimeLimit
-    >>> evaluation_env_factory(limited, leave_out=(TimeLimit,))
+    >>> # TimeAwareObservation appends the time to CartPole's four observation values
+    >>> timed = {"id": "CartPole-v1", "wrappers": ["gymnasium.wrappers.TimeAwareObservation"]}
+    >>> factory = evaluation_env_factory(timed)
+    >>> factory, factory().observation_space.shape  # doctest: +ELLIPSIS
+    (EvaluationEnv({'id': 'CartPole-v1', 'kwargs': {}, 'wrappers': [{...: {}}]}), (5,))
+    >>> from gymnasium.wrappers import TimeAwareObservation
+    >>> evaluation_env_factory(timed, leave_out=(TimeAwareObservation,))
     'CartPole-v1'
 """
 
