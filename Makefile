@@ -25,9 +25,12 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/rlnoise demo
 
+# ruff (SLF001 included: no private names reached across objects), the import
+# contracts of pyproject.toml's [tool.importlinter] (layers, no cycles), mypy.
 lint: $(STAMP)
 	$(BIN)/ruff check rlnoise tests scripts
 	$(BIN)/ruff format --check rlnoise tests scripts
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
 format: $(STAMP)

@@ -204,7 +204,7 @@ def _models(args: argparse.Namespace, found: dict[str, list[Path]]) -> dict[str,
 
 def _trained_config(run_directory: Path) -> dict[str, Any]:
     """The resolved config ``rlnoise train`` wrote beside a model (empty if none)."""
-    from rlnoise.runs.contract import read_run_config
+    from rlnoise.runs.config import read_run_config
 
     return read_run_config(run_directory)
 
@@ -217,15 +217,21 @@ def _trained_configs(found: dict[str, list[Path]]) -> list[tuple[Path, dict[str,
 
 
 def _env(args: argparse.Namespace, found: dict[str, list[Path]]) -> Any:
-    """``--env``, or the env of the ``--runs`` directories written by ``rlnoise train``."""
+    """``--env``, or the env of the ``--runs`` directories written by ``rlnoise train``.
+
+    A run's env is rebuilt from its config without rlnoise's noise wrappers
+    (:data:`rlnoise.wrappers.NOISE_WRAPPERS`): they perturbed training; the
+    conditions decide what the test env adds.
+    """
     if args.env is not None:
         return args.env
     if not args.runs:
         raise ValueError(
             "--env is needed with --model: the env id to evaluate on, e.g. CartPole-v1"
         )
-    from rlnoise.experiments.config import EnvConfig
-    from rlnoise.experiments.train import evaluation_env_factory
+    from rlnoise.runs.contract import CONFIG_FILE
+    from rlnoise.runs.env import evaluation_env_factory
+    from rlnoise.wrappers import NOISE_WRAPPERS
 
     envs = {}
     for run_directory, config in _trained_configs(found):
@@ -234,7 +240,10 @@ def _env(args: argparse.Namespace, found: dict[str, list[Path]]) -> Any:
             raise ValueError(
                 f"--env is needed: {run_directory} holds no config.yaml of `rlnoise train`"
             )
-        env = evaluation_env_factory(EnvConfig.from_dict(data))
+        try:
+            env = evaluation_env_factory(data, leave_out=NOISE_WRAPPERS)
+        except ValueError as error:
+            raise ValueError(f"run config {run_directory / CONFIG_FILE}: {error}") from None
         envs[repr(env)] = env
     if len(envs) != 1:
         raise ValueError(f"the runs were trained on different envs {sorted(envs)}; pass --env")

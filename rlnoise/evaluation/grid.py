@@ -323,7 +323,7 @@ def load_grid(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         path = resolve_grid(str(path))
     # Plain data only, aliases bounded ("billion laughs"), errors on one line with file:line.
-    from rlnoise.experiments.yaml_loader import load_yaml_file
+    from rlnoise.runs.yaml_loader import load_yaml_file
 
     data = load_yaml_file(path)
     if not isinstance(data, Mapping):

@@ -2,7 +2,7 @@
 
 RL Zoo's form: ``"pkg.Class"`` or ``{"pkg.Class": {kwargs}}``. The class must
 fit its slot (a Gymnasium wrapper, an SB3 callback: see
-:mod:`rlnoise.experiments.classes`) and its kwargs are checked when the config
+:mod:`rlnoise.runs.classes`) and its kwargs are checked when the config
 loads (:mod:`rlnoise.experiments.options`); it is built only when training starts.
 
 Example:
@@ -15,25 +15,19 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import PlainValidator
 
-from rlnoise.core._checks import show
-from rlnoise.experiments.classes import resolve_class
 from rlnoise.experiments.fields import PathError
 from rlnoise.experiments.options import check_component_kwargs
+from rlnoise.runs.env import Component
 
 __all__ = ["ComponentConfig", "components"]
 
 
-@dataclass(frozen=True)
-class ComponentConfig:
-    """A class by dotted path plus its keyword arguments (a wrapper, a callback)."""
-
-    path: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
+class ComponentConfig(Component):
+    """A :class:`~rlnoise.runs.env.Component` whose kwargs are checked when the config loads."""
 
     @classmethod
     def parse(
@@ -47,34 +41,11 @@ class ComponentConfig:
             slot: What the class must be (``"wrapper"``, ``"callback"``).
             supplied: Arguments :meth:`build` passes itself (a wrapper's ``env``).
         """
-        if isinstance(value, ComponentConfig):
-            value = value.to_dict()
-        kwargs: Any
-        if isinstance(value, str):
-            path, kwargs = value, {}
-        elif isinstance(value, dict) and len(value) == 1:
-            ((path, kwargs),) = value.items()
-            if kwargs is None:
-                kwargs = {}
-            if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
-                raise ValueError(
-                    f"{where} ({path}) kwargs must be a mapping of names, got {show(kwargs)}"
-                )
-        else:
-            raise ValueError(
-                f"{where} must be 'pkg.Class' or {{'pkg.Class': {{kwargs}}}}, got {show(value)}"
-            )
-        target = resolve_class(path, slot=slot, field=where)
-        check_component_kwargs(where, path, target, kwargs, supplied)
-        return cls(path, dict(kwargs))
-
-    def build(self, *args: Any) -> Any:
-        """Instantiate with positional ``args`` (e.g. the env) and the configured kwargs."""
-        return resolve_class(self.path)(*args, **self.kwargs)
-
-    def to_dict(self) -> dict[str, Any]:
-        """RL Zoo style ``{path: kwargs}``."""
-        return {self.path: dict(self.kwargs)}
+        component = super().parse(where, value, slot=slot)
+        check_component_kwargs(
+            where, component.path, component.resolve(), component.kwargs, supplied
+        )
+        return component
 
 
 def components(where: str, slot: str, supplied: tuple[str, ...] = ()) -> PlainValidator:

@@ -7,8 +7,9 @@ evaluation grid. :class:`ExperimentConfig` is a pydantic dataclass: every key
 is checked on load, every error is one line naming the key path and the value
 (``policy_kwargs.param_noise.scale must be a number, got 'abc'``), and nothing
 is trained until the whole config is valid. The pieces live in their own
-modules: YAML reading (:mod:`~rlnoise.experiments.yaml_loader`), classes by
-dotted path (:mod:`~rlnoise.experiments.classes`), the field types
+modules: YAML reading (:mod:`~rlnoise.runs.yaml_loader`) and classes by
+dotted path (:mod:`~rlnoise.runs.classes`), shared with the run-directory
+contract that evaluation reads back, then the field types
 (:mod:`~rlnoise.experiments.fields`), the options of rlnoise's components
 (:mod:`~rlnoise.experiments.options`) and of SB3's
 (:mod:`~rlnoise.experiments.sb3_kwargs`).
@@ -39,13 +40,6 @@ from pydantic import BeforeValidator, ConfigDict, PlainValidator, ValidationErro
 from pydantic.dataclasses import dataclass
 
 from rlnoise.core._checks import show
-from rlnoise.experiments.classes import (
-    ALLOWED_PREFIXES,
-    CONTRIB_ALGORITHMS,
-    SB3_ALGORITHMS,
-    resolve_algorithm,
-    resolve_class,
-)
 from rlnoise.experiments.components import ComponentConfig, components
 from rlnoise.experiments.fields import (
     PathError,
@@ -62,7 +56,14 @@ from rlnoise.experiments.sb3_kwargs import (
     check_algo_kwargs,
     check_constructor_kwargs,
 )
-from rlnoise.experiments.yaml_loader import load_yaml_file, load_yaml_text
+from rlnoise.runs.classes import (
+    ALLOWED_PREFIXES,
+    CONTRIB_ALGORITHMS,
+    SB3_ALGORITHMS,
+    resolve_algorithm,
+    resolve_class,
+)
+from rlnoise.runs.yaml_loader import load_yaml_file, load_yaml_text
 
 __all__ = [
     "ALLOWED_PREFIXES",

@@ -22,10 +22,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rlnoise.experiments.classes import resolve_class
 from rlnoise.experiments.fields import first_problem
 from rlnoise.experiments.options import NoisyPolicyOptions
 from rlnoise.experiments.sb3_kwargs import check_policy_kwargs
+from rlnoise.runs.classes import resolve_class
 
 __all__ = ["check_policy", "resolve_policy"]
 

@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from rlnoise.core._checks import show
-from rlnoise.experiments.classes import SLOTS, resolve_class, slot_base
+from rlnoise.runs.classes import SLOTS, resolve_class, slot_base
 
 __all__ = [
     "MAX_TRANSITIONS",

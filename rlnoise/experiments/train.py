@@ -33,16 +33,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rlnoise.experiments.config import (
     IDENTITY_EXCLUDES,
-    ComponentConfig,
-    EnvConfig,
     ExperimentConfig,
     build_policy_kwargs,
     resolve_algorithm,
+    resolve_class,
 )
+from rlnoise.runs.config import read_experiment, write_experiment, write_run_config
 from rlnoise.runs.contract import (
     CONFIG_FILE,
     EXPERIMENT_FILE,
@@ -51,31 +49,17 @@ from rlnoise.runs.contract import (
     is_finished,
     write_done,
 )
+from rlnoise.runs.env import WrapperChain
 from rlnoise.runs.errors import Interrupted
-from rlnoise.runs.files import atomic_path, write_text
+from rlnoise.runs.files import atomic_path
 from rlnoise.runs.lock import LOCK_FILE, directory_lock
 
 __all__ = [
-    "EvaluationEnv",
-    "WrapperChain",
-    "evaluation_env_factory",
     "make_training_env",
     "run_dir",
     "train_experiment",
     "train_seed",
 ]
-
-
-class WrapperChain:
-    """Applies configured Gymnasium wrappers in order (picklable for SubprocVecEnv)."""
-
-    def __init__(self, wrappers: tuple[ComponentConfig, ...]):
-        self.wrappers = wrappers
-
-    def __call__(self, env: Any) -> Any:
-        for wrapper in self.wrappers:
-            env = wrapper.build(env)
-        return env
 
 
 def make_training_env(config: ExperimentConfig, seed: int) -> Any:
@@ -96,35 +80,6 @@ def make_training_env(config: ExperimentConfig, seed: int) -> Any:
         options = {} if config.env.normalize is True else dict(config.env.normalize)
         venv = VecNormalize(venv, **options)
     return venv
-
-
-class EvaluationEnv:
-    """Makes a run's env for evaluation: its id and kwargs, its wrappers minus rlnoise's noise.
-
-    Noise wrappers (``rlnoise.wrappers.*``) perturbed training; the evaluation
-    conditions decide what the test env adds. Other wrappers (e.g. a pixel
-    renderer) define the observation and stay.
-    """
-
-    def __init__(self, env: EnvConfig):
-        self.env = env
-        self.wrappers = tuple(w for w in env.wrappers if not w.path.startswith("rlnoise.wrappers."))
-        self.__name__ = env.id  # shown in reports and fingerprints
-
-    def __call__(self, **make_kwargs: Any) -> Any:
-        import gymnasium as gym
-
-        env = gym.make(self.env.id, **{**self.env.kwargs, **make_kwargs})
-        return WrapperChain(self.wrappers)(env)
-
-    def __repr__(self) -> str:
-        return f"EvaluationEnv({self.env.to_dict()!r})"
-
-
-def evaluation_env_factory(env: EnvConfig) -> Any:
-    """The clean env a trained run is evaluated on: an id when no wrapper is kept."""
-    factory = EvaluationEnv(env)
-    return env.id if not factory.wrappers and not env.kwargs else factory
 
 
 def check_env_id(env_id: str) -> None:
@@ -151,14 +106,9 @@ def _claim_output_dir(config: ExperimentConfig) -> None:
     """
     root = Path(config.output_dir)
     root.mkdir(parents=True, exist_ok=True)
-    marker = root / EXPERIMENT_FILE
     identity = config.identity()
-    text = yaml.safe_dump(identity, sort_keys=False)
-    if marker.exists():
-        try:
-            existing = yaml.safe_load(marker.read_text())
-        except yaml.YAMLError:
-            existing = None
+    if (root / EXPERIMENT_FILE).exists():
+        existing = read_experiment(root)
         if isinstance(existing, dict):  # markers of older versions hold output_dir too
             existing = {k: v for k, v in existing.items() if k not in IDENTITY_EXCLUDES}
         finished = _finished_seeds(root)
@@ -166,7 +116,7 @@ def _claim_output_dir(config: ExperimentConfig) -> None:
             # Nothing finished belongs to the old config (e.g. it failed on a typo): take over.
             for unfinished in root.glob("seed_*"):
                 shutil.rmtree(unfinished)
-            write_text(marker, text)
+            write_experiment(root, identity)
         elif existing != identity:
             differing = sorted(
                 k
@@ -182,7 +132,7 @@ def _claim_output_dir(config: ExperimentConfig) -> None:
         raise FileExistsError(
             f"output directory {root} is not empty and holds no rlnoise experiment"
         )
-    write_text(marker, text)
+    write_experiment(root, identity)
 
 
 def _versions() -> dict[str, str]:
@@ -229,8 +179,6 @@ def train_seed(config: ExperimentConfig, seed: int, *, progress_bar: bool = Fals
     algo_cls = resolve_algorithm(config.algo)
     policy: Any = config.policy
     if "." in policy:
-        from rlnoise.experiments.config import resolve_class
-
         policy = resolve_class(policy, field="policy")
     venv = _from_config("env", lambda: make_training_env(config, seed))
     start = time.perf_counter()
@@ -268,8 +216,7 @@ def train_seed(config: ExperimentConfig, seed: int, *, progress_bar: bool = Fals
             files.append("vecnormalize.pkl")
     finally:
         venv.close()
-    resolved = replace(config, seeds=(seed,)).to_dict()
-    write_text(directory / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
+    write_run_config(directory, replace(config, seeds=(seed,)).to_dict())
     record = done_record(
         seed=seed,
         algo=config.algo,

@@ -8,14 +8,36 @@ training and evaluation agree without importing each other:
   before work starts;
 - :mod:`~rlnoise.runs.lock`: one process at a time per output directory;
 - :mod:`~rlnoise.runs.contract`: what a finished training run holds
-  (``done.json``, validated) and its ``config.yaml``;
+  (``done.json``, validated);
+- :mod:`~rlnoise.runs.config`: a run's ``config.yaml`` and its experiment's
+  ``experiment.yaml``, written and read back with the bounded YAML loader
+  (:mod:`~rlnoise.runs.yaml_loader`, which also reads configs and grids);
+- :mod:`~rlnoise.runs.env`: a run's env as its config names it, rebuilt for
+  evaluation; classes named in a config resolve through the allow-listed
+  resolver (:mod:`~rlnoise.runs.classes`);
 - :mod:`~rlnoise.runs.progress`: progress on a terminal or in a log;
 - :mod:`~rlnoise.runs.errors`: one-line errors, Ctrl-C that says what was kept.
 
-Nothing here imports torch, Stable-Baselines3, ``rlnoise.evaluation`` or
-``rlnoise.experiments``.
+Nothing here imports torch, Stable-Baselines3 or an rlnoise package other
+than ``rlnoise.core`` (``pyproject.toml``'s import contracts check it);
+classes a config names are imported by dotted path when they are used.
+``import rlnoise.runs`` loads no ``rlnoise.core`` (whose package loads
+torch): the names of :mod:`~rlnoise.runs.classes` and :mod:`~rlnoise.runs.env`
+resolve on first use, so a command that only locks a directory or reports an
+error starts fast.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from rlnoise.runs.config import (
+    read_experiment,
+    read_run_config,
+    write_experiment,
+    write_run_config,
+)
 from rlnoise.runs.contract import (
     CONFIG_FILE,
     DONE_FILE,
@@ -24,7 +46,6 @@ from rlnoise.runs.contract import (
     done_problem,
     done_record,
     is_finished,
-    read_run_config,
     unfinished_reason,
     write_done,
 )
@@ -32,27 +53,67 @@ from rlnoise.runs.errors import Interrupted, describe_error, run_command
 from rlnoise.runs.files import atomic_path, check_writable, write_bytes, write_text
 from rlnoise.runs.lock import LOCK_FILE, DirectoryInUse, directory_lock
 from rlnoise.runs.progress import Progress
+from rlnoise.runs.yaml_loader import dump_yaml, load_yaml_file, load_yaml_text
+
+if TYPE_CHECKING:
+    from rlnoise.runs.classes import ALLOWED_PREFIXES, resolve_class
+    from rlnoise.runs.env import Component, EvaluationEnv, WrapperChain, evaluation_env_factory
+
+# Public name -> module, imported on first access (they import rlnoise.core).
+_LAZY: dict[str, str] = {
+    "ALLOWED_PREFIXES": "rlnoise.runs.classes",
+    "resolve_class": "rlnoise.runs.classes",
+    "Component": "rlnoise.runs.env",
+    "EvaluationEnv": "rlnoise.runs.env",
+    "WrapperChain": "rlnoise.runs.env",
+    "evaluation_env_factory": "rlnoise.runs.env",
+}
 
 __all__ = [
+    "ALLOWED_PREFIXES",
     "CONFIG_FILE",
     "DONE_FILE",
     "EXPERIMENT_FILE",
     "LOCK_FILE",
     "MODEL_FILE",
+    "Component",
     "DirectoryInUse",
+    "EvaluationEnv",
     "Interrupted",
     "Progress",
+    "WrapperChain",
     "atomic_path",
     "check_writable",
     "describe_error",
     "directory_lock",
     "done_problem",
     "done_record",
+    "dump_yaml",
+    "evaluation_env_factory",
     "is_finished",
+    "load_yaml_file",
+    "load_yaml_text",
+    "read_experiment",
     "read_run_config",
+    "resolve_class",
     "run_command",
     "unfinished_reason",
     "write_bytes",
     "write_done",
+    "write_experiment",
+    "write_run_config",
     "write_text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rlnoise.runs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

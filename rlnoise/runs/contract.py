@@ -8,8 +8,10 @@ atomically::
     config.yaml        the fully resolved config of this run
     done.json          written last: the run is finished
 
-A run is *finished* exactly when its ``done.json`` is a valid record and every
-file the record lists is present. A directory killed before ``done.json``
+and ``experiment.yaml`` in the experiment's output directory, above the runs
+(:mod:`rlnoise.runs.config` writes and reads the two YAML files). A run is
+*finished* exactly when its ``done.json`` is a valid record and every file the
+record lists is present. A directory killed before ``done.json``
 (a model without its ``vecnormalize.pkl``, say) or holding a ``done.json``
 that is truncated, garbled or for another seed is *unfinished*: training runs
 it again, evaluation skips it unless told otherwise.
@@ -35,8 +37,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rlnoise.runs.files import write_text
 
 __all__ = [
@@ -47,7 +47,6 @@ __all__ = [
     "done_problem",
     "done_record",
     "is_finished",
-    "read_run_config",
     "unfinished_reason",
     "write_done",
 ]
@@ -174,31 +173,3 @@ def unfinished_reason(run_directory: str | Path) -> str | None:
         (run_directory / name).exists() for name in (CONFIG_FILE, DONE_FILE)
     )
     return done_problem(run_directory) if from_training else None
-
-
-def read_run_config(run_directory: str | Path) -> dict[str, Any]:
-    """The resolved config ``rlnoise train`` wrote beside a model (empty if there is none).
-
-    Raises:
-        ValueError: The file is not readable YAML or not a mapping (one line,
-            naming the file, never a YAML traceback).
-    """
-    path = Path(run_directory) / CONFIG_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        where = ""
-        mark = getattr(error, "problem_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        reason = getattr(error, "problem", None) or type(error).__name__
-        raise ValueError(
-            f"run config {path} cannot be read ({reason}{where}); "
-            "train the run again or remove it from the runs directory"
-        ) from None
-    if not isinstance(data, dict):
-        held = "nothing" if data is None else f"a {type(data).__name__}"
-        raise ValueError(f"run config {path} holds {held}, not a mapping of config keys")
-    return data

@@ -16,4 +16,13 @@ from rlnoise.wrappers.action import ActionNoise, RandomActionReplacement
 from rlnoise.wrappers.observation import ObservationNoise
 from rlnoise.wrappers.vec_env import VecObservationNoise
 
-__all__ = ["ActionNoise", "ObservationNoise", "RandomActionReplacement", "VecObservationNoise"]
+#: The Gymnasium wrappers that inject noise (``rlnoise evaluate`` leaves them out of a run's env).
+NOISE_WRAPPERS = (ActionNoise, ObservationNoise, RandomActionReplacement)
+
+__all__ = [
+    "NOISE_WRAPPERS",
+    "ActionNoise",
+    "ObservationNoise",
+    "RandomActionReplacement",
+    "VecObservationNoise",
+]

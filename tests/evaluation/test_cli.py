@@ -408,3 +408,42 @@ def test_ctrl_c_keeps_finished_cells_and_a_concurrent_run_is_refused(
     assert main([*command, "--no-progress"]) == 0  # the same command, in this process
     report = json.loads((out / "report.json").read_text())
     assert report["metadata"]["resume"]["reused_cells"] == 1
+
+
+def test_runs_trained_with_and_without_noise_share_their_evaluation_env(
+    tmp_path: Path, untrained_cartpole: PPO
+) -> None:
+    # Training-time noise (and n_envs) does not make another evaluation env: both groups
+    # are evaluated on CartPole with the kept TimeLimit, in one report.
+    from rlnoise.runs.config import write_run_config
+    from rlnoise.runs.contract import done_record, write_done
+
+    limit = {"gymnasium.wrappers.TimeLimit": {"max_episode_steps": 9}}
+    noise = {"rlnoise.wrappers.ObservationNoise": {"spec": "gaussian:0.5"}}
+    envs = {
+        "clean": {"id": "CartPole-v1", "n_envs": 1, "wrappers": [limit]},
+        "noisy": {"id": "CartPole-v1", "n_envs": 4, "wrappers": [limit, noise]},
+    }
+    runs = []
+    for group, env in envs.items():
+        run = tmp_path / group / "seed_0"
+        run.mkdir(parents=True)
+        untrained_cartpole.save(run / "model.zip")
+        write_run_config(run, {"algo": "PPO", "env": env})
+        record = done_record(seed=0, algo="PPO", total_timesteps=1, wall_seconds=0.0,
+                             versions={}, files=["model.zip", "config.yaml"])  # fmt: skip
+        write_done(run, record)
+        runs += ["--runs", str(run.parent)]
+    out, grid = tmp_path / "out", tmp_path / "grid.yaml"
+    grid.write_text("clean: true\ngaussian: [0.1]\n")
+    code = main(
+        [*runs, "--grid", str(grid), "--episodes", "1", "--device", "cpu", "--out", str(out),
+         "--no-progress", "--no-plots", "--bootstrap", "10"]
+    )  # fmt: skip
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [r["group"] for r in report["runs"]] == ["clean", "noisy"]
+    returns = report["returns"]  # nested lists of episode returns
+    while isinstance(returns[0], list):
+        returns = [value for item in returns for value in item]
+    assert max(returns) == 9  # the kept TimeLimit ends every episode of the untrained policy

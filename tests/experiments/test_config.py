@@ -512,3 +512,18 @@ def test_vec_normalize_options_are_checked_against_vec_normalize() -> None:
         ExperimentConfig.from_dict({**BASE, "env": {**env, "normalize": {"gamma": "x"}}})
     with pytest.raises(ValueError, match=r"^unknown key 'foo' in env.normalize; valid keys are"):
         ExperimentConfig.from_dict({**BASE, "env": {**env, "normalize": {"foo": 1}}})
+
+
+def test_the_env_section_a_run_writes_is_the_one_evaluation_reads() -> None:
+    from rlnoise.runs.env import ENV_KEYS, evaluation_env_factory
+    from rlnoise.wrappers import NOISE_WRAPPERS
+
+    wrappers = [
+        {"rlnoise.envs.CartPolePixels": {}},
+        {"rlnoise.ObservationNoise": {"spec": "gaussian:0.1"}},
+    ]
+    env = ExperimentConfig.from_dict({**BASE, "env": {"id": "CartPole-v1", "wrappers": wrappers}})
+    section = env.env.to_dict()
+    assert tuple(section) == ENV_KEYS
+    factory = evaluation_env_factory(section, leave_out=NOISE_WRAPPERS)
+    assert [w.to_dict() for w in factory.wrappers] == [{"rlnoise.envs.CartPolePixels": {}}]

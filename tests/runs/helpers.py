@@ -11,8 +11,11 @@ from pathlib import Path
 from .gated_env import GATE, GATE_LINE
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Imports the gated env, then runs the console script's main on the arguments.
+#: Imports the gated env, then runs the console script's main on the arguments. SIGINT gets
+#: Python's own handler, as in a terminal's foreground job: a shell that starts the test suite
+#: in the background (`pytest &`) hands down an ignored SIGINT, and Ctrl-C would never arrive.
 _PROGRAM = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
     "import sys, tests.runs.gated_env\n{setup}\n"
     "from rlnoise.cli import main\nsys.exit(main(sys.argv[1:]))"
 )

@@ -1,4 +1,4 @@
-"""The finished-run contract: done.json validated, run configs read as one-line errors."""
+"""The finished-run contract: done.json validated, unfinished runs told apart."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from rlnoise.runs.contract import (
     done_problem,
     done_record,
     is_finished,
-    read_run_config,
     unfinished_reason,
     write_done,
 )
@@ -93,16 +92,3 @@ def test_runs_assembled_by_hand_are_taken_as_they_are(tmp_path: Path) -> None:
     assert unfinished_reason(trained / "seed_0") == "no done.json"
     (hand / "config.yaml").write_text("algo: PPO\n")  # written by rlnoise train, then copied
     assert unfinished_reason(hand) == "no done.json"
-
-
-def test_a_garbled_run_config_is_one_line_naming_the_file(tmp_path: Path) -> None:
-    assert read_run_config(tmp_path) == {}
-    (tmp_path / "config.yaml").write_text("name: x\nenv: {id: CartPole-v1\nalgo: [")
-    with pytest.raises(ValueError) as info:
-        read_run_config(tmp_path)
-    message = str(info.value)
-    assert "\n" not in message and str(tmp_path / "config.yaml") in message
-    assert "line " in message and "column " in message
-    (tmp_path / "config.yaml").write_text("")  # cut short to nothing
-    with pytest.raises(ValueError, match="holds nothing, not a mapping"):
-        read_run_config(tmp_path)

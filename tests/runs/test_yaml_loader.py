@@ -8,7 +8,7 @@ import pytest
 
 from rlnoise.evaluation.grid import build_grid, load_grid
 from rlnoise.experiments import load_config
-from rlnoise.experiments.yaml_loader import MAX_NODES, load_yaml_file, load_yaml_text
+from rlnoise.runs.yaml_loader import MAX_NODES, dump_yaml, load_yaml_file, load_yaml_text
 
 HEAD = "name: x\nalgo: PPO\ntotal_timesteps: 100\nseeds: [0]\n"
 
@@ -96,6 +96,14 @@ def test_python_tag_in_a_config_file_an_override_and_a_grid_is_one_line(tmp_path
 def test_scientific_notation_is_a_number_as_in_yaml_1_2() -> None:
     data = load_yaml_text("a: 1e5\nb: 3e-4\nc: 1.0e5\nd: -2E+2\ne: e5\nf: 1.5\ng: '1e5'\n", "c")
     assert data == {"a": 1e5, "b": 3e-4, "c": 1e5, "d": -200.0, "e": "e5", "f": 1.5, "g": "1e5"}
+
+
+def test_what_dump_yaml_writes_reads_back_equal() -> None:
+    # PyYAML's own dumper writes the string "1e5" bare, which the loader reads as a number.
+    data = {"s": "1e5", "t": "-2E+2", "f": 3e-4, "big": 1e10, "i": 7, "b": True, "n": None}
+    data |= {"nested": [{"x": "1e5"}, [1, 2.5]], "text": "e5", "empty": {}}
+    assert load_yaml_text(dump_yaml(data), "c") == data
+    assert list(load_yaml_text(dump_yaml({"b": 1, "a": 2}), "c")) == ["b", "a"]  # order kept
 
 
 def test_oversized_or_binary_files_are_refused(tmp_path: Path) -> None:

@@ -1,5 +1,9 @@
 """Reading YAML that a user hands in: plain data only, bounded in size, errors on one line.
 
+Configs, evaluation grids and the files of a run directory (``config.yaml``,
+``experiment.yaml``) are all read here; :func:`dump_yaml` writes what this
+loader reads back unchanged.
+
 :class:`ConfigLoader` is PyYAML's ``SafeLoader`` (no Python objects) with three changes:
 
 - Aliases cannot blow a small file up ("billion laughs"): while the document is
@@ -24,6 +28,8 @@ Example:
     Traceback (most recent call last):
     ...
     ValueError: laughs.yaml:5:4: the document expands to more than 100000 values ...
+    >>> load_yaml_text(dump_yaml({"kwargs": {"level": "1e5"}}), "config")  # a string stays one
+    {'kwargs': {'level': '1e5'}}
 """
 
 from __future__ import annotations
@@ -41,7 +47,9 @@ __all__ = [
     "MAX_BYTES",
     "MAX_DEPTH",
     "MAX_NODES",
+    "ConfigDumper",
     "ConfigLoader",
+    "dump_yaml",
     "load_yaml_file",
     "load_yaml_text",
 ]
@@ -122,8 +130,31 @@ def _refuse_duplicate_keys(node: MappingNode) -> None:
             seen.add(key.value)
 
 
-ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", _SCIENTIFIC, list("-+0123456789"))
+class ConfigDumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that quotes every string :class:`ConfigLoader` would read as a number.
+
+    PyYAML's dumper writes the string ``"1e5"`` bare (to YAML 1.1 it is no
+    number); :class:`ConfigLoader` would read it back as ``100000.0``.
+    """
+
+
+for _cls in (ConfigLoader, ConfigDumper):
+    _cls.add_implicit_resolver("tag:yaml.org,2002:float", _SCIENTIFIC, list("-+0123456789"))
 ConfigLoader.add_constructor(None, ConfigLoader.construct_undefined)
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text of plain ``data``, keys in order, that :func:`load_yaml_text` reads back equal.
+
+    Example:
+        >>> print(dump_yaml({"name": "x", "lr": 3e-4, "seeds": [0, 1]}), end="")
+        name: x
+        lr: 0.0003
+        seeds:
+        - 0
+        - 1
+    """
+    return yaml.dump(data, Dumper=ConfigDumper, sort_keys=False)
 
 
 def load_yaml_text(text: str, where: str) -> Any:
