@@ -253,7 +253,7 @@ class EnvConfig:
 class ExperimentConfig:
     """One experiment: what to train, how long, over which seeds, and how to evaluate it.
 
-    Args:
+    Attributes:
         name: Experiment name, a plain name (also the default output directory
             ``runs/<name>``).
         algo: SB3 algorithm name (``PPO``...), an sb3-contrib name, or a dotted path.
