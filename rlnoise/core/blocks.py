@@ -73,8 +73,8 @@ class UnitBlock:
         block_size: Steps drawn per refill.
         transform: Applied once to each drawn block of shape ``(block_size,
             *shape)`` (may work in place); returns the block handed out.
-        split: Cut each draw into tensors of these shapes (their sizes summing
-            to the draw's); :meth:`step` then returns a tuple.
+        split: Cut each (transformed) draw into tensors of these shapes, their
+            sizes summing to its length; :meth:`step` then returns a tuple.
     """
 
     def __init__(
@@ -99,7 +99,7 @@ class UnitBlock:
         if self.split is not None:
             if len(self.shape) != 1 or not isinstance(source, TorchRowRandom):
                 raise ValueError("split needs flat torch draws (one axis per row)")
-            if sum(math.prod(s) for s in self.split) != self.shape[0]:
+            if transform is None and sum(math.prod(s) for s in self.split) != self.shape[0]:
                 raise ValueError(f"shapes {self.split} do not add up to {self.shape[0]} elements")
         self.multiplier: Any = None
         self._block: Any = None  # raw unit draws of the current block

@@ -204,9 +204,7 @@ class Combiner:
         if clip is None and spec.clip is not None:
             if spec.clip == "space":
                 if low is None or high is None:
-                    raise ValueError(
-                        "clip='space' needs the bounds of the noised space (low/high)"
-                    )
+                    raise ValueError("clip='space' needs the bounds of the noised space (low/high)")
                 clip = (low, high)
             else:
                 clip = (spec.clip[0], spec.clip[1])
@@ -239,7 +237,9 @@ class Combiner:
             out = xp.where(xp.isfinite(x), out, x)
         return out
 
-    def inplace(self, xs: Sequence[torch.Tensor], noises: Sequence[torch.Tensor], factor: Any) -> None:
+    def inplace(
+        self, xs: Sequence[torch.Tensor], noises: Sequence[torch.Tensor], factor: Any
+    ) -> None:
         """Combine each tensor of ``xs`` with its noise in place (e.g. gradients).
 
         Additive noise goes in with one ``foreach`` call for all tensors.

@@ -49,6 +49,7 @@ __all__ = [
     "unit_torch",
 ]
 
+
 def _check_values(field: str, value: Any) -> tuple[float, float] | None:
     if value is None:
         return None

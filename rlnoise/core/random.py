@@ -240,9 +240,7 @@ class TorchRowRandom:
         else:
             rows = list(generator)
             if not rows or not all(isinstance(r, torch.Generator) for r in rows):
-                raise ValueError(
-                    "generator must be a torch.Generator or a non-empty list of them"
-                )
+                raise ValueError("generator must be a torch.Generator or a non-empty list of them")
             if n_rows is not None and n_rows != len(rows):
                 raise ValueError(f"got {len(rows)} generators for n_rows={n_rows}")
             self.generator = None
