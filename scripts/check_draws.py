@@ -175,13 +175,15 @@ def wrappers_single(out: Recorder) -> None:
     rows += [dict_env.step(int(flip[k]))[0] for k in range(50)]
     out["obs/dict"] = np.stack([np.append(r["obs"], r["time"]) for r in rows])
     push = np.random.default_rng(1).uniform(-2, 2, (2000, 1)).astype(np.float32)
-    for index, spec in enumerate([
+    for index, spec in enumerate(
+        [
             "gaussian:0.5",
             "ou:0.5,theta=0.15,dt=0.05",
             "uniform:1",
             "uniform:0.1,relative_to=range,clip=space",
             "colored:0.3,length=30,resample=3",
-        ]):
+        ]
+    ):
         env = ActionNoise(gym.make("Pendulum-v1"), spec)
         out[f"action{index}"] = _run_env(env, 300, 5, lambda k: push[k])
     for index, kwargs in enumerate([{"probability": 0.3}, {"probability": 0.5}]):

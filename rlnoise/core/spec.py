@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from rlnoise.core.checks import check_choice, check_float, check_int, check_keys, show
 from rlnoise.core.adaptive import AdaptiveScale
+from rlnoise.core.checks import check_choice, check_float, check_int, check_keys, show
 from rlnoise.core.kinds import KINDS, MODES, KindInfo
 from rlnoise.core.schedules import ConstantSchedule, Schedule, schedule_from_dict
 

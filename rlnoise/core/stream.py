@@ -251,10 +251,8 @@ class NoiseStream:
             self.t = t + 1
         if self._is_mask or self._prescaled:
             return unit
-        if self._scheduled:
-            noise = unit * (self._base * self._schedule(t))
-        else:
-            noise = unit * self._base
+        scale = self._base * self._schedule(t) if self._scheduled else self._base
+        noise = unit * scale
         if self._offset:
             noise = noise + self.process.offset  # type: ignore[union-attr]
         return noise

@@ -55,7 +55,7 @@ class Perturbation:
 class AroundForward:
     """A module's forward pass wrapped in the perturbations attached to it."""
 
-    __slots__ = ("entering", "leaving", "module", "outputs", "previous", "perturbations")
+    __slots__ = ("entering", "leaving", "module", "outputs", "perturbations", "previous")
 
     def __init__(self, module: nn.Module, previous: Any) -> None:
         self.module = module

@@ -294,7 +294,7 @@ class NoisyLinear(nn.Module):
         epsilon: Any = self._buffers["epsilon"]
         if self.cache_effective_weights and not torch.is_grad_enabled():
             # Tensor._version is torch's in-place version counter; it has no public name.
-            key = (state.version, mu._version, sigma._version, mu.data_ptr())  # noqa: SLF001
+            key = (state.version, mu._version, sigma._version, mu.data_ptr())
             cache = state.cache
             if cache is not None and cache[0] == key:
                 return cache[1]
