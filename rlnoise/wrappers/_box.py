@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from rlnoise.core.held import HeldDraws
 from rlnoise.core.random import derive_seed, make_rng
 from rlnoise.core.spec import NoiseSpec
 from rlnoise.core.stream import NoiseStream
@@ -57,12 +58,9 @@ class _Group:
     index: Any  # how to select these rows from a batch (None: all of it)
     stream: NoiseStream
     seeds: list[int | None]
-    hold_steps: int | None  # resample every N steps; 0: once per episode; None: every step
+    hold: HeldDraws | None  # resample="episode" or every N steps; None: a draw per step
     override: Any  # per-row scales of a batched group, shape (rows, ...); None: the spec's
     side: NoiseStream | None = None  # independent draws for final observations
-    held: Any = None
-    age: Any = None
-    pending: Any = None
     local: dict[int, int] = field(default_factory=dict)
 
 
@@ -125,7 +123,7 @@ class BoxNoise:
         self._groups = self._build_groups(list(specs))
         self.scheduled = any(not g.spec.schedule.is_constant for g in self._groups)
         # Episode starts only matter to processes with state and to held draws.
-        self.restarts = any(g.spec.info.stateful or g.hold_steps is not None for g in self._groups)
+        self.restarts = any(g.spec.info.stateful or g.hold is not None for g in self._groups)
         self._whole = (
             self._groups[0] if len(self._groups) == 1 and self._groups[0].index is None else None
         )
@@ -139,7 +137,7 @@ class BoxNoise:
             and fast.spec.mode == "additive"
             and not fast.spec.info.scale_is_probability
             and fast.spec.clip is None
-            and fast.hold_steps is None
+            and fast.hold is None
             else None
         )
         # One draw to add per step: the stream's fastest hand-out (prescaled white noise
@@ -207,12 +205,9 @@ class BoxNoise:
         except ValueError as error:
             raise ValueError(f"{name} (space {self.space}): {error}") from None
         stream.set_step(0)
-        resample = spec.resample
-        hold: int | None = None
-        if resample == "episode":
-            hold = 0
-        elif isinstance(resample, int):
-            hold = resample
+        hold = None
+        if spec.resample == "episode" or isinstance(spec.resample, int):
+            hold = HeldDraws(stream, 0 if spec.resample == "episode" else int(spec.resample))
         index = None if self.n_rows is None else _row_index(rows, self.n_rows)
         group = _Group(
             spec=spec,
@@ -220,7 +215,7 @@ class BoxNoise:
             index=index,
             stream=stream,
             seeds=[None] * len(rows),
-            hold_steps=hold,
+            hold=hold,
             override=override,
         )
         group.local = {row: j for j, row in enumerate(rows)}
@@ -267,7 +262,8 @@ class BoxNoise:
             self._reseed_stream(group, group.stream, local, ())
             if group.side is not None:
                 self._reseed_stream(group, group.side, local, ("final",))
-            self._mark_pending(group, [j for j, _ in local])
+            if group.hold is not None:
+                group.hold.restart([j for j, _ in local] if self.n_rows is not None else None)
 
     def _reseed_stream(
         self,
@@ -307,20 +303,11 @@ class BoxNoise:
                 local = [group.local[r] for r in rows if r in group.local]
                 if not local:
                     continue
+            whole = self.n_rows is None or local is None
             if group.spec.info.stateful:
-                if self.n_rows is None or local is None:
-                    group.stream.reset()
-                else:
-                    group.stream.reset(rows=local)
-            self._mark_pending(group, local)
-
-    def _mark_pending(self, group: _Group, local: list[int] | None) -> None:
-        if group.hold_steps is None or group.pending is None:
-            return
-        if local is None or self.n_rows is None:
-            group.pending[...] = True
-        else:
-            group.pending[local] = True
+                group.stream.reset(rows=None if whole else local)
+            if group.hold is not None:
+                group.hold.restart(None if whole else local)
 
     # -- schedule clock ----------------------------------------------------------------
     def set_step(self, t: int) -> None:
@@ -366,35 +353,9 @@ class BoxNoise:
         return out
 
     def _perturb(self, group: _Group, x: np.ndarray) -> np.ndarray:
-        if group.hold_steps is not None:
-            return self._combine(group, x, self._held(group), None)
+        if group.hold is not None:
+            return self._combine(group, x, group.hold.sample(), None)
         return group.stream.perturb(x)
-
-    def _held(self, group: _Group) -> Any:
-        """The held draw, replaced for rows whose episode restarted or whose hold expired.
-
-        The stream advances every step whether or not a row takes the new draw, so
-        each row's held values do not depend on when the other rows redraw.
-        """
-        fresh = group.stream.sample()
-        if group.held is None:
-            group.held = np.array(fresh, copy=True)
-            shape = () if self.n_rows is None else (len(group.rows),)
-            group.age = np.zeros(shape, dtype=np.int64)
-            group.pending = np.zeros(shape, dtype=bool)
-        else:
-            redraw = group.pending.copy()
-            if group.hold_steps:
-                redraw |= group.age >= group.hold_steps
-            if redraw.any():
-                if self.n_rows is None:
-                    group.held = np.array(fresh, copy=True)
-                else:
-                    group.held[redraw] = fresh[redraw]
-                group.age[redraw] = 0
-                group.pending[...] = False
-        group.age += 1
-        return group.held
 
     def _combine(self, group: _Group, x: np.ndarray, noise: Any, local: Any) -> np.ndarray:
         """Combine ``x`` with given (scaled) noise as the stream combines its own draws."""
@@ -468,8 +429,8 @@ class BoxNoise:
         return group.side
 
     def _continuation(self, group: _Group, local: np.ndarray) -> Any:
-        if group.hold_steps is not None and group.held is not None:
-            return group.held[local]
+        if group.hold is not None and group.hold.held is not None:
+            return group.hold.held[local]
         fresh = self._side(group).sample()[local]
         if not group.spec.info.stateful:
             return fresh
