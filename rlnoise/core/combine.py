@@ -84,22 +84,32 @@ def _salt_pepper(
     return out.astype(np.asarray(x).dtype, copy=False)
 
 
+def _additive(x: Any, noise: Any, scale: Any) -> Any:
+    if scale is None:
+        return x + noise
+    if isinstance(x, torch.Tensor) and isinstance(scale, float | int):
+        return x.add(noise, alpha=scale)  # one fused kernel
+    return x + noise * scale
+
+
+def _multiplicative(x: Any, noise: Any, scale: Any) -> Any:
+    if scale is None:
+        return x * (1 + noise)
+    if isinstance(x, torch.Tensor):
+        if isinstance(scale, float | int):
+            return torch.addcmul(x, x, noise, value=scale)  # x + scale * x * noise
+        return x + x * noise * scale
+    return x * (1 + noise * scale)
+
+
+_CONTINUOUS = {"additive": _additive, "multiplicative": _multiplicative}
+
+
 def _continuous(kind: str, mode: str, x: Any, noise: Any, scale: Any) -> Any:
-    if mode == "additive":
-        if scale is None:
-            return x + noise
-        if isinstance(x, torch.Tensor) and isinstance(scale, float | int):
-            return x.add(noise, alpha=scale)  # one fused kernel
-        return x + noise * scale
-    if mode == "multiplicative":
-        if scale is None:
-            return x * (1 + noise)
-        if isinstance(x, torch.Tensor):
-            if isinstance(scale, float | int):
-                return torch.addcmul(x, x, noise, value=scale)  # x + scale * x * noise
-            return x + x * noise * scale
-        return x * (1 + noise * scale)
-    raise ValueError(f"mode {show(mode)} is not supported by kind {show(kind)}")
+    function = _CONTINUOUS.get(mode)
+    if function is None:
+        raise ValueError(f"mode {show(mode)} is not supported by kind {show(kind)}")
+    return function(x, noise, scale)
 
 
 def combine(
@@ -211,23 +221,26 @@ class Combiner:
         self.clip = clip
         # Non-finite x stays as it is wherever the result could differ from x + noise.
         self.guard = keep_nonfinite and (clip is not None or self.mode != "additive")
+        # The function of this kind and mode, looked up once (the call is per step).
+        self._apply: Any = None if self.is_mask else _CONTINUOUS.get(self.mode)
+        if self._apply is None and not self.is_mask:
+            raise ValueError(f"mode {show(self.mode)} is not supported by kind {show(self.kind)}")
+        self._plain = clip is None and not self.guard
+        # Whether the result keeps a reference to the noise (autograd saves it for the
+        # backward pass): then a noise buffer must not be refilled before that pass.
+        self.keeps_noise = self.mode == "multiplicative" and not self.is_mask
+
+    def _mask(self, x: Any, noise: Any, probability: Any) -> Any:
+        if self.kind == "dropout":
+            return _dropout(x, noise, probability, bool(self.params.get("rescale")))
+        return _salt_pepper(x, noise, probability, self.params, self.low, self.high)
 
     def __call__(self, x: Any, noise: Any, factor: Any = None) -> Any:
         """``x`` combined with ``noise``; ``factor`` is the probability (mask kinds) or
         the scale of unit noise (``None``: scaled noise)."""
-        if self.is_mask:
-            out = combine(
-                self.kind,
-                self.mode,
-                x,
-                noise,
-                probability=factor,
-                params=self.params,
-                low=self.low,
-                high=self.high,
-            )
-        else:
-            out = _continuous(self.kind, self.mode, x, noise, factor)
+        out = self._mask(x, noise, factor) if self.is_mask else self._apply(x, noise, factor)
+        if self._plain:
+            return out
         clip = self.clip
         is_torch = isinstance(out, torch.Tensor)
         if clip is not None:

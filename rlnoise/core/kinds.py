@@ -1,4 +1,4 @@
-"""The noise kinds: their parameters, combination modes, unit draws and how they combine.
+"""The noise kinds: their parameters, natural modes, unit draws and spreads.
 
 A kind draws *unit* noise (standard normal, uniform on [-1, 1], standard
 Laplace, or a uniform [0, 1) variate for the mask kinds); the injector scales it
@@ -44,6 +44,7 @@ __all__ = [
     "STATEFUL_KINDS",
     "KindInfo",
     "combine",
+    "fill_unit_torch",
     "stationary_std",
     "unit_numpy",
     "unit_torch",
@@ -188,6 +189,31 @@ def unit_torch(
         # Inverse CDF of the standard Laplace; clamp keeps log1p(-2|u|) finite.
         half = torch.rand(shape, generator=generator, device=device, dtype=dtype).sub_(0.5)
         eps = torch.finfo(dtype).eps
+        magnitude = torch.log1p(-2 * half.abs().clamp_(max=0.5 - eps))
+        return magnitude.mul_(-torch.sign(half))
+    raise ValueError(f"kind must be one of {sorted(KINDS)}, got {show(kind)}")
+
+
+def fill_unit_torch(kind: str, generator: torch.Generator, out: torch.Tensor) -> torch.Tensor:
+    """:func:`unit_torch` drawn into ``out`` (the same values), skipping the allocation.
+
+    Returns the unit draws: ``out`` itself, except for ``laplace`` (a new tensor).
+
+    Example:
+        >>> buffer = torch.empty(3)
+        >>> first = fill_unit_torch("gaussian", torch.Generator().manual_seed(0), buffer)
+        >>> bool(torch.equal(first, unit_torch("gaussian", torch.Generator().manual_seed(0), (3,))))
+        True
+    """
+    if kind in ("gaussian", "ou", "colored"):
+        return out.normal_(generator=generator)
+    if kind in MASK_KINDS:
+        return out.uniform_(generator=generator)
+    if kind == "uniform":
+        return out.uniform_(generator=generator).mul_(2).sub_(1)
+    if kind == "laplace":
+        half = out.uniform_(generator=generator).sub_(0.5)
+        eps = torch.finfo(out.dtype).eps
         magnitude = torch.log1p(-2 * half.abs().clamp_(max=0.5 - eps))
         return magnitude.mul_(-torch.sign(half))
     raise ValueError(f"kind must be one of {sorted(KINDS)}, got {show(kind)}")

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from rlnoise.core.combine import Combiner
-from rlnoise.core.kinds import KINDS, unit_torch
+from rlnoise.core.kinds import KINDS, fill_unit_torch
 from rlnoise.core.random import DeviceGenerators
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
 from rlnoise.nn._forward import Perturbation, attach, detach
@@ -87,11 +87,20 @@ def check_activation_spec(spec: NoiseSpecLike, field: str = "activation_noise") 
 
 
 class _OutputNoise(Perturbation):
-    """Noise on one module's output, checked to be a float tensor."""
+    """Noise on one module's output, checked to be a float tensor.
+
+    The unit draws go into a buffer kept per module (the same values as a fresh
+    tensor, without the allocation) unless the combination keeps a reference to
+    them for the backward pass (multiplicative noise).
+    """
 
     def __init__(self, noise: ActivationNoise, name: str) -> None:
         self.noise = noise
         self.name = name
+        self.buffer: torch.Tensor | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "buffer": None}
 
     def output(self, module: nn.Module, out: Any) -> torch.Tensor:
         if not isinstance(out, torch.Tensor) or not out.is_floating_point():
@@ -99,7 +108,18 @@ class _OutputNoise(Perturbation):
                 f"{self.noise.field}: module {self.name!r} returns {type(out).__name__}, "
                 "not a float tensor; choose modules whose output is a float tensor"
             )
-        return self.noise.perturb(out)
+        noise = self.noise
+        buffer = self.buffer
+        if (
+            buffer is None
+            or buffer.shape != out.shape
+            or buffer.dtype != out.dtype
+            or buffer.device != out.device
+            or noise.combiner.keeps_noise
+        ):
+            buffer = torch.empty(out.shape, dtype=out.dtype, device=out.device)
+            self.buffer = None if noise.combiner.keeps_noise else buffer
+        return noise.perturb(out, buffer)
 
 
 class ActivationNoise(SpecInjector):
@@ -144,15 +164,11 @@ class ActivationNoise(SpecInjector):
         self.listens = False  # fresh draws: resampling events mean nothing here
         control.register(self)
 
-    def perturb(self, output: torch.Tensor) -> torch.Tensor:
-        """``output`` with one fresh draw of the noise."""
-        unit = unit_torch(
-            self.kind,
-            self.generators.get(output.device),
-            output.shape,
-            device=output.device,
-            dtype=output.dtype,
-        )
+    def perturb(self, output: torch.Tensor, buffer: torch.Tensor | None = None) -> torch.Tensor:
+        """``output`` with one fresh draw of the noise (drawn into ``buffer`` if given)."""
+        if buffer is None:
+            buffer = torch.empty_like(output, memory_format=torch.contiguous_format)
+        unit = fill_unit_torch(self.kind, self.generators.get(output.device), buffer)
         return self.combiner(output, unit, self.scale)
 
     @property
