@@ -84,12 +84,15 @@ class OUProcess:
         return offset + self.theta * (self.mean - offset) * self.dt
 
     def peek(self, rows: Any, fresh: Any) -> Any:
-        """The unit state of ``rows`` after one more step with increments ``fresh``."""
-        return self.state[rows] * self.decay + self.diffusion * fresh
+        """The unit state of ``rows`` (``None``: all) one step on, with increments ``fresh``."""
+        state = self.state if rows is None else self.state[rows]
+        return state * self.decay + self.diffusion * fresh
 
     def peek_offset(self, rows: Any) -> Any:
         """The offset of ``rows`` after one more step (``None`` when ``mean`` is 0)."""
-        return None if self.offset is None else self._next_offset(self.offset[rows])
+        if self.offset is None:
+            return None
+        return self._next_offset(self.offset if rows is None else self.offset[rows])
 
     def reset(self, rows: Sequence[int] | None = None, rngs: Any = None) -> None:
         """Zero the state of ``rows`` (all when ``None``), reseeding them with ``rngs`` if given."""
@@ -220,10 +223,15 @@ class ColoredNoiseProcess:
         return out
 
     def peek(self, rows: Any, fresh: Any) -> Any:
-        """The unit draw of ``rows`` at the next step: the rest of their sequence, or
-        ``fresh`` where a row's sequence is used up (a new one would start)."""
+        """The unit draw of ``rows`` (``None``: all) at the next step: the rest of their
+        sequence, or ``fresh`` where a row's sequence is used up (a new one would start)."""
+        current = self._buffer[self._pos % self.length]
+        if self.source.n_rows is None:
+            return current if self._expires[0] > self._pos else fresh
+        if rows is None:
+            rows = slice(None)
         live = self._expires[rows] > self._pos
-        current = self._buffer[self._pos % self.length][rows]
+        current = current[rows]
         if isinstance(current, torch.Tensor):
             mask: Any = torch.as_tensor(live, device=current.device)
             return torch.where(mask.reshape(-1, *([1] * len(self.row_shape))), current, fresh)

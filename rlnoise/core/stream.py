@@ -303,7 +303,8 @@ class NoiseStream:
         """What :meth:`sample` would give ``rows`` next, without advancing anything.
 
         Args:
-            rows: Row indices (an index array or list) of a batched stream.
+            rows: Row indices (an index array or list) of a batched stream;
+                ``None`` for all rows, or for an unbatched stream.
             fresh: Unit draws of shape ``(len(rows), *row_shape)`` standing in for
                 the randomness not drawn yet: all of it for white noise, the
                 next increment for ``ou``, a new sequence's first value for
@@ -316,6 +317,7 @@ class NoiseStream:
         scale = self.scale
         if (
             self.n_rows is not None
+            and rows is not None
             and isinstance(scale, np.ndarray | torch.Tensor)
             and scale.ndim == len(self.shape)
         ):

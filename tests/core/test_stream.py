@@ -267,3 +267,20 @@ def test_torch_rows_with_their_own_generators_match_single_streams() -> None:
             rows = batch.sample()
             for i, single in enumerate(singles):
                 torch.testing.assert_close(rows[i], single.sample(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [("ou:0.4,theta=0.5,mean=0.2", "gaussian:1"), ("colored:0.5,length=4", "gaussian:1"),
+     ("laplace:2", "laplace:1")],
+)  # fmt: skip
+def test_an_unbatched_peek_takes_no_rows(text: str, unit: str) -> None:
+    # The unit stream from the same seed hands out the randomness the stream draws next
+    # (colored: its sequence is still running, so the peek continues it instead).
+    stream, twin, units = (
+        NoiseStream(t, (3,), np.random.default_rng(0)) for t in (text, text, unit)
+    )
+    for _ in range(2):
+        stream.sample(), twin.sample(), units.sample()
+    peeked = stream.peek(None, units.sample())
+    np.testing.assert_allclose(peeked, twin.sample(), rtol=1e-12)
