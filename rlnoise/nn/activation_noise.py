@@ -98,28 +98,36 @@ class _OutputNoise(Perturbation):
         self.noise = noise
         self.name = name
         self.buffer: torch.Tensor | None = None
+        self.generator: torch.Generator | None = None  # the buffer's device's
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "buffer": None}
+        return {**self.__dict__, "buffer": None, "generator": None}
 
     def output(self, module: nn.Module, out: Any) -> torch.Tensor:
+        buffer = self.buffer
+        if (
+            buffer is None
+            or type(out) is not torch.Tensor
+            or out.shape != buffer.shape
+            or out.dtype != buffer.dtype
+            or out.device != buffer.device
+        ):
+            buffer = self._new_buffer(out)
+        noise = self.noise
+        unit = fill_unit_torch(noise.kind, self.generator, buffer)  # type: ignore[arg-type]
+        return noise.combiner(out, unit, noise.scale)
+
+    def _new_buffer(self, out: Any) -> torch.Tensor:
+        """A buffer for ``out`` (kept unless the combination holds on to it)."""
         if not isinstance(out, torch.Tensor) or not out.is_floating_point():
             raise ValueError(
                 f"{self.noise.field}: module {self.name!r} returns {type(out).__name__}, "
                 "not a float tensor; choose modules whose output is a float tensor"
             )
-        noise = self.noise
-        buffer = self.buffer
-        if (
-            buffer is None
-            or buffer.shape != out.shape
-            or buffer.dtype != out.dtype
-            or buffer.device != out.device
-            or noise.combiner.keeps_noise
-        ):
-            buffer = torch.empty(out.shape, dtype=out.dtype, device=out.device)
-            self.buffer = None if noise.combiner.keeps_noise else buffer
-        return noise.perturb(out, buffer)
+        buffer = torch.empty(out.shape, dtype=out.dtype, device=out.device)
+        self.generator = self.noise.generators.get(out.device)
+        self.buffer = None if self.noise.combiner.keeps_noise else buffer
+        return buffer
 
 
 class ActivationNoise(SpecInjector):

@@ -176,23 +176,22 @@ class _OwnerNoise(Perturbation):
 
     def enter(self, module: nn.Module) -> None:
         noise, shadows = self.noise, module.__dict__
-        assert self.draws is not None
+        draws = self.draws
+        assert draws is not None
         if noise.prepared:
-            operands, additive = self.draws.step(), noise.additive
-            clip = noise.combiner.clip
+            operands, additive, clip = draws.step(), noise.additive, noise.combiner.clip
             for attr, target, stack, operand in zip(
                 self.attrs, self.targets, self.saved, operands, strict=True
             ):
                 current = shadows.get(attr, _MISSING)
                 stack.append(current)
-                out = apply_prepared(
-                    additive, target.param if current is _MISSING else current, operand
-                )
+                base = target.param if current is _MISSING else current
+                out = apply_prepared(additive, base, operand)
                 shadows[attr] = out if clip is None else out.clamp(clip[0], clip[1])
             return
         if noise.fresh:
             self.retarget()  # follow the parameters, as a held draw does when resampled
-            units = self.draws.step()
+            units = draws.step()
         else:
             units = self.held
         scale = noise.scale
@@ -201,9 +200,8 @@ class _OwnerNoise(Perturbation):
         ):
             current = shadows.get(attr, _MISSING)
             stack.append(current)
-            shadows[attr] = noise.perturb(
-                target.param if current is _MISSING else current, unit, scale
-            )
+            base = target.param if current is _MISSING else current
+            shadows[attr] = noise.perturb(base, unit, scale)
 
     def leave(self, module: nn.Module) -> None:
         shadows = module.__dict__
