@@ -29,6 +29,17 @@ Example:
     >>> batch = NoiseStream("ou:0.2", (3,), [np.random.default_rng(s) for s in range(8)])
     >>> batch.sample().shape  # 8 rows, one independent generator each
     (8, 3)
+    >>> batch.reset([2], [np.random.default_rng(99)])  # row 2 starts a new, reseeded episode
+
+    Batches of torch rows work alike: row ``i`` draws exactly what a stream over
+    its generator alone draws, whatever else is in the batch.
+
+    >>> import torch
+    >>> rows = [torch.Generator().manual_seed(s) for s in range(4)]
+    >>> lanes = NoiseStream("gaussian:0.1", (5,), rows, block_size=1, unit_draws=True)
+    >>> unit, scale = lanes.draw()  # per-episode draws: unit noise and its scale
+    >>> unit.shape, scale
+    (torch.Size([4, 5]), 0.1)
 """
 
 from __future__ import annotations
