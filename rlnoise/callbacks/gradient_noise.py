@@ -157,8 +157,11 @@ class _OptimizerNoise:
         clip = (float(spec.clip[0]), float(spec.clip[1])) if isinstance(spec.clip, tuple) else None
         self.combiner = Combiner(spec, clip=clip)
         # Built at the first draw: the generator's state stays the one seeded until noise
-        # is needed. Unit draws: the scale goes in with the combination (one fused pass).
+        # is needed. Unit draws: the scale goes in with the combination (one fused pass),
+        # drawn into one flat buffer whose per-parameter views are made once.
         self.stream: NoiseStream | None = None
+        self.buffer = torch.empty(self.total, device=first.device, dtype=first.dtype)
+        self.buffer_views = self._views(self.buffer)
         self.handles: list[Any] = []
         self.pending: tuple[list[torch.Tensor], Any] | None = None
 
@@ -191,8 +194,8 @@ class _OptimizerNoise:
                 unit_draws=True,
             )  # fmt: skip
         self.stream.set_step(self.owner.schedule_step(self))
-        noise, factor = self.stream.draw()
-        return self._views(noise), factor
+        noise, factor = self.stream.draw(out=self.buffer)
+        return (self.buffer_views if noise is self.buffer else self._views(noise)), factor
 
     # -- hooks -------------------------------------------------------------------
     def _noise_before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:

@@ -149,6 +149,26 @@ class UnitBlock:
             self._refill()
             return next(self._items)
 
+    def step_into(self, out: Any) -> Any:
+        """The next draw, written into ``out`` (the caller's buffer, reused step after step).
+
+        With one step per block from a joint torch source, the draw goes straight
+        into ``out`` (the same values, no block allocated); otherwise it is copied.
+        Returns the draw (``out``, or a new tensor for ``laplace``).
+        """
+        source = self.source
+        if (
+            self.block_size == 1
+            and self.transform is None
+            and self.multiplier is None
+            and isinstance(source, TorchRowRandom)
+            and not source.per_row
+            and source.n_rows is None
+        ):
+            return source.fill(self.kind, out)
+        out[...] = self.step()
+        return out
+
     # -- changes -----------------------------------------------------------------
     def set_multiplier(self, multiplier: Any) -> None:
         """Scale every draw handed out from now on by ``multiplier`` (``None``: unscaled)."""

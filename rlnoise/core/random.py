@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlnoise.core.kinds import unit_numpy, unit_torch
+from rlnoise.core.kinds import fill_unit_torch, unit_numpy, unit_torch
 
 __all__ = [
     "DeviceGenerators",
@@ -294,6 +294,13 @@ class TorchRowRandom:
             for row in selected
         ]
         return torch.stack(parts, dim=len(lead))
+
+    def fill(self, kind: str, out: torch.Tensor) -> torch.Tensor:
+        """Unit draws of ``out``'s shape written into ``out`` (joint source): the same
+        values :meth:`unit` gives for that shape, without allocating."""
+        if self.generator is None:
+            raise ValueError("fill draws from a joint source")
+        return fill_unit_torch(kind, self.generator, out)
 
     def reseed(self, rows: Sequence[int] | None, rngs: Any) -> None:
         """Replace the joint generator, or the generators of ``rows`` (per-row mode)."""

@@ -282,15 +282,21 @@ class NoiseStream:
         """
         return self.process.step if self._prescaled else self.sample
 
-    def draw(self) -> tuple[Any, Any]:
+    def draw(self, out: Any = None) -> tuple[Any, Any]:
         """The next draw and the factor :class:`~rlnoise.core.combine.Combiner` still applies.
 
         ``(uniforms, probability)`` for the mask kinds, ``(unit, scale)`` for
         white noise of a ``unit_draws`` stream, else ``(scaled noise, None)``.
+
+        Args:
+            out: A buffer of :attr:`shape` the unit draws may be written into
+                (reused by the caller from one draw to the next); ignored by the
+                stateful kinds.
         """
         if self._is_mask or (self.unit_draws and not self.stateful):
             t = self.t
-            unit = self.process.step()
+            process: Any = self.process
+            unit = process.step() if out is None else process.step_into(out)
             if self.auto_step:
                 self.t = t + 1
             return unit, (self._base * self._schedule(t) if self._scheduled else self._base)

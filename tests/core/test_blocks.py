@@ -6,6 +6,7 @@ import copy
 import functools
 
 import numpy as np
+import pytest
 import torch
 
 from rlnoise.core.blocks import UnitBlock, rows_per_block
@@ -74,3 +75,15 @@ def test_rows_per_block_fits_the_element_budget() -> None:
     assert rows_per_block(1) == 256
     assert rows_per_block(4096) == 16
     assert rows_per_block(10**7) == 1
+
+
+@pytest.mark.parametrize(("kind", "size"), [("gaussian", 1), ("laplace", 1), ("uniform", 4)])
+def test_drawing_into_a_buffer_gives_the_same_values(kind: str, size: int) -> None:
+    def block() -> UnitBlock:
+        source = TorchRowRandom(torch.Generator().manual_seed(5))
+        return UnitBlock(kind, (33,), source, torch.float32, block_size=size)
+
+    into, fresh = block(), block()
+    buffer = torch.empty(33)
+    for _ in range(6):
+        torch.testing.assert_close(into.step_into(buffer), fresh.step(), rtol=0, atol=0)
