@@ -345,14 +345,14 @@ def train_many(
         configs = [replace(c, seeds=kept) for c, kept in chosen if kept]
     _check_plan(configs, backend)
     say = log if log is not None else print
-    roots = {
-        Path(d).resolve(): d for d in [s.root for s in sweeps] + [c.output_dir for c in configs]
-    }
+    sweep_roots = {Path(s.root).resolve(): s for s in sweeps}
+    roots = {Path(c.output_dir).resolve(): c.output_dir for c in configs}
     with contextlib.ExitStack() as locks:
+        for sweep in sweep_roots.values():  # before its members' locks create their directories
+            locks.enter_context(directory_lock(sweep.root, "output_dir"))
+            claim_sweep_root(sweep)
         for directory in roots.values():
             locks.enter_context(directory_lock(directory, "output_dir"))
-        for sweep in sweeps:
-            claim_sweep_root(sweep)
         for config in configs:  # refuse a foreign output directory before training
             _claim_output_dir(config)
         units = []

@@ -440,6 +440,8 @@ def _start_ray(ray: Any, backend: Backend) -> bool:
         options["address"] = backend.address
     else:
         options.update(include_dashboard=False, num_cpus=backend.workers)
+        # A Ray started for one command reports no usage statistics unless the user asks.
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(**options)
     return True
 

@@ -339,8 +339,7 @@ def test_ctrl_c_says_how_many_seeds_are_finished_and_a_concurrent_train_is_refus
         stop(first)
     assert code == 130
     assert (
-        err
-        == "rlnoise train: interrupted; rerun the same command to resume: "
+        err == "rlnoise train: interrupted; rerun the same command to resume: "
         "1 of 2 training runs finished\n"
     )
     log: list[str] = []
