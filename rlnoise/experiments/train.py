@@ -54,6 +54,7 @@ from rlnoise.runs.contract import (
     is_finished,
     write_done,
 )
+from rlnoise.runs.discovery import SWEEP_FILE
 from rlnoise.runs.errors import Interrupted
 from rlnoise.runs.files import atomic_path
 from rlnoise.runs.lock import LOCK_FILE, directory_lock
@@ -106,6 +107,10 @@ def _claim_output_dir(config: ExperimentConfig) -> None:
                 "choose another output_dir or move the old one away"
             )
         return
+    if (root / SWEEP_FILE).exists():
+        raise FileExistsError(
+            f"output directory {root} holds a sweep, not an experiment; choose another output_dir"
+        )
     if any(path.name != LOCK_FILE for path in root.iterdir()):
         raise FileExistsError(
             f"output directory {root} is not empty and holds no rlnoise experiment"
