@@ -16,7 +16,12 @@ training and evaluation agree without importing each other:
   evaluation; classes named in a config resolve through the allow-listed
   resolver (:mod:`~rlnoise.runs.classes`);
 - :mod:`~rlnoise.runs.progress`: progress on a terminal or in a log;
-- :mod:`~rlnoise.runs.errors`: one-line errors, Ctrl-C that says what was kept.
+- :mod:`~rlnoise.runs.errors`: one-line errors, Ctrl-C that says what was kept;
+- :mod:`~rlnoise.runs.backends`: units of work (a training run, an evaluation
+  cell) run in this process, in local processes or as Ray tasks
+  (:mod:`~rlnoise.runs.units` what a unit checks on its worker,
+  :mod:`~rlnoise.runs.ray_tasks` the Ray side, Ray imported only there);
+- :mod:`~rlnoise.runs.discovery`: a sweep's root and its members' directories.
 
 Nothing here imports torch, Stable-Baselines3 or an rlnoise package other
 than ``rlnoise.core`` (``pyproject.toml``'s import contracts check it);

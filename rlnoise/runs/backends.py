@@ -45,20 +45,18 @@ import argparse
 import contextlib
 import math
 import multiprocessing
-import os
-import platform
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
-from rlnoise.runs.errors import MissingExtra, WorkFailed, describe_error
+from rlnoise.runs.errors import WorkFailed, describe_error
 from rlnoise.runs.progress import Progress
+from rlnoise.runs.ray_tasks import import_ray, run_ray
+from rlnoise.runs.units import StorageNotShared, WorkerMismatch, WorkUnit, execute, fingerprint
 
 __all__ = [
     "BACKENDS",
@@ -74,49 +72,6 @@ __all__ = [
 
 #: The backends a ``--backend`` flag takes.
 BACKENDS = ("local", "ray")
-#: Seconds the driver waits for stopped Ray tasks to end before it returns (and unlocks).
-_CANCEL_WAIT = 60.0
-
-
-class StorageNotShared(OSError):
-    """A worker cannot see a path the driver wrote: the storage is not shared."""
-
-
-class WorkerMismatch(RuntimeError):
-    """A worker runs another rlnoise or Python version than the driver."""
-
-
-def import_ray(feature: str = "--backend ray") -> Any:
-    """``import ray``, or :class:`~rlnoise.runs.errors.MissingExtra` saying what to install.
-
-    Args:
-        feature: What needs Ray, for the message.
-    """
-    try:
-        import ray
-    except ImportError:
-        raise MissingExtra(feature, "ray") from None
-    return ray
-
-
-@dataclass(frozen=True)
-class WorkUnit:
-    """One unit of work: ``function(*args)`` run on a worker.
-
-    Args:
-        name: Unique among the units of one run; names the unit in the
-            progress, the log and failures (``"ppo seed 3"``).
-        function: A module-level function (pickled by reference: the worker
-            imports it from its own rlnoise).
-        args: Its arguments (picklable).
-        needs: Absolute paths the worker must see before it starts (the
-            output directory the driver prepared): the shared-storage check.
-    """
-
-    name: str
-    function: Callable[..., Any]
-    args: tuple[Any, ...] = ()
-    needs: tuple[str, ...] = ()
 
 
 def _positive(name: str, value: Any, *, low: float, strict: bool, integral: bool) -> None:
@@ -266,40 +221,6 @@ def backend_from_args(args: argparse.Namespace, per: str = "run") -> Backend:
     return Backend(**options, flags=flags)
 
 
-def _fingerprint() -> dict[str, str]:
-    """What a worker must share with the driver to write the same files."""
-    # The installed distribution's version: `import rlnoise` here would put every layer
-    # above `runs` in its import graph (the package exports them lazily).
-    try:
-        version = metadata.version("rlnoise")
-    except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
-        version = "not installed"
-    return {"rlnoise": version, "python": ".".join(platform.python_version_tuple()[:2])}
-
-
-def _execute(
-    function: Callable[..., Any],
-    args: tuple[Any, ...],
-    needs: tuple[str, ...],
-    driver: dict[str, str],
-) -> Any:
-    """A unit on its worker: check what it must see and run, then run it."""
-    here = _fingerprint()
-    if here != driver:
-        raise WorkerMismatch(
-            f"worker {socket.gethostname()} runs rlnoise {here['rlnoise']} on Python "
-            f"{here['python']}, the driver rlnoise {driver['rlnoise']} on Python "
-            f"{driver['python']}: install the same versions on every node"
-        )
-    for path in needs:
-        if not os.path.exists(path):
-            raise StorageNotShared(
-                f"worker {socket.gethostname()} cannot see {path}, which the driver wrote: the "
-                "output directory must be on storage every node shares, at the same path"
-            )
-    return function(*args)
-
-
 def run_units(
     units: Sequence[WorkUnit],
     backend: Backend,
@@ -358,7 +279,7 @@ def run_units(
             bar.update()
 
         if units:
-            run = _run_ray if backend.kind == "ray" else _run_local
+            run = run_ray if backend.kind == "ray" else _run_local
             run(units, backend, finished, failed)
     if failures:
         raise WorkFailed(failures, results, len(units), unit)
@@ -371,11 +292,11 @@ Report = Callable[[WorkUnit, Any], None]
 def _run_local(
     units: Sequence[WorkUnit], backend: Backend, finished: Report, failed: Report
 ) -> None:
-    driver = _fingerprint()
+    driver = fingerprint()
     if backend.in_process:
         for work in units:
             try:
-                result = _execute(work.function, work.args, work.needs, driver)
+                result = execute(work.function, work.args, work.needs, driver)
             except Exception as error:
                 failed(work, error)
             else:
@@ -388,17 +309,18 @@ def _run_local(
     try:
         with _children_ignore_interrupts():  # the pool starts its workers on submit
             futures: dict[Future[Any], WorkUnit] = {
-                pool.submit(_execute, w.function, w.args, w.needs, driver): w for w in units
+                pool.submit(execute, w.function, w.args, w.needs, driver): w for w in units
             }
+        order = {future: i for i, future in enumerate(futures)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=list(futures).index):
-                error = future.exception()
-                if error is None:
+            for future in sorted(done, key=order.__getitem__):
+                problem = future.exception()
+                if problem is None:
                     finished(futures[future], future.result())
                 else:
-                    failed(futures[future], error)
+                    failed(futures[future], problem)
     except BaseException:
         # Leaving the executor normally would wait for every queued unit; a worker left
         # running would write into a directory whose lock is about to be released.
@@ -427,61 +349,3 @@ def _children_ignore_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _start_ray(ray: Any, backend: Backend) -> bool:
-    """Connect to or start Ray unless this process already did; returns whether it did."""
-    import logging
-
-    if ray.is_initialized():
-        return False
-    options: dict[str, Any] = {"logging_level": logging.ERROR}
-    if backend.address is not None:
-        options["address"] = backend.address
-    else:
-        options.update(include_dashboard=False, num_cpus=backend.workers)
-        # A Ray started for one command reports no usage statistics unless the user asks.
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(**options)
-    return True
-
-
-def _run_ray(units: Sequence[WorkUnit], backend: Backend, finished: Report, failed: Report) -> None:
-    ray = import_ray()
-    started = _start_ray(ray, backend)
-    pending: list[Any] = []
-    try:
-        driver = _fingerprint()
-        task = ray.remote(_execute)
-        refs = {}
-        for work in units:
-            options = task.options(
-                name=work.name,
-                num_cpus=backend.cpus_per_unit,
-                num_gpus=backend.gpus_per_unit,
-                max_retries=backend.max_retries,
-                retry_exceptions=False,  # an error of the unit itself would only repeat
-            )
-            refs[options.remote(work.function, work.args, work.needs, driver)] = work
-        pending = list(refs)
-        while pending:
-            # A timeout keeps the driver responsive to Ctrl-C between waits.
-            done, pending = ray.wait(pending, num_returns=1, timeout=1.0)
-            for ref in done:
-                try:
-                    result = ray.get(ref)
-                except ray.exceptions.RayTaskError as error:  # the unit raised
-                    failed(refs[ref], getattr(error, "cause", None) or error)
-                except ray.exceptions.RayError as error:  # its worker died, retries spent
-                    failed(refs[ref], error)
-                else:
-                    finished(refs[ref], result)
-    except BaseException:
-        for ref in pending:
-            ray.cancel(ref, force=True)  # kills the worker: nothing writes after we return
-        if pending:
-            ray.wait(pending, num_returns=len(pending), timeout=_CANCEL_WAIT)
-        raise
-    finally:
-        if started:
-            ray.shutdown()

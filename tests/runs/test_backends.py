@@ -1,6 +1,6 @@
 """Units of work on the local backends: results by name, failures by name, Ctrl-C, checks.
 
-The Ray backend runs the same :func:`~rlnoise.runs.backends._execute`; its
+The Ray backend runs the same :func:`~rlnoise.runs.units.execute`; its
 tests train real runs (``tests/experiments/test_train_ray.py``).
 """
 
@@ -77,12 +77,12 @@ def test_a_worker_that_cannot_see_the_output_directory_fails_naming_it(tmp_path:
 
 
 def test_a_worker_with_other_versions_refuses_the_unit() -> None:
-    from rlnoise.runs.backends import _execute, _fingerprint
+    from rlnoise.runs.units import execute, fingerprint
 
-    driver = {**_fingerprint(), "rlnoise": "0.0.0-other"}
+    driver = {**fingerprint(), "rlnoise": "0.0.0-other"}
     with pytest.raises(WorkerMismatch, match=r"driver rlnoise 0\.0\.0-other .* same versions"):
-        _execute(square_or_fail, (1,), (), driver)
-    assert _execute(square_or_fail, (3,), (), _fingerprint()) == 9
+        execute(square_or_fail, (1,), (), driver)
+    assert execute(square_or_fail, (3,), (), fingerprint()) == 9
 
 
 def test_no_units_start_nothing() -> None:
@@ -139,3 +139,20 @@ def test_the_ray_backend_without_ray_says_what_to_install(monkeypatch) -> None:
     assert str(missing.value) == (
         "Backend('ray') needs Ray, which is not installed: pip install \"rlnoise[ray]\""
     )  # the CLI's message names its flag (tests/test_cli.py)
+
+
+def test_a_ray_started_for_a_command_is_new_and_local(monkeypatch) -> None:
+    """Not a cluster that `ray start` left on the machine, nor RAY_ADDRESS's: --address is."""
+    import types
+
+    from rlnoise.runs.ray_tasks import start_ray
+
+    calls: list[dict] = []
+    ray = types.SimpleNamespace(is_initialized=lambda: False, init=lambda **kw: calls.append(kw))
+    assert start_ray(ray, Backend(workers=3)) is True
+    assert calls[-1]["address"] == "local" and calls[-1]["num_cpus"] == 3
+    monkeypatch.setitem(sys.modules, "ray", types.ModuleType("ray"))
+    assert start_ray(ray, Backend("ray", address="headnode:6379")) is True
+    assert calls[-1]["address"] == "headnode:6379" and "num_cpus" not in calls[-1]
+    ray.is_initialized = lambda: True  # a Ray this process started is used as it is
+    assert start_ray(ray, Backend()) is False and len(calls) == 2
