@@ -325,9 +325,13 @@ def _run_local(
         # Leaving the executor normally would wait for every queued unit; a worker left
         # running would write into a directory whose lock is about to be released.
         pool.shutdown(wait=False, cancel_futures=True)
-        for child in set(multiprocessing.active_children()) - before:
-            child.terminate()
-            child.join()
+        for _ in range(3):  # again, should the pool have started one more meanwhile
+            left = set(multiprocessing.active_children()) - before
+            for child in left:
+                child.terminate()
+                child.join()
+            if not left:
+                break
         raise
     pool.shutdown()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -56,6 +57,8 @@ def start_ray(ray: Any, backend: Any) -> bool:
         options.update(address="local", include_dashboard=False, num_cpus=backend.workers)
         # A Ray started for one command reports no usage statistics unless the user asks.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if backend.address is not None:
+        _check_answers(backend.address, backend.flags.get("address", "address"))
     try:
         ray.init(**options)
     except ConnectionError as error:  # a cluster that is down, or refuses our token
@@ -65,6 +68,20 @@ def start_ray(ray: Any, backend: Any) -> bool:
             "its token (RAY_AUTH_MODE=token, and RAY_AUTH_TOKEN or ~/.ray/auth_token)?"
         ) from None
     return True
+
+
+def _check_answers(address: str, flag: str) -> None:
+    """Fail at once when nothing listens at ``HOST:PORT`` (Ray would retry for minutes)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or "://" in address:
+        return  # "auto", or a scheme Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as error:
+        raise ConnectionError(
+            f"{flag} {address}: nothing answers there ({error.strerror or error}); start the "
+            "cluster's head (ray start --head) or check the address"
+        ) from None
 
 
 def run_ray(

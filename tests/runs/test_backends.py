@@ -152,7 +152,24 @@ def test_a_ray_started_for_a_command_is_new_and_local(monkeypatch) -> None:
     assert start_ray(ray, Backend(workers=3)) is True
     assert calls[-1]["address"] == "local" and calls[-1]["num_cpus"] == 3
     monkeypatch.setitem(sys.modules, "ray", types.ModuleType("ray"))
-    assert start_ray(ray, Backend("ray", address="headnode:6379")) is True
-    assert calls[-1]["address"] == "headnode:6379" and "num_cpus" not in calls[-1]
+    assert start_ray(ray, Backend("ray", address="auto")) is True  # a cluster: as given
+    assert calls[-1]["address"] == "auto" and "num_cpus" not in calls[-1]
     ray.is_initialized = lambda: True  # a Ray this process started is used as it is
     assert start_ray(ray, Backend()) is False and len(calls) == 2
+
+
+def test_an_address_where_nothing_answers_fails_at_once(monkeypatch) -> None:
+    """Ray itself would retry a dead head for minutes."""
+    import socket
+    import types
+
+    from rlnoise.runs.ray_tasks import start_ray
+
+    with socket.socket() as probe:  # a port that was free a moment ago, now closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setitem(sys.modules, "ray", types.ModuleType("ray"))
+    backend = Backend("ray", address=f"127.0.0.1:{port}", flags={"address": "--address"})
+    ray = types.SimpleNamespace(is_initialized=lambda: False, init=lambda **kw: None)
+    with pytest.raises(ConnectionError, match=rf"^--address 127\.0\.0\.1:{port}: nothing answers"):
+        start_ray(ray, backend)
