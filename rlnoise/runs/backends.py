@@ -27,8 +27,9 @@ it ``needs`` (a worker on another machine that cannot see the output directory
 fails with a message naming it, instead of writing somewhere nobody reads) and
 that it runs the driver's rlnoise and Python versions.
 
-Ray is imported only when a Ray backend is made, and started only when there
-is a unit to run (``ray.init`` here, or a connection to ``address``).
+Ray is looked for when a Ray backend is made (a missing Ray is one line saying
+what to install), and imported and started only when there is a unit to run
+(``ray.init`` here, or a connection to ``address``).
 
 Example:
     >>> units = [WorkUnit(f"square {i}", pow, (i, 2)) for i in range(3)]
@@ -55,7 +56,7 @@ from typing import Any
 
 from rlnoise.runs.errors import WorkFailed, describe_error
 from rlnoise.runs.progress import Progress
-from rlnoise.runs.ray_tasks import import_ray, run_ray
+from rlnoise.runs.ray_tasks import check_ray, import_ray, run_ray
 from rlnoise.runs.units import StorageNotShared, WorkerMismatch, WorkUnit, execute, fingerprint
 
 __all__ = [
@@ -140,7 +141,7 @@ class Backend:
             )
         if self.address is not None and (not isinstance(self.address, str) or not self.address):
             raise ValueError(f"{name('address')} must be 'auto' or HOST:PORT, got {self.address!r}")
-        import_ray(f"{self.flags['kind']} ray" if "kind" in self.flags else "Backend('ray')")
+        check_ray(f"{self.flags['kind']} ray" if "kind" in self.flags else "Backend('ray')")
 
     @property
     def in_process(self) -> bool:

@@ -1,25 +1,41 @@
 """The Ray side of :mod:`rlnoise.runs.backends`: start or join Ray, run units as tasks.
 
-Ray is imported here only when a Ray backend is made (:func:`import_ray`) and
-started only when there are units to run. A Ray this process already
+Ray is looked for when a Ray backend is made (:func:`check_ray`), and imported
+and started only when there are units to run. A Ray this process already
 initialised (a test's, a notebook's) is used as it is and left running.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import socket
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from rlnoise.runs.errors import MissingExtra
 from rlnoise.runs.units import WorkUnit, execute, fingerprint
 
-__all__ = ["import_ray", "run_ray", "start_ray"]
+__all__ = ["check_ray", "import_ray", "run_ray", "start_ray"]
 
 #: Seconds the driver waits for stopped Ray tasks to end before it returns (and unlocks).
 CANCEL_WAIT = 60.0
+
+
+def check_ray(feature: str = "--backend ray") -> None:
+    """Raise :class:`~rlnoise.runs.errors.MissingExtra` unless Ray is installed.
+
+    Finds Ray without importing it (half a second), so that a command with
+    nothing to run never imports Ray at all.
+    """
+    if "ray" in sys.modules:  # imported already, or blocked (None) as if absent
+        found = sys.modules["ray"] is not None
+    else:
+        found = importlib.util.find_spec("ray") is not None
+    if not found:
+        raise MissingExtra(feature, "ray")
 
 
 def import_ray(feature: str = "--backend ray") -> Any:

@@ -6,6 +6,9 @@ here runs on one xdist worker (``xdist_group``). Skipped without Ray.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -74,6 +77,16 @@ def test_a_rerun_with_every_seed_finished_starts_no_ray(
         "tiny seed 0: finished earlier, reused",
         f"1 run(s) in {tmp_path / 'runs'}",
     ]
+    # In a fresh process, as a user runs it: Ray is not even imported.
+    code = (
+        "import sys; from rlnoise.cli import main\n"
+        f"assert main(['train', {path!r}, '--backend', 'ray', '--no-progress']) == 0\n"
+        "assert 'ray' not in sys.modules\n"
+    )
+    root = str(Path(__file__).resolve().parents[2])  # this checkout's rlnoise
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
 
 
 def test_a_sweep_trained_on_ray_is_bit_identical_to_local_training(
