@@ -8,7 +8,7 @@ The console scripts (``rlnoise train / evaluate / demo`` and
   missing file) and units of work that failed (:class:`WorkFailed`, each
   failure already reported by name) print ``PROG: error: MESSAGE`` and exit 2;
 - Ctrl-C prints ``PROG: interrupted; rerun the same command to resume: N of M
-  cells kept`` (or seeds finished) and exits 130, the shell's code for SIGINT.
+  cells kept`` (or training runs finished) and exits 130, the shell's code for SIGINT.
 
 ``--debug`` re-raises instead, with the full traceback.
 
