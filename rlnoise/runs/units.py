@@ -3,8 +3,9 @@
 A unit is a module-level function and its arguments (picklable, so that a
 spawned process or a Ray worker imports the same function from its own
 rlnoise). On the worker, :func:`execute` first checks that the worker runs the
-driver's rlnoise and Python (:func:`fingerprint`) and sees every path the unit
-``needs`` (storage shared with the driver), then calls the function.
+driver's versions of Python, rlnoise, torch, SB3, Gymnasium and numpy
+(:func:`fingerprint`) and sees every path the unit ``needs`` (storage shared
+with the driver), then calls the function.
 
 Example:
     >>> execute(pow, (3, 2), needs=("/",), driver=fingerprint())
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-__all__ = ["StorageNotShared", "WorkUnit", "WorkerMismatch", "execute", "fingerprint"]
+__all__ = ["PACKAGES", "StorageNotShared", "WorkUnit", "WorkerMismatch", "execute", "fingerprint"]
 
 
 class StorageNotShared(OSError):
@@ -33,7 +34,7 @@ class StorageNotShared(OSError):
 
 
 class WorkerMismatch(RuntimeError):
-    """A worker runs another rlnoise or Python version than the driver."""
+    """A worker runs other versions (Python, rlnoise, torch, SB3...) than the driver."""
 
 
 @dataclass(frozen=True)
@@ -56,15 +57,24 @@ class WorkUnit:
     needs: tuple[str, ...] = ()
 
 
+#: The distributions whose versions decide the numbers a unit writes.
+PACKAGES = ("rlnoise", "torch", "stable-baselines3", "gymnasium", "numpy")
+
+
 def fingerprint() -> dict[str, str]:
-    """What a worker must share with the driver to write the same files."""
-    # The installed distribution's version: `import rlnoise` here would put every layer
-    # above `runs` in its import graph (the package exports them lazily).
-    try:
-        version = metadata.version("rlnoise")
-    except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
-        version = "not installed"
-    return {"rlnoise": version, "python": ".".join(platform.python_version_tuple()[:2])}
+    """What a worker must share with the driver to write the same files.
+
+    Python's version and the installed versions of :data:`PACKAGES`, read from
+    their metadata: importing them here would load torch, and `import rlnoise`
+    would put every layer above ``runs`` in this module's import graph.
+    """
+    found = {"python": ".".join(platform.python_version_tuple()[:2])}
+    for package in PACKAGES:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+            found[package] = "not installed"
+    return found
 
 
 def execute(
@@ -76,15 +86,19 @@ def execute(
     """Run ``function(*args)`` on this worker once it matches ``driver`` and sees ``needs``.
 
     Raises:
-        WorkerMismatch: Another rlnoise or Python version than the driver's.
+        WorkerMismatch: Other versions of Python or of :data:`PACKAGES` than the driver's.
         StorageNotShared: A path in ``needs`` does not exist here.
     """
     here = fingerprint()
-    if here != driver:
+    differ = [
+        name for name in sorted(set(here) | set(driver)) if here.get(name) != driver.get(name)
+    ]
+    if differ:
+        worker = ", ".join(f"{name} {here.get(name)}" for name in differ)
+        wanted = ", ".join(f"{name} {driver.get(name)}" for name in differ)
         raise WorkerMismatch(
-            f"worker {socket.gethostname()} runs rlnoise {here['rlnoise']} on Python "
-            f"{here['python']}, the driver rlnoise {driver['rlnoise']} on Python "
-            f"{driver['python']}: install the same versions on every node"
+            f"worker {socket.gethostname()} runs {worker}; the driver {wanted}: install the "
+            "same versions on every node"
         )
     for path in needs:
         if not os.path.exists(path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import re
 import sys
 from pathlib import Path
 
@@ -79,8 +80,14 @@ def test_a_worker_that_cannot_see_the_output_directory_fails_naming_it(tmp_path:
 def test_a_worker_with_other_versions_refuses_the_unit() -> None:
     from rlnoise.runs.units import execute, fingerprint
 
-    driver = {**fingerprint(), "rlnoise": "0.0.0-other"}
-    with pytest.raises(WorkerMismatch, match=r"driver rlnoise 0\.0\.0-other .* same versions"):
+    here = fingerprint()
+    assert {"python", "rlnoise", "torch", "stable-baselines3"} <= set(here)
+    driver = {**here, "rlnoise": "0.0.0-other", "torch": "0.1"}
+    expected = (
+        f"runs rlnoise {here['rlnoise']}, torch {here['torch']}; the driver rlnoise 0.0.0-other, "
+        "torch 0.1: install the same versions on every node"
+    )
+    with pytest.raises(WorkerMismatch, match=re.escape(expected)):
         execute(square_or_fail, (1,), (), driver)
     assert execute(square_or_fail, (3,), (), fingerprint()) == 9
 
