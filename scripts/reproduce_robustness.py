@@ -16,6 +16,7 @@ Usage:
     python scripts/reproduce_robustness.py                       # the README's table
     python scripts/reproduce_robustness.py --hyperparams zoo     # rl-zoo's PPO settings
     python scripts/reproduce_robustness.py --steps 50000 --seeds 0 1 2 --train-noise 0 0.05
+    python scripts/reproduce_robustness.py --backend ray --address auto  # on a Ray cluster
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from rlnoise.demo import PPO_SETTINGS, comparison_rows, ppo_cartpole
 from rlnoise.evaluation import evaluate_robustness
 from rlnoise.experiments.config import ExperimentConfig
 from rlnoise.experiments.train import run_dir, train_many
+from rlnoise.runs.backends import Backend
 
 
 @dataclass
@@ -67,7 +69,14 @@ class Args:
         },
     )
     workers: int = field(
-        default=min(2, os.cpu_count() or 1), metadata={"help": "training processes"}
+        default=min(2, os.cpu_count() or 1),
+        metadata={"help": "training processes (local), or the CPUs of a Ray started here"},
+    )
+    backend: str = field(
+        default="local", metadata={"help": "where runs train: local or ray (rlnoise[ray])"}
+    )
+    address: str = field(
+        default="", metadata={"help": "ray: a running cluster, auto or HOST:PORT (empty: none)"}
     )
     device: str = field(default="auto", metadata={"help": "evaluation device"})
 
@@ -128,8 +137,16 @@ def main() -> None:
     start = time.perf_counter()
     configs = {group_name(sigma): make_config(args, sigma) for sigma in args.train_noise}
     n_runs = len(configs) * len(args.seeds)
-    print(f"training {n_runs} PPO runs of {args.steps} steps ({args.workers} processes)")
-    train_many(configs.values(), workers=args.workers)
+    print(
+        f"training {n_runs} PPO runs of {args.steps} steps ({args.backend}, {args.workers} workers)"
+    )
+    backend = Backend(
+        args.backend,
+        workers=None if args.address else args.workers,
+        address=args.address or None,
+        flags={"kind": "--backend", "workers": "--workers", "address": "--address"},
+    )
+    train_many(configs.values(), backend=backend)
     models = {g: [run_dir(c, s) / "model.zip" for s in c.seeds] for g, c in configs.items()}
     grid = {"clean": True, "gaussian": args.eval_noise, "fgsm": args.fgsm}
     root = run_root(args)

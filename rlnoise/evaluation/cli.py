@@ -68,7 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="directory with one sub-directory per run (model.zip, optional vecnormalize.pkl)",
+        help="directory with one sub-directory per run (model.zip, optional vecnormalize.pkl), "
+        "or the root of a sweep (one group per member)",
     )
     parser.add_argument(
         "--env",
@@ -302,9 +303,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """
     from rlnoise.evaluation.report import check_report_directory
     from rlnoise.evaluation.runner import evaluate_robustness
+    from rlnoise.runs.discovery import expand_sweep_roots
     from rlnoise.runs.lock import directory_lock
 
     check_flags(args)
+    args.runs = expand_sweep_roots(args.runs)  # a sweep's root: one group per member
     found = discover(args)
     grid, grid_label = _grid(args, found)
     models = _models(args, found)

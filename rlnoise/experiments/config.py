@@ -392,6 +392,11 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
     data = load_yaml_file(path)
+    if isinstance(data, dict) and "sweep" in data:
+        raise ValueError(
+            f"{path} declares a sweep (several experiments): rlnoise train runs it; from "
+            "Python, rlnoise.experiments.sweep.load_experiment reads it"
+        )
     try:
         return ExperimentConfig.from_dict(apply_overrides(data or {}, overrides or []))
     except ValueError as error:
