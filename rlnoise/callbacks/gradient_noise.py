@@ -56,8 +56,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from rlnoise.callbacks._model import find_optimizers, parameter_names
 from rlnoise.callbacks.sources import register_training_source, unregister_training_source
-from rlnoise.core._checks import check_choice, check_float, check_int, show
-from rlnoise.core.kinds import combine
+from rlnoise.core.checks import check_choice, check_float, check_int, show
+from rlnoise.core.combine import Combiner
+from rlnoise.core.kinds import stationary_std
 from rlnoise.core.random import derive_seed, make_torch_generator
 from rlnoise.core.schedules import AnnealedSchedule
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
@@ -118,19 +119,11 @@ def _check_gradient_spec(spec: NoiseSpec) -> NoiseSpec:
 
 
 def _unit_std(spec: NoiseSpec) -> float | None:
-    """Standard deviation of the kind's unit noise (``None`` for the mask kinds)."""
-    if spec.kind in ("gaussian", "colored"):
-        return 1.0
-    if spec.kind == "uniform":
-        return 1.0 / math.sqrt(3.0)
-    if spec.kind == "laplace":
-        return math.sqrt(2.0)
-    if spec.kind == "ou":
-        params = spec.param_dict
-        decay = 1.0 - params["theta"] * params["dt"]
-        # Stationary std of z' = decay z + sqrt(dt) eps; none for a random walk.
-        return math.sqrt(params["dt"] / (1.0 - decay**2)) if abs(decay) < 1.0 else None
-    return None
+    """Standard deviation of the kind's unit noise (``None`` for mask kinds and random walks)."""
+    if spec.info.scale_is_probability:
+        return None
+    std = stationary_std(spec.kind, spec.param_dict)
+    return std if math.isfinite(std) else None
 
 
 class _OptimizerNoise:
@@ -159,27 +152,18 @@ class _OptimizerNoise:
         self.params = list(params)
         self.numels = [param.numel() for param in self.params]
         self.generator = generator
-        self.kind, self.mode = spec.kind, str(spec.mode)
-        self.kind_params = spec.param_dict
-        self.is_mask = spec.info.scale_is_probability
-        self.clip: tuple[float, float] | None = None
-        if isinstance(spec.clip, tuple):
-            self.clip = (float(spec.clip[0]), float(spec.clip[1]))
-        self.base = float(spec.scale)  # type: ignore[arg-type]
-        self.schedule = spec.schedule
-        # The common case draws straight into one flat buffer and adds it with one
-        # foreach call; every other kind/mode goes through the core's NoiseStream.
-        self.fast = self.kind == "gaussian" and self.mode == "additive" and self.clip is None
         self.total = sum(self.numels)
         self.dtype = first.dtype
-        if self.fast:
-            self.buffer = torch.empty(self.total, device=first.device, dtype=first.dtype)
-            self.buffer_views = self._views(self.buffer)
-        # Built at the first draw: a stream draws its first block when it is built, and
-        # the generator's state should still be the one seeded until noise is needed.
+        clip = (float(spec.clip[0]), float(spec.clip[1])) if isinstance(spec.clip, tuple) else None
+        self.combiner = Combiner(spec, clip=clip)
+        # Built at the first draw: the generator's state stays the one seeded until noise
+        # is needed. Unit draws: the scale goes in with the combination (one fused pass),
+        # drawn into one flat buffer whose per-parameter views are made once.
         self.stream: NoiseStream | None = None
+        self.buffer = torch.empty(self.total, device=first.device, dtype=first.dtype)
+        self.buffer_views = self._views(self.buffer)
         self.handles: list[Any] = []
-        self.pending: tuple[list[torch.Tensor], float] | None = None
+        self.pending: tuple[list[torch.Tensor], Any] | None = None
 
     # -- count -------------------------------------------------------------------
     @property
@@ -197,56 +181,34 @@ class _OptimizerNoise:
             for chunk, param in zip(flat.split(self.numels), self.params, strict=True)
         ]
 
-    def draw(self) -> tuple[list[torch.Tensor], float]:
-        """Noise for the next update, per parameter, and its scale at the current ``t``.
+    def draw(self) -> tuple[list[torch.Tensor], Any]:
+        """Noise for the next update, per parameter, and the factor the combination applies.
 
-        The fast path returns UNIT noise (the caller multiplies by the scale);
-        the stream path returns scaled noise, or uniform draws for the mask kinds.
+        Unit draws and their scale for white noise, scaled draws and ``None`` for
+        ``ou``/``colored``, uniform draws and the probability for the mask kinds
+        (see :meth:`rlnoise.core.stream.NoiseStream.draw`).
         """
-        t = self.owner._schedule_step(self)
-        if self.fast:
-            self.buffer.normal_(generator=self.generator)
-            return self.buffer_views, self.base * self.schedule(t)
         if self.stream is None:
             self.stream = NoiseStream(
-                self.spec, (self.total,), self.generator, dtype=self.dtype, block_size=1
-            )
-        self.stream.set_step(t)
-        scale = float(self.stream.scale)
-        return self._views(self.stream.sample()), scale
-
-    def apply(self, grad: torch.Tensor, noise: torch.Tensor, scale: float) -> None:
-        """Combine ``noise`` into ``grad`` in place, in the spec's mode, then clip."""
-        if self.is_mask:
-            grad.copy_(
-                combine(
-                    self.kind, self.mode, grad, noise, probability=scale, params=self.kind_params
-                )
-            )
-        elif self.mode == "additive":
-            grad.add_(noise, alpha=scale if self.fast else 1.0)
-        else:
-            grad.mul_(noise + 1.0)
-        if self.clip is not None:
-            grad.clamp_(self.clip[0], self.clip[1])
+                self.spec, (self.total,), self.generator, dtype=self.dtype, block_size=1,
+                unit_draws=True,
+            )  # fmt: skip
+        self.stream.set_step(self.owner.schedule_step(self))
+        noise, factor = self.stream.draw(out=self.buffer)
+        return (self.buffer_views if noise is self.buffer else self._views(noise)), factor
 
     # -- hooks -------------------------------------------------------------------
     def _noise_before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        noise, scale = self.draw()
+        noise, factor = self.draw()
         self._advance()
         pairs = [
             (param.grad, view)
             for param, view in zip(self.params, noise, strict=True)
             if param.grad is not None
         ]
-        if not pairs:
-            return
-        if self.fast:
+        if pairs:
             grads, views = zip(*pairs, strict=True)
-            torch._foreach_add_(list(grads), list(views), alpha=scale)
-        else:
-            for grad, view in pairs:
-                self.apply(grad, view, scale)
+            self.combiner.inplace(grads, views, factor)
 
     def _end_update(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         self.pending = None
@@ -258,8 +220,8 @@ class _OptimizerNoise:
                 return
             if self.pending is None:  # first parameter of this update: one draw for all
                 self.pending = self.draw()
-            noise, scale = self.pending
-            self.apply(param.grad, noise[index], scale)
+            noise, factor = self.pending
+            self.combiner.inplace([param.grad], [noise[index]], factor)
 
         return add_noise
 
@@ -376,12 +338,13 @@ class GradientNoiseCallback(BaseCallback):
             )
         return self._injectors[optimizer_name].generator
 
-    def _schedule_step(self, injector: _OptimizerNoise) -> int:
+    def schedule_step(self, injector: _OptimizerNoise) -> int:
+        """The step the schedule of ``injector``'s next draw reads."""
         return self._clock_step if self._clock_step is not None else injector.updates
 
     # -- SB3 events --------------------------------------------------------------------
     def _on_training_start(self) -> None:
-        self._detach()  # a learn() that raised never reached _on_training_end
+        self.remove_hooks()  # a learn() that raised never reached _on_training_end
         self._clock_step = None  # a shared clock, if any, sets it again from now on
         for name, optimizer, params in self._select():
             injector = self._injector(name, optimizer, params)
@@ -393,7 +356,7 @@ class GradientNoiseCallback(BaseCallback):
                     RuntimeWarning,
                     stacklevel=2,
                 )
-                owner._detach()
+                owner.remove_hooks()
             injector.attach(self.position)
             _HOOK_OWNERS[optimizer] = self
             self._active.append(injector)
@@ -409,7 +372,7 @@ class GradientNoiseCallback(BaseCallback):
         self.logger.record("noise/grad_updates", self.n_updates)
 
     def _on_training_end(self) -> None:
-        self._detach()
+        self.remove_hooks()
         self._clock_step = None
 
     # -- set-up -----------------------------------------------------------------------
@@ -471,7 +434,8 @@ class GradientNoiseCallback(BaseCallback):
         self._injectors[name] = injector
         return injector
 
-    def _detach(self) -> None:
+    def remove_hooks(self) -> None:
+        """Take this callback's hooks off every optimizer (idempotent)."""
         for injector in self._active:
             injector.detach()
             if _HOOK_OWNERS.get(injector.optimizer) is self:

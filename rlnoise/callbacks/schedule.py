@@ -42,7 +42,7 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback
 
 from rlnoise.callbacks.sources import NoiseSources, find_noise_sources, live_training_sources
-from rlnoise.core._checks import check_int
+from rlnoise.core.checks import check_int
 
 __all__ = ["NoiseScheduleCallback"]
 

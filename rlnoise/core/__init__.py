@@ -1,18 +1,28 @@
-"""The noise-spec core: specs, kinds, schedules, processes, owned randomness.
+"""The noise-spec core: specs, kinds, schedules, and the one engine that turns a spec into draws.
 
-Pure numpy + torch; nothing here imports gymnasium or Stable-Baselines3.
+The engine: :class:`NoiseStream` (numpy or torch, joint or per-row generators)
+over :class:`UnitBlock` (white noise in blocks) and the stateful processes
+(:class:`OUProcess`, :class:`ColoredNoiseProcess`), :class:`HeldDraws` for
+draws held over steps, and :class:`Combiner` / :func:`combine`, the one
+implementation of how noise combines with a value. Pure numpy + torch; nothing
+here imports gymnasium or Stable-Baselines3.
 """
 
 from rlnoise.core.adaptive import AdaptiveScale, AdaptiveScaleController, dqn_distance_target
+from rlnoise.core.blocks import UnitBlock
 from rlnoise.core.clock import NoiseSource
+from rlnoise.core.combine import Combiner, combine
+from rlnoise.core.held import HeldDraws
 from rlnoise.core.kinds import KINDS, MODES, KindInfo
-from rlnoise.core.processes import ColoredNoiseProcess, OUProcess, UnitBlock, powerlaw_noise
+from rlnoise.core.processes import ColoredNoiseProcess, OUProcess, powerlaw_noise
 from rlnoise.core.random import (
+    DeviceGenerators,
     RowRandom,
     TorchRowRandom,
     derive_seed,
     make_rng,
     make_torch_generator,
+    resolve_seed,
 )
 from rlnoise.core.sampling import perturb, sample
 from rlnoise.core.schedules import (
@@ -39,9 +49,12 @@ __all__ = [
     "AdaptiveScaleController",
     "AnnealedSchedule",
     "ColoredNoiseProcess",
+    "Combiner",
     "ConstantSchedule",
     "CosineSchedule",
+    "DeviceGenerators",
     "ExponentialSchedule",
+    "HeldDraws",
     "KindInfo",
     "LinearSchedule",
     "NoiseSource",
@@ -55,12 +68,14 @@ __all__ = [
     "TorchRowRandom",
     "UnitBlock",
     "as_noise_spec",
+    "combine",
     "derive_seed",
     "dqn_distance_target",
     "make_rng",
     "make_torch_generator",
     "perturb",
     "powerlaw_noise",
+    "resolve_seed",
     "sample",
     "schedule_from_dict",
 ]

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rlnoise.core._checks import check_float, check_keys, show
+from rlnoise.core.checks import check_float, check_keys, show
 
 __all__ = ["AdaptiveScale", "AdaptiveScaleController", "dqn_distance_target"]
 

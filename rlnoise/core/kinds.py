@@ -1,4 +1,4 @@
-"""The noise kinds: their parameters, combination modes, unit draws and how they combine.
+"""The noise kinds: their parameters, natural modes, unit draws and spreads.
 
 A kind draws *unit* noise (standard normal, uniform on [-1, 1], standard
 Laplace, or a uniform [0, 1) variate for the mask kinds); the injector scales it
@@ -17,7 +17,10 @@ ou            sigma of the OU diffusion           additive       theta, dt, mean
 colored       standard deviation                  additive       beta, length
 ============  ==================================  =============  =====================
 
-``multiplicative`` for the continuous kinds means ``x * (1 + noise)``.
+``multiplicative`` for the continuous kinds means ``x * (1 + noise)``; how each
+mode combines lives in :mod:`rlnoise.core.combine`. A new kind is an entry of
+:data:`KINDS` plus its unit draws below (and, for a process with state over
+steps, its class in :mod:`rlnoise.core.processes`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlnoise.core._checks import check_float, check_int, check_probability, show
+from rlnoise.core.checks import check_float, check_int, check_probability, show
+from rlnoise.core.combine import MODES, combine
 
 __all__ = [
     "CONTINUOUS_KINDS",
@@ -40,11 +44,11 @@ __all__ = [
     "STATEFUL_KINDS",
     "KindInfo",
     "combine",
+    "fill_unit_torch",
+    "stationary_std",
     "unit_numpy",
     "unit_torch",
 ]
-
-MODES = ("additive", "multiplicative", "replace")
 
 
 def _check_values(field: str, value: Any) -> tuple[float, float] | None:
@@ -74,6 +78,8 @@ class KindInfo:
         params: Parameter name -> (default, validator(field, value) -> value).
         scale_is_probability: ``scale`` is a probability in [0, 1] (mask kinds).
         stateful: Draws are a temporally correlated process with per-row state.
+        bounded: Unit draws lie in [-1, 1], so additive noise moves a value by at
+            most ``scale`` (otherwise the noise can reach any value).
     """
 
     name: str
@@ -82,13 +88,14 @@ class KindInfo:
     params: dict[str, tuple[Any, Callable[[str, Any], Any]]]
     scale_is_probability: bool = False
     stateful: bool = False
+    bounded: bool = False
 
 
 _ADD_MUL = ("additive", "multiplicative")
 
 KINDS: dict[str, KindInfo] = {
     "gaussian": KindInfo("gaussian", "additive", _ADD_MUL, {}),
-    "uniform": KindInfo("uniform", "additive", _ADD_MUL, {}),
+    "uniform": KindInfo("uniform", "additive", _ADD_MUL, {}, bounded=True),
     "laplace": KindInfo("laplace", "additive", _ADD_MUL, {}),
     "salt_pepper": KindInfo(
         "salt_pepper",
@@ -187,72 +194,29 @@ def unit_torch(
     raise ValueError(f"kind must be one of {sorted(KINDS)}, got {show(kind)}")
 
 
-def combine(
-    kind: str,
-    mode: str,
-    x: Any,
-    noise: Any,
-    *,
-    probability: Any = 0.0,
-    params: dict[str, Any] | None = None,
-    low: Any = None,
-    high: Any = None,
-) -> Any:
-    """Combine clean ``x`` with drawn ``noise`` (numpy arrays or torch tensors).
+def fill_unit_torch(kind: str, generator: torch.Generator, out: torch.Tensor) -> torch.Tensor:
+    """:func:`unit_torch` drawn into ``out`` (the same values), skipping the allocation.
 
-    For the continuous kinds ``noise`` is already scaled; for the mask kinds it
-    is the unit uniform draw and ``probability`` is the (scheduled) scale.
-
-    Args:
-        kind: The noise kind.
-        mode: ``additive``, ``multiplicative`` or ``replace``.
-        x: Clean values.
-        noise: Scaled noise (continuous kinds) or uniform [0, 1) draws (mask kinds).
-        probability: Hit probability for ``dropout`` / ``salt_pepper``.
-        params: The spec's kind parameters.
-        low: Impulse value for pepper when ``values`` is not set (e.g. the space's low).
-        high: Impulse value for salt when ``values`` is not set.
+    Returns the unit draws: ``out`` itself, except for ``laplace`` (a new tensor).
 
     Example:
-        >>> combine("gaussian", "multiplicative", np.array([2.0]), np.array([0.5]))
-        array([3.])
+        >>> buffer = torch.empty(3)
+        >>> first = fill_unit_torch("gaussian", torch.Generator().manual_seed(0), buffer)
+        >>> bool(torch.equal(first, unit_torch("gaussian", torch.Generator().manual_seed(0), (3,))))
+        True
     """
-    if kind == "dropout":
-        params = params or {}
-        keep = noise >= probability
-        xp: Any = torch if isinstance(x, torch.Tensor) else np
-        if params.get("rescale"):
-            # Inverted dropout keeps the expectation; p = 1 drops everything anyway.
-            if isinstance(probability, float | int):
-                x = x * (1.0 / (1.0 - probability) if probability < 1 else 1.0)
-            else:
-                denom = 1.0 - probability
-                x = x * (1.0 / xp.where(denom > 0, denom, 1.0))
-        # where, not x * keep: a dropped inf becomes 0 rather than NaN.
-        return xp.where(keep, x, 0.0)
-    if kind == "salt_pepper":
-        params = params or {}
-        values = params.get("values")
-        if values is not None:
-            low, high = values
-        if low is None or high is None:
-            raise ValueError(
-                "salt_pepper needs impulse values: set 'values: [low, high]' in the spec "
-                "or apply it where bounds are known"
-            )
-        pepper = probability * (1.0 - params.get("salt_ratio", 0.5))
-        salt = (noise >= pepper) & (noise < probability)
-        if isinstance(x, torch.Tensor):
-            low_t = torch.as_tensor(low, dtype=x.dtype, device=x.device)
-            high_t = torch.as_tensor(high, dtype=x.dtype, device=x.device)
-            return torch.where(salt, high_t, torch.where(noise < pepper, low_t, x))
-        out = np.where(salt, high, np.where(noise < pepper, low, x))
-        return out.astype(np.asarray(x).dtype, copy=False)
-    if mode == "additive":
-        return x + noise
-    if mode == "multiplicative":
-        return x * (1 + noise)
-    raise ValueError(f"mode {show(mode)} is not supported by kind {show(kind)}")
+    if kind in ("gaussian", "ou", "colored"):
+        return out.normal_(generator=generator)
+    if kind in MASK_KINDS:
+        return out.uniform_(generator=generator)
+    if kind == "uniform":
+        return out.uniform_(generator=generator).mul_(2).sub_(1)
+    if kind == "laplace":
+        half = out.uniform_(generator=generator).sub_(0.5)
+        eps = torch.finfo(out.dtype).eps
+        magnitude = torch.log1p(-2 * half.abs().clamp_(max=0.5 - eps))
+        return magnitude.mul_(-torch.sign(half))
+    raise ValueError(f"kind must be one of {sorted(KINDS)}, got {show(kind)}")
 
 
 def stationary_std(kind: str, params: dict[str, Any]) -> float:

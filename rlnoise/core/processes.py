@@ -1,11 +1,15 @@
-"""Unit-noise processes with per-row state: blocks of white noise, OU and colored noise.
+"""Unit-noise processes with per-row state: Ornstein-Uhlenbeck and colored (1/f^beta) noise.
 
-All three share one interface — ``step()`` returns the next unit draw of the
-full batch shape, ``reset(rows)`` restarts the state of some rows (optionally
-with new generators) — and work on numpy arrays (from a
-:class:`~rlnoise.core.random.RowRandom`) or torch tensors (from a
-:class:`~rlnoise.core.random.TorchRowRandom`). Values are unscaled: the
-injector multiplies them by the spec's scale.
+They share one interface with :class:`~rlnoise.core.blocks.UnitBlock` (white
+noise) — ``step()`` advances and returns the next unit draw of the full batch
+shape, ``reset(rows)`` restarts the state of some rows (optionally with new
+generators) — and add one public operation, ``peek(rows, fresh)``: the value
+those rows would see at the next step, with ``fresh`` standard normals standing
+in for the randomness not drawn yet, without advancing anything (the noise of a
+vector env's final observation is the draw its episode would have seen next).
+They work on numpy arrays (from a :class:`~rlnoise.core.random.RowRandom`) or
+torch tensors (from a :class:`~rlnoise.core.random.TorchRowRandom`). Values are
+unscaled: the stream multiplies them by the spec's scale.
 
 Example:
     >>> from rlnoise.core.random import RowRandom, make_rng
@@ -23,109 +27,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlnoise.core.random import RowRandom, TorchRowRandom
+from rlnoise.core.blocks import Source, UnitBlock, check_rows, full_shape
+from rlnoise.core.random import TorchRowRandom
 
-__all__ = ["ColoredNoiseProcess", "OUProcess", "UnitBlock", "powerlaw_noise"]
-
-Source = RowRandom | TorchRowRandom
-
-
-def _full_shape(source: Source, row_shape: tuple[int, ...]) -> tuple[int, ...]:
-    return row_shape if source.n_rows is None else (source.n_rows, *row_shape)
-
-
-def _check_rows(source: Source, rows: Sequence[int] | None) -> None:
-    if rows is not None and source.n_rows is None:
-        raise ValueError("rows can only be given for a batched source (n_rows set)")
-
-
-class UnitBlock:
-    """White unit noise drawn ``block_size`` steps at a time and handed out step by step.
-
-    Drawing in blocks removes the per-call overhead of the generator; each
-    row's values are still the consecutive stream of its own generator, so a
-    row reseeded at step ``p`` sees exactly what a fresh generator gives.
-
-    Args:
-        kind: Kind whose unit distribution is drawn.
-        row_shape: Shape of one row (the whole draw when unbatched).
-        source: Where draws come from.
-        dtype: Array dtype (numpy or torch).
-        block_size: Steps drawn per refill.
-    """
-
-    def __init__(
-        self,
-        kind: str,
-        row_shape: tuple[int, ...],
-        source: Source,
-        dtype: Any,
-        block_size: int = 256,
-    ):
-        self.kind = kind
-        self.row_shape = tuple(row_shape)
-        self.source = source
-        self.dtype = dtype
-        self.block_size = int(block_size)
-        self.shape = _full_shape(source, self.row_shape)
-        self.multiplier: Any = None
-        self._pos = 0
-        self._refill()
-
-    def _refill(self) -> None:
-        self._block = self.source.unit(
-            self.kind, self.row_shape, self.dtype, lead=(self.block_size,)
-        )
-        self._pos = 0
-        self._rescale()
-
-    def _rescale(self) -> None:
-        # A scaled copy of the block: one multiply per block instead of one per step.
-        self._scaled = self._block if self.multiplier is None else self._block * self.multiplier
-
-    def set_multiplier(self, multiplier: Any) -> None:
-        """Scale every draw handed out from now on by ``multiplier`` (``None``: unscaled)."""
-        self.multiplier = multiplier
-        self._rescale()
-
-    def step(self) -> Any:
-        """The next draw (times the multiplier), shape ``(n_rows, *row_shape)``.
-
-        The result is a view into the block: do not modify it.
-        """
-        if self._pos == self.block_size:
-            self._refill()
-        out = self._scaled[self._pos]
-        self._pos += 1
-        return out
-
-    def reset(self, rows: Sequence[int] | None = None, rngs: Any = None) -> None:
-        """Reseed ``rows`` (all when ``None``) with ``rngs``; without ``rngs`` nothing changes.
-
-        White noise has no state, so a reset only matters when a new generator
-        is given: the rest of the block is redrawn from it.
-        """
-        _check_rows(self.source, rows)
-        if rngs is None:
-            return
-        self.source.reseed(rows, rngs)
-        if rows is None or not self.source.per_row:
-            self._refill()
-            return
-        remaining = self.block_size - self._pos
-        if remaining:
-            fresh = self.source.unit(
-                self.kind, self.row_shape, self.dtype, lead=(remaining,), rows=rows
-            )
-            self._block[self._pos :, list(rows)] = fresh  # type: ignore[assignment]
-            self._rescale()
+__all__ = ["ColoredNoiseProcess", "OUProcess", "UnitBlock", "make_process", "powerlaw_noise"]
 
 
 class OUProcess:
     """Batched unit Ornstein-Uhlenbeck process ``z' = (1 - theta dt) z + sqrt(dt) eps``.
 
-    With noise ``mean + scale * z`` this is SB3's ``OrnsteinUhlenbeckActionNoise``
-    with ``sigma = scale``. The state starts (and resets) at zero.
+    The noise is ``scale * z + offset``, where the offset relaxes from 0 toward
+    ``mean`` as SB3's process does, ``offset' = offset + theta (mean - offset) dt``:
+    with a constant scale this is exactly SB3's ``OrnsteinUhlenbeckActionNoise``
+    (``sigma = scale``, ``initial_noise`` 0) on the same standard normals. Both
+    state and offset start (and reset) at zero.
 
     Args:
         row_shape: Shape of one row.
@@ -134,6 +49,7 @@ class OUProcess:
         source: Where the Gaussian increments come from.
         dtype: Array dtype.
         block_size: Increments drawn per refill.
+        mean: The level the noise relaxes to (0: no offset is kept).
     """
 
     def __init__(
@@ -144,27 +60,51 @@ class OUProcess:
         source: Source,
         dtype: Any = np.float64,
         block_size: int = 256,
+        mean: float = 0.0,
     ):
+        self.theta, self.dt, self.mean = float(theta), float(dt), float(mean)
         self.decay = 1.0 - theta * dt
         self.diffusion = math.sqrt(dt)
         self.increments = UnitBlock("gaussian", row_shape, source, dtype, block_size)
         self.shape = self.increments.shape
         self.state = _zeros(source, self.shape, dtype)
+        # Output units (not scaled): None while mean is 0, so the common case pays nothing.
+        self.offset: Any = _zeros(source, self.shape, dtype) if self.mean else None
 
     def step(self) -> Any:
         """Advance one step and return the state (do not modify it)."""
         state = self.state * self.decay
         state += self.diffusion * self.increments.step()
         self.state = state
+        if self.offset is not None:
+            self.offset = self._next_offset(self.offset)
         return state
+
+    def _next_offset(self, offset: Any) -> Any:
+        return offset + self.theta * (self.mean - offset) * self.dt
+
+    def peek(self, rows: Any, fresh: Any) -> Any:
+        """The unit state of ``rows`` (``None``: all) one step on, with increments ``fresh``."""
+        state = self.state if rows is None else self.state[rows]
+        return state * self.decay + self.diffusion * fresh
+
+    def peek_offset(self, rows: Any) -> Any:
+        """The offset of ``rows`` after one more step (``None`` when ``mean`` is 0)."""
+        if self.offset is None:
+            return None
+        return self._next_offset(self.offset if rows is None else self.offset[rows])
 
     def reset(self, rows: Sequence[int] | None = None, rngs: Any = None) -> None:
         """Zero the state of ``rows`` (all when ``None``), reseeding them with ``rngs`` if given."""
         self.increments.reset(rows, rngs)
         if rows is None:
             self.state = self.state * 0
+            if self.offset is not None:
+                self.offset = self.offset * 0
         else:
             self.state[list(rows)] = 0
+            if self.offset is not None:
+                self.offset[list(rows)] = 0
 
 
 def powerlaw_noise(normals: Any, beta: float, length: int) -> Any:
@@ -242,7 +182,7 @@ class ColoredNoiseProcess:
         self.length = int(length)
         self.source = source
         self.dtype = dtype
-        self.shape = _full_shape(source, self.row_shape)
+        self.shape = full_shape(source, self.row_shape)
         # Buffer indexed by global step modulo length, so a step is one contiguous slice
         # even when rows started at different steps.
         self._buffer = _zeros(source, (self.length, *self.shape), dtype)
@@ -282,12 +222,45 @@ class ColoredNoiseProcess:
         self._pos += 1
         return out
 
+    def peek(self, rows: Any, fresh: Any) -> Any:
+        """The unit draw of ``rows`` (``None``: all) at the next step: the rest of their
+        sequence, or ``fresh`` where a row's sequence is used up (a new one would start)."""
+        current = self._buffer[self._pos % self.length]
+        if self.source.n_rows is None:
+            return current if self._expires[0] > self._pos else fresh
+        if rows is None:
+            rows = slice(None)
+        live = self._expires[rows] > self._pos
+        current = current[rows]
+        if isinstance(current, torch.Tensor):
+            mask: Any = torch.as_tensor(live, device=current.device)
+            return torch.where(mask.reshape(-1, *([1] * len(self.row_shape))), current, fresh)
+        return np.where(live.reshape(-1, *([1] * len(self.row_shape))), current, fresh)
+
     def reset(self, rows: Sequence[int] | None = None, rngs: Any = None) -> None:
         """Start fresh sequences for ``rows`` (all when ``None``), reseeding them with ``rngs``."""
-        _check_rows(self.source, rows)
+        check_rows(self.source, rows)
         if rngs is not None:
             self.source.reseed(rows, rngs)
         self._generate(rows)
+
+
+def make_process(
+    kind: str,
+    params: dict[str, Any],
+    row_shape: tuple[int, ...],
+    source: Source,
+    dtype: Any,
+    block_size: int = 256,
+) -> UnitBlock | OUProcess | ColoredNoiseProcess:
+    """The unit process of ``kind``: OU, colored, or white noise in blocks for the others."""
+    if kind == "ou":
+        return OUProcess(
+            row_shape, params["theta"], params["dt"], source, dtype, block_size, params["mean"]
+        )
+    if kind == "colored":
+        return ColoredNoiseProcess(row_shape, params["beta"], params["length"], source, dtype)
+    return UnitBlock(kind, row_shape, source, dtype, block_size)
 
 
 def _zeros(source: Source, shape: tuple[int, ...], dtype: Any) -> Any:

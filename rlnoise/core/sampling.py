@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlnoise.core.kinds import KINDS, combine, unit_numpy, unit_torch
+from rlnoise.core.combine import Combiner
+from rlnoise.core.kinds import KINDS, unit_numpy, unit_torch
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
 
 __all__ = ["perturb", "sample"]
@@ -131,31 +132,18 @@ def perturb(
     noise = sample(
         spec, rng, shape, dtype=dtype, device=x.device if is_torch else None, scale=scale, t=t
     )
-    if spec.info.scale_is_probability:
-        probability = _scale(spec, shape, scale, t)
-        out = combine(
-            spec.kind,
-            spec.mode or "",
-            x,
-            noise,
-            probability=probability,
-            params=spec.param_dict,
-            low=low,
-            high=high,
-        )
-    else:
-        out = combine(spec.kind, spec.mode or "", x, noise)
+    factor = _scale(spec, shape, scale, t) if spec.info.scale_is_probability else None
+    clip: tuple[Any, Any] | None = None
     if spec.clip is not None:
-        bounds: tuple[Any, Any]
         if spec.clip == "space":
             if low is None or high is None:
                 raise ValueError("clip='space' needs the bounds of the noised space (low/high)")
-            bounds = (low, high)
+            clip = (low, high)
         else:
-            bounds = (spec.clip[0], spec.clip[1])
+            clip = (spec.clip[0], spec.clip[1])
         if is_torch:
-            lo, hi = (torch.as_tensor(b, dtype=out.dtype, device=out.device) for b in bounds)
-            out = torch.clamp(out, lo, hi)
-        else:
-            out = np.clip(out, *bounds)
-    return out
+            clip = (
+                torch.as_tensor(clip[0], dtype=noise.dtype, device=noise.device),
+                torch.as_tensor(clip[1], dtype=noise.dtype, device=noise.device),
+            )
+    return Combiner(spec, low=low, high=high, clip=clip)(x, noise, factor)

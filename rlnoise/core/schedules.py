@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from rlnoise.core._checks import check_choice, check_float, check_int, check_keys, show
+from rlnoise.core.checks import check_choice, check_float, check_int, check_keys, show
 
 __all__ = [
     "SCHEDULES",

@@ -8,7 +8,8 @@ weights and activations, gradients, evaluation conditions) takes a
 Compact strings are ``kind[:scale][,key=value...]``, for example
 ``"gaussian:0.1"``, ``"ou:0.3,theta=0.5"`` or
 ``"dropout:0.2,rescale=true,phases=train"``. Lists inside strings use ``+``
-(``phases=rollout+train``) or ``|`` (``where=mlp_extractor.*|action_net.*``).
+(``phases=rollout+train``), ``|`` (``where=mlp_extractor.*|action_net.*``) or
+brackets (``values=[-5,5]``, ``clip=[-1,1]``).
 
 Example:
     >>> spec = NoiseSpec.parse("gaussian:0.1")
@@ -31,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from rlnoise.core._checks import check_choice, check_float, check_int, check_keys, show
 from rlnoise.core.adaptive import AdaptiveScale
-from rlnoise.core.kinds import KINDS, MODES, KindInfo
+from rlnoise.core.checks import check_choice, check_float, check_int, check_keys, show
+from rlnoise.core.kinds import KINDS, KindInfo
 from rlnoise.core.schedules import ConstantSchedule, Schedule, schedule_from_dict
 
 __all__ = ["PHASES", "RESAMPLE_EVENTS", "NoiseSpec", "NoiseSpecLike", "as_noise_spec"]
@@ -171,10 +172,10 @@ class NoiseSpec:
         set_ = object.__setattr__
         set_(self, "scale", _normalise_scale(self.scale, info.scale_is_probability))
         mode = info.default_mode if self.mode is None else self.mode
-        check_choice("mode", mode, MODES)
-        if mode not in info.modes:
+        if not isinstance(mode, str) or mode not in info.modes:
+            # Only the modes this kind supports (MODES lists every kind's).
             raise ValueError(
-                f"mode for kind {info.name!r} must be one of {list(info.modes)}, got {mode!r}"
+                f"mode must be one of {list(info.modes)} for kind {info.name!r}, got {show(mode)}"
             )
         set_(self, "mode", mode)
         if self.relative_to is not None:
@@ -305,7 +306,7 @@ class NoiseSpec:
         """
         if not isinstance(text, str):
             raise ValueError(f"a noise spec string is required, got {show(text)}")
-        head, *options = [part.strip() for part in text.split(",")]
+        head, *options = [part.strip() for part in _split_top_level(text)]
         kind, _, scale = head.partition(":")
         data: dict[str, Any] = {"kind": kind.strip()}
         if scale.strip():
@@ -394,7 +395,28 @@ def _parse_number(field: str, text: str) -> float:
         raise ValueError(f"{field} must be a number, got {text!r}") from None
 
 
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside brackets: ``values=[-5,5]`` stays one option."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return parts
+
+
 def _parse_value(key: str, text: str) -> Any:
+    if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
+        items = [item.strip() for item in text[1:-1].split(",")]
+        items = [item for item in items if item]
+        if key in ("values", "clip"):
+            return [_parse_number(key, item) for item in items]
+        return items if key in ("phases", "where") else [_parse_value(key, i) for i in items]
     if key in ("phases",):
         return [part for part in text.split("+") if part]
     if key == "where":

@@ -5,8 +5,11 @@ functions of a policy's actor and critic) combines the module's output with a
 fresh draw, from a generator the injector owns, on every forward pass:
 Gaussian/uniform/Laplace noise (additive or multiplicative), ``dropout``
 (multiplicative Bernoulli mask) or ``salt_pepper`` with explicit impulse
-``values``. Hooks exist only while the noise is active (by default in the
-``train`` phase), so other phases run the plain network.
+``values``. The noise is attached around the modules' forward passes only
+while it is active (by default in the ``train`` phase), so other phases run the
+plain network. Unit draws come from :func:`rlnoise.core.kinds.unit_torch` and
+combine through :class:`rlnoise.core.combine.Combiner`; the scale is fused into
+the combination (one kernel for ``x + scale * noise``).
 
 Example:
     >>> import torch
@@ -26,23 +29,24 @@ Example:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.hooks import RemovableHandle
 
-from rlnoise.core.kinds import combine, unit_torch
+from rlnoise.core.combine import Combiner
+from rlnoise.core.kinds import KINDS, fill_unit_torch
+from rlnoise.core.random import DeviceGenerators
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
-from rlnoise.nn._random import DeviceGenerators
+from rlnoise.nn._forward import Perturbation, attach, detach
 from rlnoise.nn._spec_injector import SpecInjector
 from rlnoise.nn.control import NoiseControl
 
 __all__ = ["ACTIVATION_KINDS", "ActivationNoise", "check_activation_spec"]
 
-ACTIVATION_KINDS = ("gaussian", "uniform", "laplace", "dropout", "salt_pepper")
+# Every stateless kind: a fresh draw per forward pass.
+ACTIVATION_KINDS = tuple(name for name, info in KINDS.items() if not info.stateful)
 
 
 def check_activation_spec(spec: NoiseSpecLike, field: str = "activation_noise") -> NoiseSpec:
@@ -82,6 +86,50 @@ def check_activation_spec(spec: NoiseSpecLike, field: str = "activation_noise") 
     return spec
 
 
+class _OutputNoise(Perturbation):
+    """Noise on one module's output, checked to be a float tensor.
+
+    The unit draws go into a buffer kept per module (the same values as a fresh
+    tensor, without the allocation) unless the combination keeps a reference to
+    them for the backward pass (multiplicative noise).
+    """
+
+    def __init__(self, noise: ActivationNoise, name: str) -> None:
+        self.noise = noise
+        self.name = name
+        self.buffer: torch.Tensor | None = None
+        self.generator: torch.Generator | None = None  # the buffer's device's
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "buffer": None, "generator": None}
+
+    def output(self, module: nn.Module, out: Any) -> torch.Tensor:
+        buffer = self.buffer
+        if (
+            buffer is None
+            or type(out) is not torch.Tensor
+            or out.shape != buffer.shape
+            or out.dtype != buffer.dtype
+            or out.device != buffer.device
+        ):
+            buffer = self._new_buffer(out)
+        noise = self.noise
+        unit = fill_unit_torch(noise.kind, self.generator, buffer)  # type: ignore[arg-type]
+        return noise.combiner(out, unit, noise.scale)
+
+    def _new_buffer(self, out: Any) -> torch.Tensor:
+        """A buffer for ``out`` (kept unless the combination holds on to it)."""
+        if not isinstance(out, torch.Tensor) or not out.is_floating_point():
+            raise ValueError(
+                f"{self.noise.field}: module {self.name!r} returns {type(out).__name__}, "
+                "not a float tensor; choose modules whose output is a float tensor"
+            )
+        buffer = torch.empty(out.shape, dtype=out.dtype, device=out.device)
+        self.generator = self.noise.generators.get(out.device)
+        self.buffer = None if self.noise.combiner.keeps_noise else buffer
+        return buffer
+
+
 class ActivationNoise(SpecInjector):
     """Noise on the outputs of selected modules of ``root``.
 
@@ -115,73 +163,36 @@ class ActivationNoise(SpecInjector):
         self.field = field
         self.names = list(names)
         self.modules = [root.get_submodule(name) for name in self.names]
-        self._generators = DeviceGenerators(seed, key="activations")
-        self._params = self.spec.param_dict
-        self._clip = self.spec.clip if isinstance(self.spec.clip, tuple) else None
-        self._fast_gaussian = (
-            self.spec.kind == "gaussian"
-            and self.spec.mode == "additive"
-            and self._clip is None
-            and self._schedule.is_constant
-        )
-        self._handles: list[RemovableHandle] = []
+        self.generators = DeviceGenerators(seed, key="activations")
+        self.kind = self.spec.kind
+        clip = self.spec.clip if isinstance(self.spec.clip, tuple) else None
+        self.combiner = Combiner(self.spec, clip=clip)
+        self._outputs = [_OutputNoise(self, name) for name in self.names]
+        self._installed = False
         self.listens = False  # fresh draws: resampling events mean nothing here
         control.register(self)
 
-    def perturb(self, output: torch.Tensor) -> torch.Tensor:
-        """``output`` with one fresh draw of the noise."""
-        generator = self._generators.get(output.device)
-        unit = unit_torch(
-            self.spec.kind, generator, tuple(output.shape), device=output.device, dtype=output.dtype
-        )
-        scale = self.scale
-        if self._is_mask:
-            out = combine(
-                self.spec.kind,
-                str(self.spec.mode),
-                output,
-                unit,
-                probability=scale,
-                params=self._params,
-            )
-        elif self.spec.mode == "additive":
-            out = output.add(unit, alpha=scale)
-        else:
-            out = torch.addcmul(output, output, unit, value=scale)
-        if self._clip is not None:
-            out = out.clamp(self._clip[0], self._clip[1])
-        return out
-
-    def _hook(self, name: str, module: nn.Module, args: Any, output: Any) -> torch.Tensor:
-        if not isinstance(output, torch.Tensor) or not output.is_floating_point():
-            raise ValueError(
-                f"{self.field}: module {name!r} returns {type(output).__name__}, "
-                "not a float tensor; choose modules whose output is a float tensor"
-            )
-        if self._fast_gaussian:
-            # The common case in one draw and one fused add (the draw dominates the cost).
-            generator = self._generators.get(output.device)
-            noise = torch.randn(
-                output.shape, generator=generator, device=output.device, dtype=output.dtype
-            )
-            return output.add(noise, alpha=self._base_scale)
-        return self.perturb(output)
+    def perturb(self, output: torch.Tensor, buffer: torch.Tensor | None = None) -> torch.Tensor:
+        """``output`` with one fresh draw of the noise (drawn into ``buffer`` if given)."""
+        if buffer is None:
+            buffer = torch.empty_like(output, memory_format=torch.contiguous_format)
+        unit = fill_unit_torch(self.kind, self.generators.get(output.device), buffer)
+        return self.combiner(output, unit, self.scale)
 
     @property
     def installed(self) -> bool:
-        """Whether the hooks are in place."""
-        return bool(self._handles)
+        """Whether the noise is applied on forward."""
+        return self._installed
 
     def on_phase(self, phase: str | None) -> None:
-        if phase is not None and phase in self.phases:
-            if not self._handles:
-                for name, module in zip(self.names, self.modules, strict=True):
-                    hook = functools.partial(self._hook, name)
-                    self._handles.append(module.register_forward_hook(hook))
-        else:
-            for handle in self._handles:
-                handle.remove()
-            self._handles.clear()
+        active = phase is not None and phase in self.phases
+        if active and not self._installed:
+            for module, output in zip(self.modules, self._outputs, strict=True):
+                attach(module, output)
+        elif not active and self._installed:
+            for module, output in zip(self.modules, self._outputs, strict=True):
+                detach(module, output)
+        self._installed = active
 
     def on_event(self, event: str) -> None:
         """Activation noise is fresh per forward: no held sample to resample."""

@@ -53,8 +53,8 @@ def insert_layer_norm(mlp: nn.Sequential, *, output_layer: bool) -> int:
             rebuilt.append(norm)
             inserted += 1
     if inserted:
-        for key in list(mlp._modules):
-            del mlp._modules[key]
+        for key, _ in list(mlp.named_children()):
+            delattr(mlp, key)
         for index, module in enumerate(rebuilt):
             mlp.add_module(str(index), module)
     return inserted

@@ -47,9 +47,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rlnoise.core._checks import check_float, check_int
-from rlnoise.core.random import derive_seed
-from rlnoise.nn._random import BlockDraws, DeviceGenerators, resolve_seed
+from rlnoise.core.blocks import UnitBlock, rows_per_block
+from rlnoise.core.checks import check_float, check_int
+from rlnoise.core.random import DeviceGenerators, TorchRowRandom, derive_seed, resolve_seed
 
 __all__ = ["NoisyLinear", "signed_sqrt"]
 
@@ -141,23 +141,27 @@ class NoisyLinear(nn.Module):
         self.reset_parameters()
         self.reset_noise()
 
-    def _make_draws(self) -> BlockDraws:
+    def _make_draws(self) -> UnitBlock:
         # One row per sample, split into views once per block: factorised rows hold
         # [f(eps_in), 1] and f(eps_out) (f applied per block); independent rows the
         # whole (out, in + 1) sample.
-        generators = DeviceGenerators(derive_seed(self.seed, "noise"))
+        source = TorchRowRandom(DeviceGenerators(derive_seed(self.seed, "noise")))
         p, q, b = self.in_features, self.out_features, int(self.has_bias)
         if self.factorised:
-            return BlockDraws(
+            return UnitBlock(
                 "gaussian",
-                p + b + q,
-                generators,
-                drawn=p + q,
+                (p + q,),
+                source,
+                torch.float32,
+                rows_per_block(p + b + q),
                 # functools.partial, not a closure: the layer stays picklable.
                 transform=functools.partial(_bias_column_transform, p) if b else signed_sqrt,
-                shapes=[(p + b,), (q,)],
+                split=[(p + b,), (q,)],
             )
-        return BlockDraws("gaussian", q * (p + b), generators, shapes=[(q, p + b)])
+        numel = q * (p + b)
+        return UnitBlock(
+            "gaussian", (numel,), source, torch.float32, rows_per_block(numel), split=[(q, p + b)]
+        )
 
     # -- views -------------------------------------------------------------------
     @property
@@ -266,13 +270,7 @@ class NoisyLinear(nn.Module):
 
     def _draw(self) -> None:
         # Block draws never require grad: no no_grad context needed (it costs per call).
-        draws = self._draws
-        served, index = draws._served, draws._next
-        if index < len(served):
-            draws._next = index + 1
-            sample = served[index]
-        else:
-            sample = draws.next()
+        sample = self._draws.step()
         if self.factorised:  # ([f(eps_in), 1], f(eps_out))
             self._buffers["epsilon"] = torch.outer(sample[1], sample[0])
         else:
@@ -295,6 +293,7 @@ class NoisyLinear(nn.Module):
             self._draw()
         epsilon: Any = self._buffers["epsilon"]
         if self.cache_effective_weights and not torch.is_grad_enabled():
+            # Tensor._version is torch's in-place version counter; it has no public name.
             key = (state.version, mu._version, sigma._version, mu.data_ptr())
             cache = state.cache
             if cache is not None and cache[0] == key:

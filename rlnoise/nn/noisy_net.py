@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rlnoise.core._checks import check_float, check_keys, show
+from rlnoise.core.checks import check_float, check_keys, show
 from rlnoise.core.random import derive_seed
 from rlnoise.core.spec import PHASES
 from rlnoise.nn.control import NoiseControl, ResampleRule
@@ -240,7 +240,7 @@ class NoisyNet:
         # Lazy: events that pile up before the next forward (an update, then entering
         # train) cost one draw.
         for layer in self._marks.get(event, ()):
-            layer._state.pending = True  # reset_noise(lazy=True), without the call
+            layer.reset_noise(lazy=True)
         for group, counters in self._counters.items():
             if any([counter.fires(event) for counter in counters]):  # every rule counts
                 for layer in self.layers[group]:

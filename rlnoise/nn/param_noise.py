@@ -48,8 +48,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from rlnoise.core._checks import check_int
 from rlnoise.core.adaptive import AdaptiveScale, AdaptiveScaleController
+from rlnoise.core.checks import check_int
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
 from rlnoise.nn.control import NoiseControl, ResampleRule
 from rlnoise.nn.weight_noise import WeightNoise

@@ -9,12 +9,18 @@ Two uses, picked by the spec's ``resample``:
   draw held between those events: exploration in weight space.
 
 The perturbation is applied around the forward pass of the module that owns
-each parameter: a forward pre-hook puts ``param + noise`` in the module's
-``__dict__`` (so the module's own ``self.weight`` reads it, and gradients flow
-to the clean parameter) and a forward hook takes it away again. Stored
-parameters, ``state_dict()``, optimizers and target-network copies only ever
-see the clean values. Hooks exist only while the noise is active, so an
-inactive phase costs nothing.
+each parameter (:mod:`rlnoise.nn._forward`, no torch hooks): ``param + noise``
+goes in the module's ``__dict__`` before the pass (so the module's own
+``self.weight`` reads it, and gradients flow to the clean parameter) and is
+taken away after it. Stored parameters, ``state_dict()``, optimizers and
+target-network copies only ever see the clean values. The perturbation is
+attached only while the noise is active, so an inactive phase costs nothing.
+
+Draws come from the core engine: a :class:`~rlnoise.core.blocks.UnitBlock`
+per module, on the parameters' device, combined by
+:mod:`rlnoise.core.combine` — fresh draws at a fixed scale as prepared blocks
+(the additive noise, multiplicative factor or DropConnect mask ready), so that
+a forward pass costs one operation per parameter and its backward one more.
 
 Example:
     >>> import torch
@@ -36,22 +42,28 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.hooks import RemovableHandle
 
+from rlnoise.core.blocks import UnitBlock, rows_per_block
+from rlnoise.core.combine import Combiner, apply_prepared, prepare
+from rlnoise.core.kinds import KINDS
+from rlnoise.core.random import DeviceGenerators, TorchRowRandom
 from rlnoise.core.spec import PHASES, NoiseSpec, NoiseSpecLike, as_noise_spec
-from rlnoise.nn._random import BlockDraws, DeviceGenerators
+from rlnoise.nn._forward import Perturbation, attach, detach
 from rlnoise.nn._spec_injector import SpecInjector
 from rlnoise.nn.control import NoiseControl, ResampleRule
 
 __all__ = ["WEIGHT_KINDS", "WeightNoise", "check_weight_spec", "resolve_parameters"]
 
-WEIGHT_KINDS = ("gaussian", "uniform", "laplace", "dropout")
+# Stateless kinds that perturb a value (salt_pepper replaces it by impulses).
+WEIGHT_KINDS = tuple(
+    name for name, info in KINDS.items() if not info.stateful and info.default_mode != "replace"
+)
 _MISSING = object()
 
 
@@ -107,20 +119,98 @@ def resolve_parameters(root: nn.Module, names: Sequence[str], field: str) -> lis
                 "inside a submodule's forward pass, so it cannot be perturbed there"
             )
         owner = root.get_submodule(owner_name)
-        param = owner._parameters.get(attr)
+        param = dict(owner.named_parameters(recurse=False)).get(attr)
         if not isinstance(param, nn.Parameter):
             raise ValueError(f"{field}: {name!r} is not a parameter of {owner_name!r}")
         targets.append(_Target(name, owner, attr, param))
     return targets
 
 
-def _mask_block(scale: float, keep_value: float, block: torch.Tensor) -> torch.Tensor:
-    return (block >= scale).to(block.dtype).mul_(keep_value)
+class _OwnerNoise(Perturbation):
+    """The perturbed parameters of one module, in place for its forward pass only.
 
+    Each forward pass saves what the module's ``__dict__`` held for a parameter
+    (a shadow of an earlier perturbation, or nothing) and puts it back after,
+    so perturbations stacked on one module unwind in reverse order.
+    """
 
-def _scale_block(scale: float, offset: float, block: torch.Tensor) -> torch.Tensor:
-    block = block.mul_(scale)
-    return block.add_(offset) if offset else block
+    def __init__(self, noise: WeightNoise, targets: list[_Target], seed: int | None) -> None:
+        self.noise = noise
+        self.targets = targets
+        self.attrs = [t.attr for t in targets]
+        self.generators = DeviceGenerators(seed, key=targets[0].name)
+        self.draws: UnitBlock | None = None
+        self.held: tuple[torch.Tensor, ...] = ()
+        self.saved: list[list[Any]] = [[] for _ in targets]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A held sample is a view of a whole block of draws: copy only the sample.
+        return {**self.__dict__, "held": tuple(t.clone() for t in self.held)}
+
+    def make_draws(self, transform: Any) -> None:
+        """A block of unit draws (``transform``: prepared operands) on the parameters' device."""
+        params = [t.param for t in self.targets]
+        numel = sum(p.numel() for p in params)
+        self.draws = UnitBlock(
+            self.noise.spec.kind,
+            (numel,),
+            TorchRowRandom(self.generators),
+            torch.float32,
+            rows_per_block(numel),
+            transform=transform,
+            split=[tuple(p.shape) for p in params],
+        )
+        self.retarget()
+
+    def retarget(self) -> None:
+        """Draw on the device and in the dtype of the parameters."""
+        first = self.targets[0].param
+        assert self.draws is not None
+        self.draws.retarget(first.device, first.dtype)
+
+    def resample(self) -> None:
+        """A new held draw (on the parameters' current device)."""
+        assert self.draws is not None
+        self.retarget()
+        self.held = self.draws.step()
+
+    def enter(self, module: nn.Module) -> None:
+        noise, shadows = self.noise, module.__dict__
+        draws = self.draws
+        assert draws is not None
+        if noise.prepared:
+            operands, additive, clip = draws.step(), noise.additive, noise.combiner.clip
+            for attr, target, stack, operand in zip(
+                self.attrs, self.targets, self.saved, operands, strict=True
+            ):
+                current = shadows.get(attr, _MISSING)
+                stack.append(current)
+                base = target.param if current is _MISSING else current
+                out = apply_prepared(additive, base, operand)
+                shadows[attr] = out if clip is None else out.clamp(clip[0], clip[1])
+            return
+        if noise.fresh:
+            self.retarget()  # follow the parameters, as a held draw does when resampled
+            units = draws.step()
+        else:
+            units = self.held
+        scale = noise.scale
+        for attr, target, stack, unit in zip(
+            self.attrs, self.targets, self.saved, units, strict=True
+        ):
+            current = shadows.get(attr, _MISSING)
+            stack.append(current)
+            base = target.param if current is _MISSING else current
+            shadows[attr] = noise.perturb(base, unit, scale)
+
+    def leave(self, module: nn.Module) -> None:
+        shadows = module.__dict__
+        for attr, stack in zip(self.attrs, self.saved, strict=True):
+            previous = stack.pop() if stack else _MISSING
+            if previous is _MISSING:
+                shadows.pop(attr, None)
+            else:
+                shadows[attr] = previous
 
 
 class WeightNoise(SpecInjector):
@@ -163,56 +253,36 @@ class WeightNoise(SpecInjector):
         self.rule = None if self.fresh else ResampleRule(resample)
         self.targets = resolve_parameters(root, names, field)
         self.names = [t.name for t in self.targets]
-        self._groups: dict[int, list[int]] = {}
-        for index, target in enumerate(self.targets):
-            self._groups.setdefault(id(target.owner), []).append(index)
-        self._additive = self.spec.mode == "additive"
-        self._rescale = bool(self.spec.param_dict.get("rescale", False))
-        self._relative_std = self.spec.relative_to == "std"
-        self._clip = self.spec.clip if isinstance(self.spec.clip, tuple) else None
+        by_owner: dict[int, list[_Target]] = {}
+        for target in self.targets:
+            by_owner.setdefault(id(target.owner), []).append(target)
+        self.owners = [_OwnerNoise(self, targets, seed) for targets in by_owner.values()]
+        self.additive = self.spec.mode == "additive"
+        self.relative_std = self.spec.relative_to == "std"
+        clip = self.spec.clip if isinstance(self.spec.clip, tuple) else None
+        self.combiner = Combiner(self.spec, clip=clip)
         # Fresh draws at a fixed scale are prepared a block at a time: the block holds
         # the ready additive noise, multiplicative factor or mask, so a forward pass
         # costs one operation on the parameter and its backward one more at most.
-        self._prepared = self.fresh and self._schedule.is_constant and not self._relative_std
-        self._generators = {
-            owner_id: DeviceGenerators(seed, key=self.targets[indices[0]].name)
-            for owner_id, indices in self._groups.items()
-        }
-        self._draws: dict[int, BlockDraws] = {}
+        self.prepared = self.fresh and self._schedule.is_constant and not self.relative_std
         self._make_draws()
-        self._held: dict[int, torch.Tensor] = {}
-        self._handles: list[RemovableHandle] = []
-        self._saved: dict[int, list[Any]] = {index: [] for index in range(len(self.targets))}
+        self._installed = False
         self.listens = not self.fresh  # a held sample waits for its resampling events
         if not self.fresh:
             self.resample()
         if register:
             control.register(self)
 
-    def __getstate__(self) -> dict[str, Any]:
-        # A held sample is a view of a whole block of draws: copy only the sample.
-        return {**self.__dict__, "_held": {i: t.clone() for i, t in self._held.items()}}
-
     def _make_draws(self) -> None:
-        transform = self._prepare_transform() if self._prepared else None
-        for owner_id, indices in self._groups.items():
-            params = [self.targets[i].param for i in indices]
-            self._draws[owner_id] = BlockDraws(
-                self.spec.kind,
-                sum(p.numel() for p in params),
-                self._generators[owner_id],
-                shapes=[tuple(p.shape) for p in params],
-                transform=transform,
+        transform = None
+        if self.prepared:
+            # functools.partial of a module function, not a lambda: the policy stays picklable.
+            rescale = bool(self.spec.param_dict.get("rescale", False))
+            transform = functools.partial(
+                prepare, self.spec.kind, str(self.spec.mode), rescale, self.scale
             )
-        self._retarget_draws()  # new draws start on the parameters' device and dtype
-
-    def _prepare_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        scale = self.scale
-        # functools.partial of module functions, not lambdas: the policy stays picklable.
-        if self._is_mask:
-            keep_value = (1.0 / (1.0 - scale) if scale < 1.0 else 0.0) if self._rescale else 1.0
-            return functools.partial(_mask_block, scale, keep_value)
-        return functools.partial(_scale_block, scale, 0.0 if self._additive else 1.0)
+        for owner in self.owners:
+            owner.make_draws(transform)  # on the parameters' device and dtype
 
     # -- scale -------------------------------------------------------------------
     @property
@@ -223,115 +293,48 @@ class WeightNoise(SpecInjector):
     def set_base_scale(self, scale: float) -> None:
         """Replace the scale before the schedule."""
         self._base_scale = float(scale)
-        if self._prepared:
+        if self.prepared:
             self._make_draws()  # prepared blocks hold the old scale
 
     # -- draws -------------------------------------------------------------------
     def resample(self) -> None:
         """Draw a new held sample for every selected parameter."""
-        for owner_id, indices in self._groups.items():
-            self._held.update(self._draw_group(owner_id, indices))
-
-    def _draw_group(self, owner_id: int, indices: list[int]) -> dict[int, torch.Tensor]:
-        first = self.targets[indices[0]].param
-        draws = self._draws[owner_id].next(first.device, first.dtype)
-        return dict(zip(indices, draws, strict=True))
+        for owner in self.owners:
+            owner.resample()
 
     def perturb(self, param: torch.Tensor, unit: torch.Tensor, scale: float) -> torch.Tensor:
         """``param`` combined with unit noise ``unit`` at ``scale`` (the spec's mode)."""
-        if self._is_mask:
-            out = param * (unit >= scale)
-            if self._rescale:
-                out = out * (1.0 / (1.0 - scale)) if scale < 1.0 else out * 0.0
-        elif self._relative_std:
-            factor = param.detach().std() * scale
-            out = param + unit * factor if self._additive else param + param * unit * factor
-        elif self._additive:
-            out = param.add(unit, alpha=scale)
-        else:
-            out = torch.addcmul(param, param, unit, value=scale)
-        if self._clip is not None:
-            out = out.clamp(self._clip[0], self._clip[1])
-        return out
+        if self.relative_std and not self._is_mask:
+            return self.combiner(param, unit, param.detach().std() * scale)
+        return self.combiner(param, unit, scale)
 
-    def _apply_prepared(self, param: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
-        out = param + prepared if self._additive else param * prepared
-        if self._clip is not None:
-            out = out.clamp(self._clip[0], self._clip[1])
-        return out
-
-    # -- hooks -------------------------------------------------------------------
-    def _pre_hook(self, owner_id: int, module: nn.Module, args: Any) -> None:
-        indices = self._groups[owner_id]
-        targets, shadows, saved = self.targets, module.__dict__, self._saved
-        if self._prepared:
-            # install() targeted the draws at the parameters' device and dtype.
-            draws = self._draws[owner_id].next()
-            for index, prepared in zip(indices, draws, strict=True):
-                target = targets[index]
-                current = shadows.get(target.attr, _MISSING)
-                saved[index].append(current)
-                base = target.param if current is _MISSING else current
-                shadows[target.attr] = self._apply_prepared(base, prepared)
-            return
-        units = self._draw_group(owner_id, indices) if self.fresh else self._held
-        scale = self.scale
-        for index in indices:
-            target = targets[index]
-            current = shadows.get(target.attr, _MISSING)
-            saved[index].append(current)
-            base = target.param if current is _MISSING else current
-            shadows[target.attr] = self.perturb(base, units[index], scale)
-
-    def _post_hook(self, owner_id: int, module: nn.Module, args: Any, output: Any) -> None:
-        shadows = module.__dict__
-        for index in self._groups[owner_id]:
-            attr = self.targets[index].attr
-            stack = self._saved[index]
-            previous = stack.pop() if stack else _MISSING
-            if previous is _MISSING:
-                shadows.pop(attr, None)
-            else:
-                shadows[attr] = previous
-
+    # -- attaching ---------------------------------------------------------------
     @property
     def installed(self) -> bool:
-        """Whether the hooks are in place (the noise is applied on forward)."""
-        return bool(self._handles)
+        """Whether the noise is applied on forward."""
+        return self._installed
 
     def install(self) -> None:
-        """Put the hooks in place (idempotent)."""
-        if self._handles:
+        """Apply the noise around the owners' forward passes (idempotent)."""
+        if self._installed:
             return
-        self._retarget_draws()
-        for owner_id, indices in self._groups.items():
-            owner = self.targets[indices[0]].owner
-            self._handles.append(
-                owner.register_forward_pre_hook(functools.partial(self._pre_hook, owner_id))
-            )
-            # Prepended and always called: hooks of stacked perturbations unwind in reverse.
-            self._handles.append(
-                owner.register_forward_hook(
-                    functools.partial(self._post_hook, owner_id), prepend=True, always_call=True
-                )
-            )
+        for owner in self.owners:
+            owner.retarget()
+            attach(owner.targets[0].owner, owner)
+        self._installed = True
 
-    def _retarget_draws(self) -> None:
-        for owner_id, indices in self._groups.items():
-            first = self.targets[indices[0]].param
-            self._draws[owner_id].retarget(first.device, first.dtype)
+    def remove(self) -> None:
+        """Stop applying the noise (idempotent)."""
+        for owner in self.owners:
+            detach(owner.targets[0].owner, owner)
+        self._installed = False
 
     def retarget(self) -> None:
         """Follow the parameters to their device/dtype (after ``.to()``); redraw held noise."""
-        self._retarget_draws()
+        for owner in self.owners:
+            owner.retarget()
         if not self.fresh:
             self.resample()
-
-    def remove(self) -> None:
-        """Take the hooks away (idempotent)."""
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
 
     @contextlib.contextmanager
     def forced(self) -> Iterator[None]:

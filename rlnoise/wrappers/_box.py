@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,12 +31,11 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from rlnoise.core.kinds import combine
-from rlnoise.core.processes import ColoredNoiseProcess, OUProcess
+from rlnoise.core.held import HeldDraws
 from rlnoise.core.random import derive_seed, make_rng
 from rlnoise.core.spec import NoiseSpec
 from rlnoise.core.stream import NoiseStream
-from rlnoise.wrappers._reach import check_env_spec, reachable_bounds
+from rlnoise.wrappers._reach import check_env_spec, widened_box
 
 __all__ = ["BoxNoise"]
 
@@ -60,14 +58,9 @@ class _Group:
     index: Any  # how to select these rows from a batch (None: all of it)
     stream: NoiseStream
     seeds: list[int | None]
-    clip: tuple[np.ndarray, np.ndarray] | None
-    impulse: tuple[Any, Any]
-    hold_steps: int | None  # resample every N steps; 0: once per episode; None: every step
+    hold: HeldDraws | None  # resample="episode" or every N steps; None: a draw per step
     override: Any  # per-row scales of a batched group, shape (rows, ...); None: the spec's
     side: NoiseStream | None = None  # independent draws for final observations
-    held: Any = None
-    age: Any = None
-    pending: Any = None
     local: dict[int, int] = field(default_factory=dict)
 
 
@@ -130,7 +123,7 @@ class BoxNoise:
         self._groups = self._build_groups(list(specs))
         self.scheduled = any(not g.spec.schedule.is_constant for g in self._groups)
         # Episode starts only matter to processes with state and to held draws.
-        self.restarts = any(g.spec.info.stateful or g.hold_steps is not None for g in self._groups)
+        self.restarts = any(g.spec.info.stateful or g.hold is not None for g in self._groups)
         self._whole = (
             self._groups[0] if len(self._groups) == 1 and self._groups[0].index is None else None
         )
@@ -143,19 +136,19 @@ class BoxNoise:
             and self.work_dtype == self.dtype
             and fast.spec.mode == "additive"
             and not fast.spec.info.scale_is_probability
-            and fast.clip is None
-            and fast.hold_steps is None
+            and fast.spec.clip is None
+            and fast.hold is None
             else None
         )
-        # The stream's own block hand-out when a draw needs no per-step work: white noise,
-        # scaled once per block (what ``NoiseStream.sample`` returns, without its checks).
-        self.draw: Any = None
-        self.prescaled = False
-        if self._fast is not None:
-            spec = self._groups[0].spec
-            self.prescaled = not spec.info.stateful and spec.schedule.is_constant
-            self.draw = self._fast._process.step if self.prescaled else self._fast.sample
-        self.output_space = self._widened_space()
+        # One draw to add per step: the stream's fastest hand-out (prescaled white noise
+        # comes straight from its block).
+        self.draw: Any = None if self._fast is None else self._fast.sampler
+        self.prescaled = self._fast is not None and self._fast.prescaled
+        self.output_space = widened_box(
+            self.space,
+            [(g.spec, self._reach(g)) for g in self._groups],
+            self._int_range if self.integer else None,
+        )
 
     # -- construction ------------------------------------------------------------
     def _build_groups(self, specs: list[NoiseSpec | None]) -> list[_Group]:
@@ -212,18 +205,9 @@ class BoxNoise:
         except ValueError as error:
             raise ValueError(f"{name} (space {self.space}): {error}") from None
         stream.set_step(0)
-        clip = None
-        if spec.clip == "space":
-            clip = (low.astype(self.work_dtype), high.astype(self.work_dtype))
-        elif isinstance(spec.clip, tuple):
-            c_low, c_high = spec.clip
-            clip = (np.full(shape, c_low, self.work_dtype), np.full(shape, c_high, self.work_dtype))
-        resample = spec.resample
-        hold: int | None = None
-        if resample == "episode":
-            hold = 0
-        elif isinstance(resample, int):
-            hold = resample
+        hold = None
+        if spec.resample == "episode" or isinstance(spec.resample, int):
+            hold = HeldDraws(stream, 0 if spec.resample == "episode" else int(spec.resample))
         index = None if self.n_rows is None else _row_index(rows, self.n_rows)
         group = _Group(
             spec=spec,
@@ -231,53 +215,26 @@ class BoxNoise:
             index=index,
             stream=stream,
             seeds=[None] * len(rows),
-            clip=clip,
-            impulse=(low.astype(self.work_dtype), high.astype(self.work_dtype)),
-            hold_steps=hold,
+            hold=hold,
             override=override,
         )
         group.local = {row: j for j, row in enumerate(rows)}
         return group
 
-    def _widened_space(self) -> spaces.Box:
-        """The space the noisy values live in: the union over groups (and clean rows)."""
-        low = np.asarray(self.space.low, dtype=np.float64)
-        high = np.asarray(self.space.high, dtype=np.float64)
-        new_low, new_high = low.copy(), high.copy()
-        for group in self._groups:
-            g_low, g_high = self._group_bounds(group, low, high)
-            new_low = np.minimum(new_low, g_low)
-            new_high = np.maximum(new_high, g_high)
-        if self.integer:
-            lo, hi = self._int_range
-            new_low = np.clip(np.floor(new_low), lo, hi)
-            new_high = np.clip(np.ceil(new_high), lo, hi)
-        if np.array_equal(new_low, low) and np.array_equal(new_high, high):
-            return self.space
-        return spaces.Box(
-            low=new_low.astype(self.dtype), high=new_high.astype(self.dtype), dtype=self.dtype
-        )
-
-    def _group_bounds(
-        self, group: _Group, low: np.ndarray, high: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        spec = group.spec
-        if spec.clip == "space":
-            return low, high
-        if spec.schedule.is_constant:
+    def _reach(self, group: _Group) -> np.ndarray:
+        """Largest effective scale per dimension over the group's rows (``inf``: unknown)."""
+        if group.spec.schedule.is_constant:
             # Exactly the scale the stream draws with (range-relative and per-row included).
             scale = np.asarray(group.stream.scale, dtype=np.float64)
             if self.n_rows is not None:
                 scale = scale.max(axis=0)
-            reach = np.broadcast_to(scale, self.row_shape)
+            return np.broadcast_to(scale, self.row_shape)
+        # Any other schedule may grow without a known bound: unbounded where scale > 0.
+        if group.override is None:
+            scale = group.spec.scale_array(self.row_shape)
         else:
-            # Any other schedule may grow without a known bound: unbounded where scale > 0.
-            if group.override is None:
-                scale = spec.scale_array(self.row_shape)
-            else:
-                scale = np.asarray(group.override, dtype=np.float64).max(axis=0)
-            reach = np.where(np.broadcast_to(scale, self.row_shape) > 0, math.inf, 0.0)
-        return reachable_bounds(spec, low, high, reach)
+            scale = np.asarray(group.override, dtype=np.float64).max(axis=0)
+        return np.where(np.broadcast_to(scale, self.row_shape) > 0, np.inf, 0.0)
 
     # -- seeding and episodes ----------------------------------------------------------
     def _rng(self, seed: int | None, *extra: str) -> np.random.Generator:
@@ -305,7 +262,8 @@ class BoxNoise:
             self._reseed_stream(group, group.stream, local, ())
             if group.side is not None:
                 self._reseed_stream(group, group.side, local, ("final",))
-            self._mark_pending(group, [j for j, _ in local])
+            if group.hold is not None:
+                group.hold.restart([j for j, _ in local] if self.n_rows is not None else None)
 
     def _reseed_stream(
         self,
@@ -345,20 +303,11 @@ class BoxNoise:
                 local = [group.local[r] for r in rows if r in group.local]
                 if not local:
                     continue
+            whole = self.n_rows is None or local is None
             if group.spec.info.stateful:
-                if self.n_rows is None or local is None:
-                    group.stream.reset()
-                else:
-                    group.stream.reset(rows=local)
-            self._mark_pending(group, local)
-
-    def _mark_pending(self, group: _Group, local: list[int] | None) -> None:
-        if group.hold_steps is None or group.pending is None:
-            return
-        if local is None or self.n_rows is None:
-            group.pending[...] = True
-        else:
-            group.pending[local] = True
+                group.stream.reset(rows=None if whole else local)
+            if group.hold is not None:
+                group.hold.restart(None if whole else local)
 
     # -- schedule clock ----------------------------------------------------------------
     def set_step(self, t: int) -> None:
@@ -404,65 +353,18 @@ class BoxNoise:
         return out
 
     def _perturb(self, group: _Group, x: np.ndarray) -> np.ndarray:
-        if group.hold_steps is not None:
-            return self._combine(group, x, self._held(group), None)
-        out = group.stream.perturb(x)
-        if group.spec.mode == "multiplicative" and group.clip is None and not self.integer:
-            # inf * (1 + noise) flips sign or turns NaN when the factor is <= 0.
-            out = np.where(np.isfinite(x), out, x)
-        return out
-
-    def _held(self, group: _Group) -> Any:
-        """The held draw, replaced for rows whose episode restarted or whose hold expired.
-
-        The stream advances every step whether or not a row takes the new draw, so
-        each row's held values do not depend on when the other rows redraw.
-        """
-        fresh = group.stream.sample()
-        if group.held is None:
-            group.held = np.array(fresh, copy=True)
-            shape = () if self.n_rows is None else (len(group.rows),)
-            group.age = np.zeros(shape, dtype=np.int64)
-            group.pending = np.zeros(shape, dtype=bool)
-        else:
-            redraw = group.pending.copy()
-            if group.hold_steps:
-                redraw |= group.age >= group.hold_steps
-            if redraw.any():
-                if self.n_rows is None:
-                    group.held = np.array(fresh, copy=True)
-                else:
-                    group.held[redraw] = fresh[redraw]
-                group.age[redraw] = 0
-                group.pending[...] = False
-        group.age += 1
-        return group.held
+        if group.hold is not None:
+            return self._combine(group, x, group.hold.sample(), None)
+        return group.stream.perturb(x)
 
     def _combine(self, group: _Group, x: np.ndarray, noise: Any, local: Any) -> np.ndarray:
-        """Combine ``x`` with given noise exactly as ``NoiseStream.perturb`` does with a draw."""
-        spec = group.spec
-        if spec.info.scale_is_probability:
-            probability = group.stream.scale
-            if local is not None and isinstance(probability, np.ndarray):
-                probability = probability[local]
-            out = combine(
-                spec.kind,
-                str(spec.mode),
-                x,
-                noise,
-                probability=probability,
-                params=spec.param_dict,
-                low=group.impulse[0],
-                high=group.impulse[1],
-            )
-        elif spec.mode == "additive":
-            out = x + noise
-        else:
-            out = x * (1 + noise)
-        if group.clip is not None:
-            out = np.clip(out, group.clip[0], group.clip[1])
-        if group.clip is not None or spec.mode != "additive":
-            out = np.where(np.isfinite(x), out, x)
+        """Combine ``x`` with given (scaled) noise as the stream combines its own draws."""
+        factor = None
+        if group.spec.info.scale_is_probability:
+            factor = group.stream.scale
+            if local is not None and isinstance(factor, np.ndarray):
+                factor = factor[local]
+        out = group.stream.combiner(x, noise, factor)
         return out.astype(self.work_dtype, copy=False)
 
     # -- final observations of vector envs that reset in the same step ------------------
@@ -505,45 +407,31 @@ class BoxNoise:
         """
         if not self.prescaled:
             raise ValueError(f"{self.name}: final_draw() needs constant white additive noise")
-        return self._side(self._whole)._process.step()  # type: ignore[arg-type]
+        return self._side(self._whole).sampler()  # type: ignore[arg-type]
 
     def _side(self, group: _Group) -> NoiseStream:
+        """Independent draws for final observations: the spec's own, or unit normals that
+        stand in for what a stateful process has not drawn yet."""
         if group.side is None:
             spec = group.spec
             stateful = spec.info.stateful
-            rngs = [self._rng(s, "final") for s in group.seeds]
+            stream = group.stream
             group.side = NoiseStream(
                 NoiseSpec("gaussian", scale=1.0) if stateful else spec,
                 self.row_shape,
-                rngs,
+                [self._rng(s, "final") for s in group.seeds],
                 dtype=self.work_dtype,
-                low=group.impulse[0],
-                high=group.impulse[1],
+                low=None if stateful else stream.combiner.low,
+                high=None if stateful else stream.combiner.high,
                 scale=None if stateful else group.override,
             )
             group.side.set_step(self.t)
         return group.side
 
     def _continuation(self, group: _Group, local: np.ndarray) -> Any:
-        if group.hold_steps is not None and group.held is not None:
-            return group.held[local]
-        spec = group.spec
-        if not spec.info.stateful:
-            return self._side(group).sample()[local]
-        eps = self._side(group).sample()[local]
-        # The process object of the stream: read its state without stepping it.
-        process = group.stream._process
-        if isinstance(process, OUProcess):
-            unit = process.state[local] * process.decay + process.diffusion * eps
-        else:
-            assert isinstance(process, ColoredNoiseProcess)
-            live = process._expires[local] > process._pos
-            current = process._buffer[process._pos % process.length][local]
-            shape = (-1, *([1] * len(self.row_shape)))
-            unit = np.where(live.reshape(shape), current, eps)
-        scale = group.stream.scale
-        if isinstance(scale, np.ndarray):
-            scale = scale[local]
-        noise = unit * scale
-        mean = spec.param_dict.get("mean", 0.0)
-        return noise + mean if mean else noise
+        if group.hold is not None and group.hold.held is not None:
+            return group.hold.held[local]
+        fresh = self._side(group).sample()[local]
+        if not group.spec.info.stateful:
+            return fresh
+        return group.stream.peek(local, fresh)

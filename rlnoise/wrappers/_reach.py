@@ -15,13 +15,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from gymnasium import spaces
 
 from rlnoise.core.spec import NoiseSpec
 
-__all__ = ["check_env_spec", "reachable_bounds"]
-
-_UNBOUNDED_KINDS = ("gaussian", "laplace", "ou", "colored")
+__all__ = ["check_env_spec", "reachable_bounds", "widened_box"]
 
 
 def check_env_spec(spec: NoiseSpec, name: str) -> None:
@@ -84,7 +85,7 @@ def reachable_bounds(
                     gain = np.where(p < 1, 1.0 / (1.0 - p), 1.0)
                     g_low = np.where(hit & (low < 0), np.minimum(g_low, low * gain), g_low)
                     g_high = np.where(hit & (high > 0), np.maximum(g_high, high * gain), g_high)
-    elif spec.mode == "multiplicative" or spec.kind in _UNBOUNDED_KINDS:
+    elif spec.mode == "multiplicative" or not spec.info.bounded:
         g_low = np.where(reach > 0, -np.inf, low)
         g_high = np.where(reach > 0, np.inf, high)
     else:  # uniform, additive: moves a value by at most its half-width
@@ -93,3 +94,36 @@ def reachable_bounds(
         c_low, c_high = spec.clip
         g_low, g_high = np.clip(g_low, c_low, c_high), np.clip(g_high, c_low, c_high)
     return g_low, g_high
+
+
+def widened_box(
+    space: spaces.Box,
+    noises: Sequence[tuple[NoiseSpec, np.ndarray]],
+    int_range: tuple[float, float] | None,
+) -> spaces.Box:
+    """The space noisy values live in: the union over ``(spec, reach)`` pairs and clean values.
+
+    Args:
+        space: The clean space.
+        noises: Each spec applied to some rows, with its largest scale per dimension.
+        int_range: For an integer Box, the float range its values are clipped to.
+
+    Returns:
+        ``space`` itself when no bound moves, else a new Box of the same dtype.
+    """
+    low = np.asarray(space.low, dtype=np.float64)
+    high = np.asarray(space.high, dtype=np.float64)
+    new_low, new_high = low.copy(), high.copy()
+    for spec, reach in noises:
+        g_low, g_high = reachable_bounds(spec, low, high, reach)
+        new_low = np.minimum(new_low, g_low)
+        new_high = np.maximum(new_high, g_high)
+    if int_range is not None:
+        lo, hi = int_range
+        new_low = np.clip(np.floor(new_low), lo, hi)
+        new_high = np.clip(np.ceil(new_high), lo, hi)
+    if np.array_equal(new_low, low) and np.array_equal(new_high, high):
+        return space
+    return spaces.Box(
+        low=new_low.astype(space.dtype), high=new_high.astype(space.dtype), dtype=space.dtype
+    )

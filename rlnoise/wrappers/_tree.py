@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from rlnoise.core._checks import show
+from rlnoise.core.checks import show
 from rlnoise.core.spec import NoiseSpec, as_noise_spec
 from rlnoise.wrappers._box import BoxNoise
 

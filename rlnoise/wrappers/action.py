@@ -23,7 +23,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.core import ActType, ObsType
 
-from rlnoise.core._checks import check_probability, show
+from rlnoise.core.checks import check_probability, show
 from rlnoise.core.random import derive_seed, make_rng
 from rlnoise.core.schedules import Schedule, schedule_from_dict
 from rlnoise.core.spec import NoiseSpecLike, as_noise_spec

@@ -121,3 +121,55 @@ def test_random_strings(text) -> None:
 @given(values)
 def test_random_values(value) -> None:
     _only_value_error(value)
+
+
+def _valid_spec_dicts() -> st.SearchStrategy[dict]:
+    """Valid spec dicts of every kind with random option values that a string can hold."""
+
+    def build(kind: str, draw: st.DrawFn) -> dict:
+        info = KINDS[kind]
+        data: dict = {"kind": kind, "mode": draw(st.sampled_from(info.modes))}
+        high = 1.0 if info.scale_is_probability else 1e6
+        data["scale"] = draw(st.floats(0.0, high, allow_nan=False))
+        if not info.scale_is_probability and draw(st.booleans()):
+            data["relative_to"] = draw(st.sampled_from(["range", "std"]))
+        if draw(st.booleans()):
+            low = draw(st.floats(-1e6, 1e6))
+            data["clip"] = draw(st.sampled_from(["space", [low, low + draw(st.floats(1e-3, 1e6))]]))
+        if draw(st.booleans()):
+            data["phases"] = draw(
+                st.lists(st.sampled_from(["rollout", "train", "eval"]), min_size=1, unique=True)
+            )
+        if draw(st.booleans()):
+            data["resample"] = draw(
+                st.one_of(st.sampled_from(["call", "step", "episode"]), st.integers(1, 10**6))
+            )
+        if draw(st.booleans()):
+            data["schedule"] = draw(st.sampled_from(["annealed", "constant", "exponential"]))
+        for name, (default, _) in info.params.items():
+            if draw(st.booleans()):
+                continue
+            if name == "values":
+                low = draw(st.floats(-1e6, 1e6))
+                data[name] = [low, draw(st.floats(-1e6, 1e6))]
+            elif isinstance(default, bool):
+                data[name] = draw(st.booleans())
+            elif isinstance(default, int):
+                data[name] = draw(st.integers(2, 10**6))
+            elif name == "beta":
+                data[name] = draw(st.floats(0.0, 4.0))
+            elif name == "dt":
+                data[name] = draw(st.floats(1e-6, 10.0))
+            elif name in ("theta", "salt_ratio"):
+                data[name] = draw(st.floats(0.0, 1.0))
+            else:
+                data[name] = draw(st.floats(-1e6, 1e6))
+        return data
+
+    return st.composite(lambda draw: build(draw(st.sampled_from(sorted(KINDS))), draw))()
+
+
+@given(_valid_spec_dicts())
+def test_every_spec_with_a_scalar_scale_round_trips_through_str(data: dict) -> None:
+    spec = NoiseSpec.from_dict(data)
+    assert NoiseSpec.parse(str(spec)) == spec

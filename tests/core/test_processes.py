@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from rlnoise import NoiseSpec, NoiseStream
 from rlnoise.core.processes import ColoredNoiseProcess, OUProcess, UnitBlock, powerlaw_noise
 from rlnoise.core.random import RowRandom, TorchRowRandom
 
@@ -138,3 +139,32 @@ def test_torch_and_numpy_powerlaw_agree() -> None:
     expected = powerlaw_noise(normals, 1.0, 32)
     got = powerlaw_noise(torch.as_tensor(normals), 1.0, 32).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mean", [0.0, 1.5, -0.4])
+def test_ou_matches_sb3_draw_for_draw_on_the_same_normals(monkeypatch, mean: float) -> None:
+    # SB3's OrnsteinUhlenbeckActionNoise draws from the global np.random.normal: feed it the
+    # standard normals the stream's own generator hands out (blocks of consecutive draws).
+    from stable_baselines3.common.noise import OrnsteinUhlenbeckActionNoise
+
+    theta, dt, sigma, steps = 0.15, 0.05, 0.3, 300
+    spec = NoiseSpec("ou", sigma, params={"theta": theta, "dt": dt, "mean": mean})
+    stream = NoiseStream(spec, (2,), np.random.default_rng(0), block_size=steps)
+    normals = iter(np.random.default_rng(0).standard_normal((steps, 2)))
+    monkeypatch.setattr(np.random, "normal", lambda size: next(normals))
+    sb3 = OrnsteinUhlenbeckActionNoise(
+        np.full(2, mean), np.full(2, sigma), theta=theta, dt=dt, dtype=np.float64
+    )
+    ours, theirs = [], []
+    for _ in range(2):  # two episodes: after a reset both start again from 0
+        ours += [stream.sample() for _ in range(steps // 2)]
+        theirs += [sb3() for _ in range(steps // 2)]
+        stream.reset()
+        sb3.reset()
+    # Two float64 evaluations of one recursion (SB3: x' = x + theta (mu - x) dt + ...; here
+    # sigma z + offset): a few ulps per step, forgotten at rate theta dt, so at most about
+    # 4 eps / (theta dt) x max |x|.
+    tolerance = 4 * np.finfo(np.float64).eps / (theta * dt) * max(1.0, np.abs(theirs).max())
+    np.testing.assert_allclose(np.stack(ours), np.stack(theirs), rtol=0, atol=tolerance)
+    if mean:  # the first draw is near 0 (relaxing toward the mean), not near the mean
+        assert np.all(np.abs(ours[0]) < abs(mean) / 2)

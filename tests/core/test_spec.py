@@ -145,7 +145,7 @@ def test_schedule_accepts_object_name_or_dict() -> None:
         ({"kind": "dropout", "rescale": "yes"}, "rescale must be true or false, got 'yes'"),
         (
             {"kind": "gaussian", "mode": "replace"},
-            r"mode for kind 'gaussian' must be one of \['additive'",
+            r"mode must be one of \['additive', 'multiplicative'\] for kind 'gaussian'",
         ),
         ({"kind": "gaussian", "mode": "add"}, r"mode must be one of \['additive'"),
         ({"kind": "dropout", "relative_to": "range"}, "relative_to is meaningless"),
@@ -236,6 +236,43 @@ def test_str_is_the_compact_form_and_parses_back(text: str) -> None:
     spec = NoiseSpec.parse(text)
     assert NoiseSpec.parse(str(spec)) == spec  # no option silently dropped
     assert str(spec) == spec.to_string()
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_bad_mode_lists_only_the_modes_of_its_kind(kind: str) -> None:
+    modes = KINDS[kind].modes
+    with pytest.raises(ValueError) as error:
+        NoiseSpec.parse(f"{kind}:0.1,mode=additve")
+    message = str(error.value)
+    assert f"mode must be one of {list(modes)} for kind {kind!r}, got 'additve'" in message
+    for other in {"additive", "multiplicative", "replace"} - set(modes):
+        assert f"'{other}'" not in message.split("got")[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("salt_pepper:0.05,values=[-5,5]", "values", (-5.0, 5.0)),
+        ("salt_pepper:0.05,values=[ -5 , 5 ],salt_ratio=0.3", "values", (-5.0, 5.0)),
+        ("gaussian:0.1,clip=[-1,1]", "clip", (-1.0, 1.0)),
+        ("gaussian:0.1,phases=[rollout,train]", "phases", ("rollout", "train")),
+    ],
+)
+def test_bracket_lists_parse_as_the_errors_suggest_and_round_trip(
+    text: str, field: str, value: object
+) -> None:
+    spec = NoiseSpec.parse(text)
+    got = spec.param_dict[field] if field in spec.param_dict else getattr(spec, field)
+    assert got == value
+    assert NoiseSpec.parse(str(spec)) == spec
+
+
+def test_the_values_error_shows_a_form_that_parses() -> None:
+    with pytest.raises(ValueError, match=r"values must be \[low, high\]") as error:
+        NoiseSpec.parse("salt_pepper:0.05,values=[5]")
+    suggested = str(error.value).split(" must be ")[1].split(" or ")[0]  # "[low, high]"
+    filled = suggested.replace("low", "-5").replace("high", "5")
+    assert NoiseSpec.parse(f"salt_pepper:0.05,values={filled}").param_dict["values"] == (-5, 5)
 
 
 def test_a_spec_without_compact_form_says_so_and_prints_its_label() -> None:

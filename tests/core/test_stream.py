@@ -195,3 +195,92 @@ def test_perturb_keeps_a_floating_inputs_dtype() -> None:
     assert stream.perturb(np.zeros(4, np.uint8)).dtype == np.float64  # integers: unrounded floats
     torch_stream = NoiseStream("gaussian:0.1", (3,), torch.Generator().manual_seed(0))
     assert torch_stream.perturb(torch.zeros(3, dtype=torch.float64)).dtype == torch.float64
+
+
+def _twins(text: str, seeds: list[int]) -> tuple[NoiseStream, NoiseStream]:
+    """A stream and unit Gaussians from the same seeds: the increments it will draw."""
+    rows = [np.random.default_rng(s) for s in seeds]
+    same = [np.random.default_rng(s) for s in seeds]
+    return NoiseStream(text, (3,), rows), NoiseStream("gaussian:1", (3,), same)
+
+
+@pytest.mark.parametrize("text", ["ou:0.4,theta=0.5,dt=0.1", "ou:0.4,theta=0.5,mean=0.7"])
+def test_ou_peek_is_the_next_draw_without_advancing(text: str) -> None:
+    seeds = [1, 2, 3]
+    stream, increments = _twins(text, seeds)
+    twin, _ = _twins(text, seeds)
+    for _ in range(5):
+        stream.sample(), increments.sample(), twin.sample()
+    rows = np.array([0, 2])
+    peeked = stream.peek(rows, increments.sample()[rows])  # the increments it will draw
+    following = stream.sample()
+    np.testing.assert_array_equal(peeked, following[rows])
+    np.testing.assert_array_equal(following, twin.sample())  # peek advanced nothing
+
+
+def test_colored_peek_continues_live_sequences_and_starts_used_up_ones_fresh() -> None:
+    stream = NoiseStream("colored:0.5,length=8", (2,), [np.random.default_rng(s) for s in (4, 5)])
+    twin = NoiseStream("colored:0.5,length=8", (2,), [np.random.default_rng(s) for s in (4, 5)])
+    fresh = np.full((2, 2), 3.0)
+    for _ in range(3):
+        stream.sample(), twin.sample()
+    np.testing.assert_array_equal(stream.peek(np.arange(2), fresh), twin.sample())
+    for _ in range(4):
+        stream.sample(), twin.sample()
+    stream.sample()  # the eighth and last step of the sequences
+    np.testing.assert_array_equal(stream.peek(np.arange(2), fresh), fresh * 0.5)
+
+
+def test_white_peek_scales_the_fresh_draws_row_by_row() -> None:
+    stream = NoiseStream(
+        "uniform:1", (2,), np.random.default_rng(0), n_rows=3, scale=[[1], [2], [3]]
+    )
+    fresh = np.ones((2, 2))
+    np.testing.assert_array_equal(stream.peek(np.array([0, 2]), fresh), [[1, 1], [3, 3]])
+
+
+@pytest.mark.parametrize("text", ["gaussian:0.3", "uniform:0.2,mode=multiplicative", "laplace:1"])
+def test_sampler_and_unit_draws_hand_out_the_same_noise(text: str) -> None:
+    spec = NoiseSpec.parse(text)
+    scaled = NoiseStream(spec, (4,), np.random.default_rng(0))
+    fast = NoiseStream(spec, (4,), np.random.default_rng(0)).sampler
+    units = NoiseStream(spec, (4,), np.random.default_rng(0), unit_draws=True)
+    for _ in range(300):  # over a block boundary
+        unit, factor = units.draw()
+        expected = scaled.sample()
+        np.testing.assert_array_equal(fast(), expected)
+        np.testing.assert_array_equal(unit * factor, expected)
+
+
+def test_torch_rows_with_their_own_generators_match_single_streams() -> None:
+    # The batched form an evaluation needs: row i is what one injector seeded i would draw.
+    def gen(seed: int) -> torch.Generator:
+        return torch.Generator().manual_seed(seed)
+
+    for text in ("gaussian:0.2", "ou:0.3", "colored:0.1,length=16"):
+        batch = NoiseStream(text, (3,), [gen(s) for s in (7, 8, 9)])
+        singles = [NoiseStream(text, (3,), gen(s)) for s in (7, 8, 9)]
+        for step in range(40):
+            if step == 20:  # a new episode for row 1, from a new seed
+                batch.reset([1], [gen(42)])
+                singles[1] = NoiseStream(text, (3,), gen(42))
+            rows = batch.sample()
+            for i, single in enumerate(singles):
+                torch.testing.assert_close(rows[i], single.sample(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [("ou:0.4,theta=0.5,mean=0.2", "gaussian:1"), ("colored:0.5,length=4", "gaussian:1"),
+     ("laplace:2", "laplace:1")],
+)  # fmt: skip
+def test_an_unbatched_peek_takes_no_rows(text: str, unit: str) -> None:
+    # The unit stream from the same seed hands out the randomness the stream draws next
+    # (colored: its sequence is still running, so the peek continues it instead).
+    stream, twin, units = (
+        NoiseStream(t, (3,), np.random.default_rng(0)) for t in (text, text, unit)
+    )
+    for _ in range(2):
+        stream.sample(), twin.sample(), units.sample()
+    peeked = stream.peek(None, units.sample())
+    np.testing.assert_allclose(peeked, twin.sample(), rtol=1e-12)

@@ -26,11 +26,26 @@ def make_net() -> nn.Sequential:
         return nn.Sequential(nn.Linear(20, 30), nn.Tanh(), nn.Linear(30, 2))
 
 
+class _RecordingLinear(nn.Linear):
+    """A Linear that records the weight its forward pass multiplies by."""
+
+    seen: list[torch.Tensor]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(self.weight.detach())
+        return super().forward(x)
+
+
 def capture_weight(net: nn.Sequential, index: int = 0) -> list[torch.Tensor]:
-    """Record the weight a layer's forward actually reads (registered after the noise hooks)."""
-    seen: list[torch.Tensor] = []
-    net[index].register_forward_pre_hook(lambda module, args: seen.append(module.weight.detach()))
-    return seen
+    """Record the weight a layer's forward actually reads (noise included).
+
+    The weight is read inside the forward pass itself, where the noise is in place,
+    whatever the order in which observers and noise were set up.
+    """
+    layer = net[index]
+    layer.__class__ = _RecordingLinear
+    layer.seen = []
+    return layer.seen
 
 
 def test_fresh_noise_differs_per_forward_and_is_off_outside_its_phases() -> None:
@@ -226,4 +241,4 @@ def test_a_new_base_scale_keeps_drawing_on_the_parameters_dtype() -> None:
     noise.set_base_scale(0.2)
     net(randn(2, 20, dtype=torch.float64))
     assert [w.dtype for w in seen] == [torch.float64, torch.float64]
-    assert all(draws.dtype == torch.float64 for draws in noise._draws.values())
+    assert all(owner.draws.dtype == torch.float64 for owner in noise.owners)

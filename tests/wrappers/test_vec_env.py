@@ -51,8 +51,9 @@ def test_rows_follow_their_own_seeds_and_terminal_observations_get_noise() -> No
     assert done_steps >= 3
 
 
-def test_ou_terminal_observation_continues_its_episode_process() -> None:
-    spec = "ou:0.5,theta=2.0,dt=0.1"
+@pytest.mark.parametrize("mean", [0.0, 0.7])
+def test_ou_terminal_observation_continues_its_episode_process(mean: float) -> None:
+    spec = f"ou:0.5,theta=2.0,dt=0.1,mean={mean}"
     noisy, clean = VecObservationNoise(venv(), spec), venv()
     main = [unit(11 + i, KEY, (4,), 200) for i in range(N)]
     side = [unit(11 + i, (*KEY, "final"), (4,), 200) for i in range(N)]
@@ -62,11 +63,13 @@ def test_ou_terminal_observation_continues_its_episode_process() -> None:
         if dones is not None and dones.any():
             for i in np.flatnonzero(dones):
                 final = infos[i]["terminal_observation"] - ref_infos[i]["terminal_observation"]
-                # One more step of the row's process: decay * last noise + sigma sqrt(dt) eps.
-                expected = decay * previous[i] + sigma * side[i][done_steps]
+                # One more step of the row's process (SB3's recursion):
+                # x' = x + theta (mean - x) dt + sigma sqrt(dt) eps.
+                expected = decay * previous[i] + 2.0 * mean * 0.1 + sigma * side[i][done_steps]
                 np.testing.assert_allclose(final, expected, atol=1e-5)
                 # ...while the reset observation starts a new process from zero.
-                np.testing.assert_allclose(obs[i] - ref[i], sigma * main[i][c], atol=1e-5)
+                first = 2.0 * mean * 0.1 + sigma * main[i][c]
+                np.testing.assert_allclose(obs[i] - ref[i], first, atol=1e-5)
                 checked += 1
             done_steps += 1
         previous = obs - ref
