@@ -153,7 +153,7 @@ def run_demo(
         ValueError: A bad setting (named as its ``rlnoise demo`` flag), before any training.
         DirectoryInUse: Another process is using ``out``.
     """
-    from rlnoise.core._checks import check_int
+    from rlnoise.core.checks import check_int
     from rlnoise.evaluation.models import resolve_device
     from rlnoise.runs.lock import directory_lock
 

@@ -114,7 +114,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_flags(args: argparse.Namespace) -> None:
     """Check every number and name flag before anything is loaded; errors name the flag."""
-    from rlnoise.core._checks import check_int
+    from rlnoise.core.checks import check_int
     from rlnoise.evaluation.models import algorithm_key, resolve_device
 
     check_int("--episodes", args.episodes, low=1)

@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from rlnoise.core._checks import check_choice, check_float, check_int, check_keys, show
+from rlnoise.core.checks import check_choice, check_float, check_int, check_keys, show
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
 
 __all__ = [

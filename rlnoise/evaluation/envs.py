@@ -20,7 +20,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlnoise.core._checks import show
+from rlnoise.core.checks import show
 from rlnoise.evaluation.conditions import Dynamics
 
 __all__ = ["EnvMaker"]

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rlnoise.core._checks import check_float, check_keys, show
+from rlnoise.core.checks import check_float, check_keys, show
 from rlnoise.core.kinds import KINDS
 from rlnoise.core.spec import NoiseSpec
 from rlnoise.evaluation.conditions import (

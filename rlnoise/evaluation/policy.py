@@ -35,6 +35,7 @@ from gymnasium import spaces
 from torch import nn
 
 from rlnoise.evaluation.observations import DictLayout, DictNormalizer
+from rlnoise.policies.binder import predict_tensor
 
 __all__ = ["PolicyAdapter"]
 
@@ -295,7 +296,7 @@ class PolicyAdapter:
         """
         if self._scores is None:
             policy_input = obs if self.layout is None else self.layout.unflatten(obs)
-            return self.policy._predict(policy_input, deterministic=True)
+            return predict_tensor(self.policy, policy_input)
         return self.actions_from_scores(self._scores(obs))
 
     @torch.inference_mode()

@@ -48,7 +48,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlnoise.core._checks import check_int, show
+from rlnoise.core.checks import check_int, show
 from rlnoise.evaluation.cells import Cell, dynamics_key
 from rlnoise.evaluation.conditions import Condition, Dynamics, as_condition
 from rlnoise.evaluation.envs import EnvMaker, channels_first_space
@@ -67,6 +67,7 @@ from rlnoise.evaluation.reference import Reference
 from rlnoise.evaluation.reference_lane import ReferenceLane
 from rlnoise.evaluation.report import RobustnessReport
 from rlnoise.evaluation.storage import ResultStore
+from rlnoise.policies.binder import constructor_parameters
 from rlnoise.runs.errors import Interrupted
 
 __all__ = ["evaluate_robustness", "versions"]
@@ -384,7 +385,7 @@ def policy_copy_on(policy: Any, device: torch.device) -> Any:
     the state dict): ``copy.deepcopy`` fails on a policy that still references
     autograd tensors from its last update, which every trained policy does.
     """
-    clone = type(policy)(**policy._get_constructor_parameters())
+    clone = type(policy)(**constructor_parameters(policy))
     clone.load_state_dict(policy.state_dict())
     clone.set_training_mode(False)
     return clone.to(device)
