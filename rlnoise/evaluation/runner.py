@@ -49,9 +49,9 @@ import numpy as np
 import torch
 
 from rlnoise.core.checks import check_int, show
-from rlnoise.evaluation.cells import Cell, dynamics_key
-from rlnoise.evaluation.conditions import Condition, Dynamics, as_condition
-from rlnoise.evaluation.envs import EnvMaker, channels_first_space
+from rlnoise.evaluation.cells import Cell
+from rlnoise.evaluation.conditions import Condition, as_condition
+from rlnoise.evaluation.envs import EnvMaker, channels_first_space, env_key
 from rlnoise.evaluation.grid import build_grid, check_unique
 from rlnoise.evaluation.loop import REFERENCE, BatchedLoop
 from rlnoise.evaluation.models import (
@@ -444,11 +444,10 @@ def _validate(
     """Check every (run, condition) before any episode; returns one env per dynamics setting."""
     pools: dict[str, list[gym.Env]] = {}
     for condition in conditions:
-        key = dynamics_key(condition)
+        key = env_key(condition)
         if key in pools:
             continue
-        dynamics = condition.find(Dynamics)
-        env = maker.make(dynamics[0] if dynamics else None)
+        env = maker.make(condition.env_change)
         pools[key] = [env]
         for run, adapter in zip(runs, adapters, strict=True):
             for what, model_space, env_space in (

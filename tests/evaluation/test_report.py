@@ -14,7 +14,7 @@ from stable_baselines3 import PPO
 
 from rlnoise.evaluation import Condition, RobustnessReport, display, evaluate_robustness
 from rlnoise.evaluation import statistics as st
-from rlnoise.evaluation.conditions import Dynamics, ObservationNoise
+from rlnoise.evaluation.perturbations import DynamicsPerturbation, ObservationNoisePerturbation
 from rlnoise.evaluation.reference import Reference
 
 GRID = {
@@ -69,8 +69,15 @@ def test_differences_to_clean_are_paired(report: RobustnessReport) -> None:
 def _pendulum_like(clean: list[float], worse: list[float], reference: Reference):
     conditions = (
         Condition.clean(),
-        Condition("obs:gaussian:0.05", (ObservationNoise("gaussian:0.05"),), "obs:gaussian", 0.05),
-        Condition("dynamics:g=15.0", (Dynamics(make_kwargs={"g": 15.0}),), "dynamics:g", 15.0),
+        Condition(
+            "obs:gaussian:0.05",
+            (ObservationNoisePerturbation("gaussian:0.05"),),
+            "obs:gaussian",
+            0.05,
+        ),
+        Condition(
+            "dynamics:g=15.0", (DynamicsPerturbation(make_kwargs={"g": 15.0}),), "dynamics:g", 15.0
+        ),
     )
     slightly = [value - 0.5 for value in clean]
     return RobustnessReport(
