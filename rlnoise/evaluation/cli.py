@@ -281,7 +281,7 @@ def _identity(
     """What this command evaluates (compared with a report already in ``--out``)."""
     from rlnoise.evaluation.envs import EnvMaker
     from rlnoise.evaluation.grid import build_grid
-    from rlnoise.evaluation.report import evaluation_identity
+    from rlnoise.evaluation.identity import evaluation_identity
 
     conditions = build_grid(grid, env if isinstance(env, str) else None)
     return evaluation_identity(
@@ -300,7 +300,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ``--out`` is checked writable and locked before any episode runs, and stays
     locked until the last file is written.
     """
-    from rlnoise.evaluation.report import check_report_directory
+    from rlnoise.evaluation.display import print_tables, save_report
+    from rlnoise.evaluation.identity import check_report_directory
     from rlnoise.evaluation.runner import evaluate_robustness
     from rlnoise.runs.lock import directory_lock
 
@@ -328,8 +329,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             reference_score=args.reference_score,
         )
         report.metadata["grid"] = grid_label
-        paths = report.save(out, plots=not args.no_plots, n_resamples=args.bootstrap)
-    report.print_table(n_resamples=args.bootstrap)
+        paths = save_report(report, out, plots=not args.no_plots, n_resamples=args.bootstrap)
+    print_tables(report, n_resamples=args.bootstrap)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0
