@@ -45,6 +45,8 @@ _EXPORTS: dict[str, str] = {
     "load_run": "rlnoise.evaluation.models",
     "RobustnessReport": "rlnoise.evaluation.report",
     "evaluate_robustness": "rlnoise.evaluation.runner",
+    "evaluate_cells": "rlnoise.evaluation.runner",
+    "CellRecord": "rlnoise.evaluation.runner",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -107,6 +109,8 @@ if TYPE_CHECKING:
     from rlnoise.evaluation.profiles import score_distribution as score_distribution
     from rlnoise.evaluation.profiles import tau_grid as tau_grid
     from rlnoise.evaluation.report import RobustnessReport as RobustnessReport
+    from rlnoise.evaluation.runner import CellRecord as CellRecord
+    from rlnoise.evaluation.runner import evaluate_cells as evaluate_cells
     from rlnoise.evaluation.runner import evaluate_robustness as evaluate_robustness
     from rlnoise.evaluation.statistics import optimality_gap as optimality_gap
 

@@ -277,7 +277,7 @@ def test_a_perturbation_listed_twice_is_two_sources(untrained_cartpole: PPO) -> 
 def test_policy_copy_for_another_device_works_after_training(noisy: bool) -> None:
     # copy.deepcopy fails on a trained SB3 policy (it references autograd tensors of the last
     # update); the runner copies policies to the evaluation device as SB3's load does.
-    from rlnoise.evaluation.runner import policy_copy_on
+    from rlnoise.evaluation.setup import policy_copy_on
     from rlnoise.policies import NoisyActorCriticPolicy
 
     policy_class = NoisyActorCriticPolicy if noisy else "MlpPolicy"
