@@ -24,6 +24,10 @@ a noise kind (``gaussian``  observation noise: a list of levels, or a mapping
 ``conditions``              explicit :class:`~rlnoise.evaluation.conditions.Condition` dicts
 ==========================  ==================================================
 
+Each perturbation key belongs to a perturbation type, which expands it
+(:mod:`rlnoise.evaluation.perturbations`): a type registered by other code
+brings its own keys.
+
 Example:
     >>> conditions = build_grid({"gaussian": [0.0, 0.1], "fgsm": [0.05]})
     >>> [c.name for c in conditions]
@@ -44,14 +48,20 @@ from rlnoise.evaluation.conditions import Condition, as_condition
 from rlnoise.evaluation.perturbations import GRID_KEYS as _PERTURBATION_KEYS
 from rlnoise.evaluation.perturbations import ObservationNoisePerturbation
 
-__all__ = ["GRID_KEYS", "PACKAGED_GRIDS", "build_grid", "load_grid", "resolve_grid"]
+__all__ = ["GRID_KEYS", "PACKAGED_GRIDS", "build_grid", "grid_keys", "load_grid", "resolve_grid"]
 
-#: The keys of a grid mapping (besides the noise kinds, shorthand for observation noise).
-GRID_KEYS = (
-    "clean",
-    *(key for key in _PERTURBATION_KEYS if key not in KINDS),
-    "conditions",
-)
+
+
+def grid_keys() -> tuple[str, ...]:
+    """The keys of a grid mapping now (perturbation types registered later add theirs).
+
+    Besides them, every noise kind is a key (shorthand for observation noise).
+    """
+    return ("clean", *(key for key in _PERTURBATION_KEYS if key not in KINDS), "conditions")
+
+
+#: The keys of a grid mapping with the built-in perturbation types.
+GRID_KEYS = grid_keys()
 
 
 def build_grid(grid: Mapping[str, Any] | str | Path, env_id: str | None = None) -> list[Condition]:
@@ -79,10 +89,11 @@ def build_grid(grid: Mapping[str, Any] | str | Path, env_id: str | None = None) 
         grid = load_grid(grid)
     if not isinstance(grid, Mapping):
         raise ValueError(f"a grid must be a mapping, got {show(grid)}")
+    known = grid_keys()
     for key in grid:
-        if key not in GRID_KEYS and key not in KINDS:
+        if key not in known and key not in KINDS:
             raise ValueError(
-                f"unknown grid key {show(key)}; known keys are {list(GRID_KEYS)} "
+                f"unknown grid key {show(key)}; known keys are {list(known)} "
                 f"and the noise kinds {sorted(KINDS)}"
             )
     conditions: list[Condition] = []

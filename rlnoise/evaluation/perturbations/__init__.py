@@ -86,14 +86,15 @@ def register_perturbation(cls: type[Perturbation]) -> type[Perturbation]:
     Raises:
         ValueError: A ``type`` or grid key another class already has.
     """
-    for name in cls.types or (cls.type,):
+    types = cls.types or (cls.type,)
+    for name in types:
         if PERTURBATION_TYPES.get(name, cls) is not cls:
             raise ValueError(f"perturbation type {name!r} is already registered")
-        PERTURBATION_TYPES[name] = cls
     for key in cls.grid_keys:
         if GRID_KEYS.get(key, cls) is not cls:
             raise ValueError(f"grid key {key!r} is already registered")
-        GRID_KEYS[key] = cls
+    PERTURBATION_TYPES.update(dict.fromkeys(types, cls))
+    GRID_KEYS.update(dict.fromkeys(cls.grid_keys, cls))
     return cls
 
 
