@@ -51,7 +51,6 @@ from rlnoise.evaluation.perturbations import ObservationNoisePerturbation
 __all__ = ["GRID_KEYS", "PACKAGED_GRIDS", "build_grid", "grid_keys", "load_grid", "resolve_grid"]
 
 
-
 def grid_keys() -> tuple[str, ...]:
     """The keys of a grid mapping now (perturbation types registered later add theirs).
 
