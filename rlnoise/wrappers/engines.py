@@ -221,13 +221,13 @@ class RandomReplacement:
         replace = coins < probability
         if not replace.any():
             return actions
-        random = uniform_actions(self.space, coordinates)
         if self.per_dimension:
+            random = uniform_actions(self.space, coordinates)
             mask = replace.reshape(random.shape)
             return np.where(mask, random, actions).astype(self.space.dtype)
         whole = replace[:, 0]
         out = actions.copy()
-        out[whole] = random[whole]
+        out[whole] = uniform_actions(self.space, coordinates[whole])
         return out
 
 
