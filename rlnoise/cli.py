@@ -32,7 +32,7 @@ def _add_spec(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace],
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from rlnoise.core._checks import check_int
+    from rlnoise.core.checks import check_int
     from rlnoise.runs.backends import backend_from_args
 
     check_int("--threads", args.threads, low=1)

@@ -31,6 +31,7 @@ from typing import Any
 
 from rlnoise.demo import PPO_SETTINGS, comparison_rows, ppo_cartpole
 from rlnoise.evaluation import evaluate_robustness
+from rlnoise.evaluation.display import print_tables, save_report
 from rlnoise.experiments.config import ExperimentConfig
 from rlnoise.experiments.train import run_dir, train_many
 from rlnoise.runs.backends import Backend
@@ -160,11 +161,11 @@ def main() -> None:
         algo="PPO",
         resume_dir=root / "eval_cells",
     )
-    report.print_table()
+    print_tables(report)
     groups = list(configs)
     table = markdown(report, groups)
     print(table)
-    paths = report.save(root / "report")
+    paths = save_report(report, root / "report")
     seeds = " ".join(map(str, args.seeds))
     noises = " ".join(f"{s:g}" for s in args.train_noise)
     command = f"python scripts/reproduce_robustness.py --hyperparams {args.hyperparams}"

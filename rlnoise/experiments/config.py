@@ -39,7 +39,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict, PlainValidator, ValidationError
 from pydantic.dataclasses import dataclass
 
-from rlnoise.core._checks import show
+from rlnoise.core.checks import show
 from rlnoise.experiments.components import ComponentConfig, components
 from rlnoise.experiments.fields import (
     PathError,

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlnoise.core._checks import show
+from rlnoise.core.checks import show
 from rlnoise.experiments.config import ExperimentConfig, apply_overrides
 from rlnoise.runs.contract import EXPERIMENT_FILE
 from rlnoise.runs.discovery import read_sweep, write_sweep
