@@ -95,7 +95,7 @@ CARTPOLE_PPO = {
     "learning_rate": 0.001,
     "clip_range": 0.2,
 }
-CARTPOLE_STEPS = 50_000
+CARTPOLE_STEPS = 40_000
 #: CartPole's pole half-length (default 0.5): train, interpolation, extrapolation.
 POLE_TRAIN = (0.3, 0.5, 0.7)
 POLE_INTERPOLATION = (0.4, 0.6)

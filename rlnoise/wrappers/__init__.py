@@ -6,7 +6,8 @@ Single env: :class:`ObservationNoise`, :class:`ActionNoise`,
 :class:`VecObservationNoise` (SB3). Sticky actions are Gymnasium's own
 ``gymnasium.wrappers.StickyAction``. Limited training data: :class:`LevelSet`
 plays a fixed set of levels (:func:`training_levels`; test on the disjoint
-:func:`unseen_levels`); :class:`ContextSet` a fixed set of dynamics contexts
+:func:`unseen_levels`; vector envs: :class:`rlnoise.wrappers.vector.LevelSet`,
+:class:`VecLevelSet`); :class:`ContextSet` a fixed set of dynamics contexts
 (:func:`context_split`: training, interpolation and extrapolation contexts),
 applied by :mod:`rlnoise.wrappers.dynamics`.
 
@@ -22,6 +23,7 @@ from rlnoise.wrappers.dynamics import DynamicsSetting
 from rlnoise.wrappers.levels import LevelSet, training_levels, unseen_levels
 from rlnoise.wrappers.observation import ObservationNoise
 from rlnoise.wrappers.vec_env import VecObservationNoise
+from rlnoise.wrappers.vec_levels import VecLevelSet
 
 #: The Gymnasium wrappers that inject noise (``rlnoise evaluate`` leaves them out of a run's env).
 NOISE_WRAPPERS = (ActionNoise, ObservationNoise, RandomActionReplacement)
@@ -35,6 +37,7 @@ __all__ = [
     "LevelSet",
     "ObservationNoise",
     "RandomActionReplacement",
+    "VecLevelSet",
     "VecObservationNoise",
     "context_split",
     "training_levels",
