@@ -190,9 +190,10 @@ class ContextSet(
             assert spec is not None
             made = gym.make(spec.id, **{**spec.kwargs, **context.make_kwargs_dict})
             base = made.unwrapped
+            current = self.env.unwrapped
             if (
-                base.observation_space != self.env.observation_space
-                or base.action_space != self.env.action_space
+                base.observation_space != current.observation_space
+                or base.action_space != current.action_space
             ):
                 raise ValueError(
                     f"context {context.label!r} changes the env's spaces; a ContextSet's "
