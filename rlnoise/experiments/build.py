@@ -44,9 +44,20 @@ def make_training_env(config: ExperimentConfig, seed: int) -> Any:
 
 def check_env_id(env_id: str) -> None:
     """Raise ``ValueError`` unless ``env_id`` is a registered Gymnasium environment."""
+    import importlib
+
     import gymnasium as gym
 
-    if env_id not in gym.registry:
+    module, _, name = env_id.rpartition(":")
+    if module:  # gym.make's "module:EnvId": importing the module registers its envs
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise ValueError(
+                f"env.id {env_id!r} needs the module {module!r}, which is not installed "
+                f"(pip install {module})"
+            ) from None
+    if name not in gym.registry:
         raise ValueError(f"env.id {env_id!r} is not a registered Gymnasium environment")
 
 
