@@ -324,15 +324,13 @@ def _run_local(
                     failed(futures[future], problem)
     except BaseException:
         # Leaving the executor normally would wait for every queued unit; a worker left
-        # running would write into a directory whose lock is about to be released.
-        pool.shutdown(wait=False, cancel_futures=True)
-        for _ in range(3):  # again, should the pool have started one more meanwhile
-            left = set(multiprocessing.active_children()) - before
-            for child in left:
-                child.terminate()
-                child.join()
-            if not left:
-                break
+        # running would write into a directory whose lock is about to be released. The
+        # workers are killed first; the pool's own thread then sees them gone, reaps them
+        # and ends, and joining it here (not each worker, which would race that thread
+        # for the exit status) leaves no worker behind.
+        for child in set(multiprocessing.active_children()) - before:
+            child.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
 
