@@ -13,7 +13,7 @@
                    repeats                                     one per lane
 ``weight_noise``   the policy's weights perturbed, one draw    ``nn.row_weights``
                    per episode                                 (``rlnoise.nn.WeightNoise``)
-``fgsm``, ``pgd``  adversarial observation, l_inf ball         ``evaluation.attacks``
+``fgsm``, ``pgd``  adversarial observation, l_inf ball         ``attacks.linf``
 ``dynamics``       env attributes and ``gym.make`` kwargs      ``evaluation.envs.EnvMaker``
 =================  ==========================================  ==============================
 

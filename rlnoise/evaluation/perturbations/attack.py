@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from rlnoise.attacks.linf import linf_attack
 from rlnoise.core.checks import check_choice, check_float, check_int, check_keys, show
 from rlnoise.core.random import make_rng
 from rlnoise.core.spec import NoiseSpec
 from rlnoise.core.stream import NoiseStream
-from rlnoise.evaluation.attacks import linf_attack
 from rlnoise.evaluation.perturbations.base import (
     AttackInjector,
     GridItem,
