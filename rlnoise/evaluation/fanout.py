@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import itertools
 import json
 import math
 import os
@@ -232,7 +233,9 @@ def evaluate_on_backend(
         or not isinstance(conditions_per_unit, int)
         or conditions_per_unit < 1
     ):
-        raise ValueError(f"conditions_per_unit must be an integer >= 1, got {conditions_per_unit!r}")
+        raise ValueError(
+            f"conditions_per_unit must be an integer >= 1, got {conditions_per_unit!r}"
+        )
     target = str(resolve_device(device)) if device == "auto" else device
     cells = Path(cells_dir).resolve()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -280,7 +283,9 @@ def evaluate_on_backend(
         kept = sum(path.exists() for path in paths)
         raise Interrupted(kept, len(paths), "cells kept") from interrupt
     for unit in units:
-        for record, (path, fingerprint, what) in zip(results[unit.name], expected[unit.name]):
+        for record, (path, fingerprint, what) in zip(
+            results[unit.name], expected[unit.name], strict=True
+        ):
             _check_record(record, path, fingerprint, what)
     report = evaluate_robustness(
         model_or_models, env, plan.conditions, device=target, resume_dir=cells,
@@ -328,7 +333,7 @@ def _units(
             first = False
             span = f"{part[0] + 1}" if len(part) == 1 else f"{part[0] + 1}-{part[-1] + 1}"
             name = f"{run.group}/{run.name} conditions {span} of {n}"
-            if any(b - a != 1 for a, b in zip(part, part[1:])):
+            if any(b - a != 1 for a, b in itertools.pairwise(part)):
                 name = f"{run.group}/{run.name} conditions {','.join(str(c + 1) for c in part)}"
             args = (
                 run.source, run.algo, env, [plan.conditions[c] for c in part],
