@@ -44,6 +44,7 @@ import argparse
 import contextlib
 import logging
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -167,7 +168,20 @@ LEVELS = [round(0.04 * i, 2) for i in range(1, 22)]  # 0.04 ... 0.84
 GRID = {"gaussian": LEVELS, "random_action": LEVELS, "sticky_action": LEVELS}
 
 
-def evaluate(model: Path, grid: Path, out: Path, args: argparse.Namespace, *flags: str) -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (spawned workers, once joined).
+
+    Ray's workers are children of Ray's raylet, not of this process: not counted.
+    """
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def evaluate(
+    model: Path, grid: Path, out: Path, args: argparse.Namespace, *flags: str
+) -> tuple[float, float]:
+    """Run ``rlnoise evaluate`` here; returns its wall time and CPU time (with local workers)."""
     from rlnoise.cli import main as rlnoise_main
 
     argv = [
@@ -176,11 +190,11 @@ def evaluate(model: Path, grid: Path, out: Path, args: argparse.Namespace, *flag
         "--bootstrap", str(args.bootstrap), "--no-progress", "--no-plots", *flags,
     ]  # fmt: skip
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         code = rlnoise_main(argv)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     assert code == 0, f"rlnoise {' '.join(argv)} failed"
-    return wall
+    return wall, cpu
 
 
 def serial_part(model: Path, grid: Path, out: Path, args: argparse.Namespace) -> dict[str, float]:
@@ -216,6 +230,7 @@ def bench_grid(args: argparse.Namespace, ray: Any, tmp: Path) -> dict[str, Any]:
     if ray is not None:
         rows["ray"] = ["--backend", "ray"]
     walls: dict[str, list[float]] = {name: [] for name in rows}
+    cpus: dict[str, list[float]] = {name: [] for name in rows}
     startups: list[float] = []
     returns: dict[str, Any] = {}
     for repeat in range(args.repeats):
@@ -223,26 +238,42 @@ def bench_grid(args: argparse.Namespace, ray: Any, tmp: Path) -> dict[str, Any]:
             out = tmp / f"grid_{name.replace(' ', '')}_{repeat}"
             if name == "ray":
                 startups.append(start_ray(ray, args.workers))
-            wall = evaluate(model, grid, out, args, *flags)
+            wall, cpu = evaluate(model, grid, out, args, *flags)
             if name == "ray":
                 ray.shutdown()
             walls[name].append(wall)
+            cpus[name].append(cpu)
             data = json.loads((out / "report.json").read_text())
             returns.setdefault(name, data["returns"])
             assert data["returns"] == returns["workers 1"], f"{name} gave other returns"
-            print(f"grid {name:>10}: {wall:6.1f} s wall (load {load()})", flush=True)
+            print(f"grid {name:>10}: {wall:6.1f} s wall, {cpu:6.1f} s CPU here (load {load()})")
     serial = serial_part(model, grid, tmp / "grid_workers1_0", args)
     median = {name: statistics.median(w) for name, w in walls.items()}
     one = walls["workers 1"]
     print(f"\ngrid: 64 conditions x {args.episodes} episodes, 1 model, median of {args.repeats}; "
           f"every backend gave the same returns; load average (1, 5, 15 min) {load()} on "
           f"{os.cpu_count()} cores")  # fmt: skip
-    result: dict[str, Any] = {"walls": walls, "median": median, "load": load(), **serial}
+    result: dict[str, Any] = {"walls": walls, "cpus": cpus, "median": median, "load": load()}
+    result.update(serial)
+    cpu_one = statistics.median(cpus["workers 1"])
     for name, wall in walls.items():
         speedup = statistics.median(a / b for a, b in zip(one, wall, strict=True))
         result[f"speedup {name}"] = speedup
-        print(f"  {name:>10}: {median[name]:6.1f} s  (median speed-up over --workers 1: "
-              f"{speedup:.2f}x)")  # fmt: skip
+        line = f"  {name:>10}: {median[name]:6.1f} s  ({speedup:.2f}x --workers 1, median)"
+        if name.startswith("workers") and name != "workers 1":
+            # On W idle cores the units' CPU time divides by W; the driver's serial part
+            # (its plan and assembly, each about one assembly; the bootstrap) does not.
+            cpu = statistics.median(cpus[name])
+            serial_s = serial["assembly_s"] * 2 + serial["bootstrap_s"]
+            workers = int(name.split()[1])
+            idle = serial_s + max(cpu - serial_s, 0.0) / workers
+            result[f"cpu {name}"] = cpu
+            result[f"idle-machine speed-up {name}"] = cpu_one / idle
+            line += (
+                f"; CPU {cpu:.1f} s vs {cpu_one:.1f} s in one process: on {workers} idle "
+                f"cores about {cpu_one / idle:.2f}x"
+            )
+        print(line)
     if startups:
         result["ray_startup"] = statistics.median(startups)
         print(f"  ray start-up (ray.init, not in the ray row): {result['ray_startup']:.1f} s")

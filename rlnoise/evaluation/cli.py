@@ -193,9 +193,7 @@ def _models(
             group, path = "model", item
         if not group or not path:
             raise ValueError(f"--model takes PATH or GROUP=PATH, got {item!r}")
-        run = load_run(
-            path, name=saved_run_name(path), group=group, algo=args.algo, device=device
-        )
+        run = load_run(path, name=saved_run_name(path), group=group, algo=args.algo, device=device)
         groups.setdefault(group, []).append(run)
     directories: dict[str, Path] = {}
     for directory in args.runs:
@@ -338,7 +336,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if not backend.in_process:
             report = _evaluate_on_workers(args, backend, models, env, grid, out)
         else:
-                report = evaluate_robustness(
+            report = evaluate_robustness(
                 models,
                 env,
                 grid,
