@@ -61,9 +61,6 @@ from rlnoise.runs.errors import Interrupted
 
 __all__ = ["CellsNotReused", "default_chunk", "evaluate_chunk", "evaluate_on_backend"]
 
-#: Units of work per worker the default chunking aims at (some slack for uneven cells).
-UNITS_PER_WORKER = 4
-
 
 class CellsNotReused(ValueError):
     """A worker wrote a cell the driver does not look up (other versions or device)."""
@@ -81,25 +78,41 @@ class _Scan(EvaluationPlan):
         return
 
 
-def default_chunk(n_cells: int, n_runs: int, workers: int, episodes_per_batch: int) -> int:
-    """Conditions per unit: about :data:`UNITS_PER_WORKER` units per worker, whole batches.
+def default_chunk(
+    todo_per_run: Sequence[int], workers: int, n_episodes: int, batch_size: int
+) -> int:
+    """Conditions per unit that finish the cells soonest, by a count of batches.
+
+    A unit plays its episodes ``batch_size`` at a time: with episodes of
+    similar length it takes ``ceil(conditions * n_episodes / batch_size)``
+    *waves* (the last one partly empty, its lanes idle), and ``workers``
+    units run at once. The chunk chosen makes the fewest waves one after
+    another, ``ceil(units / workers) * waves per unit``; among equals, the
+    smallest (more units balance uneven cells better).
 
     Args:
-        n_cells: Cells to play (all runs).
-        n_runs: Runs they belong to (a unit holds one run's conditions).
+        todo_per_run: Cells to play of each run (a unit holds one run's conditions).
         workers: Processes or CPUs that play units at once.
-        episodes_per_batch: Conditions whose episodes fill one batch of the
-            loop (``ceil(batch_size / n_episodes)``): fewer would leave lanes idle.
+        n_episodes: Episodes per cell.
+        batch_size: Episodes live at once in a unit.
 
     Example:
-        >>> default_chunk(64, 1, 2, 3)  # 8 units of 8 conditions
-        8
-        >>> default_chunk(64, 1, 64, 3)  # never fewer conditions than fill a batch
-        3
+        >>> default_chunk([64], 2, 100, 256)  # 2 units of 13 waves (8 units: 4 x 4 waves)
+        32
+        >>> default_chunk([64, 64], 2, 100, 256)  # a run per worker: 25 waves (4 x 32: 2 x 13)
+        64
+        >>> default_chunk([6], 8, 3, 256)  # more workers than cells: one cell each
+        1
     """
-    per_run = math.ceil(n_cells / max(n_runs, 1))
-    units_per_run = max(1, math.ceil(UNITS_PER_WORKER * workers / max(n_runs, 1)))
-    return max(1, min(per_run, max(episodes_per_batch, math.ceil(per_run / units_per_run))))
+    largest = max(todo_per_run, default=0)
+    if largest == 0:
+        return 1
+
+    def makespan(chunk: int) -> tuple[int, int]:
+        units = sum(math.ceil(n / chunk) for n in todo_per_run)
+        return math.ceil(units / workers) * math.ceil(chunk * n_episodes / batch_size), chunk
+
+    return min(range(1, largest + 1), key=makespan)
 
 
 def evaluate_chunk(
@@ -262,8 +275,9 @@ def evaluate_on_backend(
         raise ValueError(f"cells_dir {str(cells)!r} holds finished cells and resume is off")
     problems = [*plan.store.problems, *plan.lane.problems]
     todo = [cell for cell in plan.todo if cell != REFERENCE]
+    per_run = [sum(r == run for r, _ in todo) for run in range(len(plan.runs))]
     chunk = conditions_per_unit or default_chunk(
-        len(todo), len(plan.runs), _parallelism(backend), math.ceil(batch_size / n_episodes)
+        per_run, _parallelism(backend), n_episodes, batch_size
     )
     units, expected = _units(plan, env, todo, chunk, cells, target, unit_function)
     if units:

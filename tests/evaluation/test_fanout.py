@@ -158,8 +158,12 @@ def test_backend_flags_are_checked_before_anything(
     assert not (tmp_path / "out").exists()
 
 
-def test_default_chunks_give_each_worker_several_units_of_whole_batches() -> None:
-    assert default_chunk(64, 1, 2, 3) == 8  # 8 units for 2 workers
-    assert default_chunk(64, 4, 2, 3) == 8  # 4 runs x 2 units
-    assert default_chunk(5, 1, 2, 3) == 3
-    assert default_chunk(1, 1, 8, 3) == 1
+def test_default_chunks_make_the_fewest_batches_one_after_another() -> None:
+    # 64 conditions x 100 episodes, 256 live: 8 units of 8 would take 4 rounds of 4 batches
+    # on 2 workers (the 4th batch of each unit a quarter full); 2 units of 32 take 13.
+    assert default_chunk([64], 2, 100, 256) == 32
+    assert default_chunk([64, 64], 2, 100, 256) == 64  # one run per worker
+    assert default_chunk([64], 4, 100, 256) == 16  # 4 units of 7 batches
+    assert default_chunk([5], 2, 3, 256) == 3  # one batch each: 3 + 2 conditions
+    assert default_chunk([1], 8, 3, 256) == 1
+    assert default_chunk([], 2, 3, 256) == 1
