@@ -341,6 +341,8 @@ def _units(
     first = True
     for r, indices in by_run.items():
         run = plan.runs[r]
+        assert run.source is not None
+        model = str(Path(run.source).resolve())  # a Ray worker runs in another directory
         for start in range(0, len(indices), chunk):
             part = indices[start : start + chunk]
             reference = first and plan.lane.to_play
@@ -350,12 +352,11 @@ def _units(
             if any(b - a != 1 for a, b in itertools.pairwise(part)):
                 name = f"{run.group}/{run.name} conditions {','.join(str(c + 1) for c in part)}"
             args = (
-                run.source, run.algo, env, [plan.conditions[c] for c in part],
+                model, run.algo, env, [plan.conditions[c] for c in part],
                 str(cells), plan.n_episodes, plan.seed, device, reference, plan.batch_size,
                 plan.max_steps, plan.num_threads,
             )  # fmt: skip
-            assert run.source is not None
-            units.append(WorkUnit(name, function, args, needs=(str(cells), run.source)))
+            units.append(WorkUnit(name, function, args, needs=(str(cells), model)))
             expected[name] = [
                 (
                     plan.store.path(plan.fingerprints[r][c]),

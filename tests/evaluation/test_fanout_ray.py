@@ -19,11 +19,12 @@ pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]
 
 
 def test_ray_tasks_write_the_files_of_one_process(
-    ray_local: Any, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    ray_local: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from stable_baselines3 import PPO
 
-    saved = tmp_path / "ppo.zip"
+    monkeypatch.chdir(tmp_path)  # a relative --model: Ray's workers run in another directory
+    saved = Path("ppo.zip")
     PPO("MlpPolicy", "CartPole-v1", seed=3, device="cpu").save(saved)
     assert evaluate(saved, tmp_path / "one") == 0
     flags = ["--backend", "ray", "--conditions-per-task", "2"]
