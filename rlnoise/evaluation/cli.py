@@ -15,6 +15,9 @@ report of a different evaluation (other models, grid, env, episodes, seed or
 step cap) is refused, never overwritten; ``--out`` is locked while the command
 runs (a second command on it is refused) and every file is replaced whole.
 Ctrl-C keeps the finished cells: run the same command again to resume.
+``--workers N`` (processes) or ``--backend ray`` (Ray tasks) plays the cells
+(a run x a chunk of conditions per task) on workers into ``cells/`` and
+assembles the report from them: the same files as in one process.
 """
 
 from __future__ import annotations
@@ -113,14 +116,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     from rlnoise.runs.backends import add_backend_arguments
 
-    add_backend_arguments(parser, per="cell")
+    add_backend_arguments(parser, per="task")
     parser.add_argument(
         "--conditions-per-task",
         type=int,
         default=None,
         metavar="N",
-        help="--workers/--backend ray: conditions of one run per task (default: about 4 tasks "
-        "per worker, at least a batch's worth)",
+        help="--workers N or --backend ray: conditions of one run per task (default: the "
+        "chunk that plays the fewest batches one after another); with --device cuda on Ray "
+        "each task asks for one GPU unless --gpus-per-task says otherwise",
     )
 
 
@@ -323,7 +327,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from rlnoise.runs.lock import directory_lock
 
     check_flags(args)
-    backend = backend_from_args(args, per="cell")  # before loading: a missing Ray is one line
+    backend = backend_from_args(args, per="task")  # before loading: a missing Ray is one line
     args.runs = expand_sweep_roots(args.runs)  # a sweep's root: one group per member
     found = discover(args)
     grid, grid_label = _grid(args, found)

@@ -145,7 +145,7 @@ def test_evaluate_on_ray_without_ray_says_what_to_install_before_anything(
     ("flags", "message"),
     [
         (["--workers", "0"], "--workers must be an integer >= 1, got 0"),
-        (["--cpus-per-cell", "2"], "--cpus-per-cell need --backend ray"),
+        (["--cpus-per-task", "2"], "--cpus-per-task need --backend ray"),
         (["--conditions-per-task", "0"], "--conditions-per-task must be"),
     ],
 )
