@@ -15,6 +15,9 @@ report of a different evaluation (other models, grid, env, episodes, seed or
 step cap) is refused, never overwritten; ``--out`` is locked while the command
 runs (a second command on it is refused) and every file is replaced whole.
 Ctrl-C keeps the finished cells: run the same command again to resume.
+``--workers N`` (processes) or ``--backend ray`` (Ray tasks) plays the cells
+(a run x a chunk of conditions per task) on workers into ``cells/`` and
+assembles the report from them: the same files as in one process.
 """
 
 from __future__ import annotations
@@ -111,6 +114,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-resume", action="store_true", help="ignore finished cells in --out")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    from rlnoise.runs.backends import add_backend_arguments
+
+    add_backend_arguments(parser, per="task")
+    parser.add_argument(
+        "--conditions-per-task",
+        type=int,
+        default=None,
+        metavar="N",
+        help="--workers N or --backend ray: conditions of one run per task (default: the "
+        "chunk that plays the fewest batches one after another); with --device cuda on Ray "
+        "each task asks for one GPU unless --gpus-per-task says otherwise",
+    )
 
 
 def check_flags(args: argparse.Namespace) -> None:
@@ -125,7 +140,10 @@ def check_flags(args: argparse.Namespace) -> None:
         check_int("--max-steps", args.max_steps, low=1)
     check_int("--threads", args.threads, low=1)
     check_int("--bootstrap", args.bootstrap, low=1)
-    resolve_device(args.device, name="--device")
+    if args.conditions_per_task is not None:
+        check_int("--conditions-per-task", args.conditions_per_task, low=1)
+    if not (args.backend == "ray" and str(args.device).startswith("cuda")):
+        resolve_device(args.device, name="--device")  # Ray's GPU tasks: the workers' CUDA
     if args.algo is not None:
         algorithm_key(args.algo, field="--algo")
 
@@ -166,8 +184,10 @@ def discover(args: argparse.Namespace) -> dict[str, list[Path]]:
     return found
 
 
-def _models(args: argparse.Namespace, found: dict[str, list[Path]]) -> dict[str, list[Any]]:
-    """``{group: [ModelRun]}`` from ``--model`` and ``--runs``, loaded (digests are needed)."""
+def _models(
+    args: argparse.Namespace, found: dict[str, list[Path]], device: str
+) -> dict[str, list[Any]]:
+    """``{group: [ModelRun]}`` from ``--model`` and ``--runs``, loaded on ``device`` (digests)."""
     from rlnoise.evaluation.models import load_run, saved_run_name
 
     groups: dict[str, list[Any]] = {}
@@ -177,9 +197,7 @@ def _models(args: argparse.Namespace, found: dict[str, list[Path]]) -> dict[str,
             group, path = "model", item
         if not group or not path:
             raise ValueError(f"--model takes PATH or GROUP=PATH, got {item!r}")
-        run = load_run(
-            path, name=saved_run_name(path), group=group, algo=args.algo, device=args.device
-        )
+        run = load_run(path, name=saved_run_name(path), group=group, algo=args.algo, device=device)
         groups.setdefault(group, []).append(run)
     directories: dict[str, Path] = {}
     for directory in args.runs:
@@ -196,7 +214,7 @@ def _models(args: argparse.Namespace, found: dict[str, list[Path]]) -> dict[str,
         directories[name] = resolved
         for path in found[directory]:
             algo = args.algo or _trained_config(path.parent).get("algo")
-            run = load_run(path, name=path.parent.name, group=name, algo=algo, device=args.device)
+            run = load_run(path, name=path.parent.name, group=name, algo=algo, device=device)
             groups.setdefault(name, []).append(run)
     if not groups:
         raise ValueError("give at least one --model PATH or --runs DIR")
@@ -304,39 +322,85 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from rlnoise.evaluation.display import print_tables, save_report
     from rlnoise.evaluation.identity import check_report_directory
     from rlnoise.evaluation.runner import evaluate_robustness
+    from rlnoise.runs.backends import backend_from_args
     from rlnoise.runs.discovery import expand_sweep_roots
     from rlnoise.runs.lock import directory_lock
 
     check_flags(args)
+    backend = backend_from_args(args, per="task")  # before loading: a missing Ray is one line
     args.runs = expand_sweep_roots(args.runs)  # a sweep's root: one group per member
     found = discover(args)
     grid, grid_label = _grid(args, found)
-    models = _models(args, found)
+    # Workers load the models themselves; the driver's copies only name the cells.
+    models = _models(args, found, device=args.device if backend.in_process else "cpu")
     env = _env(args, found)
     identity = _identity(args, models, env, grid)
     with directory_lock(args.out, "--out") as out:
         check_report_directory(out, identity, "--out")
-        report = evaluate_robustness(
-            models,
-            env,
-            grid,
-            n_episodes=args.episodes,
-            seed=args.seed,
-            device=args.device,
-            algo=args.algo,
-            batch_size=args.batch_size,
-            max_steps=args.max_steps,
-            resume_dir=None if args.no_resume else out / "cells",
-            progress=not args.no_progress,
-            num_threads=args.threads,
-            reference_score=args.reference_score,
-        )
+        if not backend.in_process:
+            report = _evaluate_on_workers(args, backend, models, env, grid, out)
+        else:
+            report = evaluate_robustness(
+                models,
+                env,
+                grid,
+                n_episodes=args.episodes,
+                seed=args.seed,
+                device=args.device,
+                algo=args.algo,
+                batch_size=args.batch_size,
+                max_steps=args.max_steps,
+                resume_dir=None if args.no_resume else out / "cells",
+                progress=not args.no_progress,
+                num_threads=args.threads,
+                reference_score=args.reference_score,
+            )
         report.metadata["grid"] = grid_label
         paths = save_report(report, out, plots=not args.no_plots, n_resamples=args.bootstrap)
     print_tables(report, n_resamples=args.bootstrap)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0
+
+
+def _evaluate_on_workers(
+    args: argparse.Namespace, backend: Any, models: dict[str, list[Any]], env: Any, grid: Any,
+    out: Path,
+) -> Any:  # fmt: skip
+    """The cells played by ``--workers`` processes or Ray tasks into ``--out``'s store.
+
+    ``--no-resume``: a fresh store inside ``--out``, removed afterwards (the
+    workers must see it; a single-process run keeps no cells either).
+    """
+    import shutil
+    import tempfile
+
+    from rlnoise.evaluation.fanout import evaluate_on_backend
+
+    cells = Path(tempfile.mkdtemp(prefix=".cells-", dir=out)) if args.no_resume else out / "cells"
+    try:
+        return evaluate_on_backend(
+            models,
+            env,
+            grid,
+            backend,
+            cells,
+            n_episodes=args.episodes,
+            seed=args.seed,
+            device=args.device,
+            algo=args.algo,
+            batch_size=args.batch_size,
+            max_steps=args.max_steps,
+            num_threads=args.threads,
+            reference_score=args.reference_score,
+            conditions_per_unit=args.conditions_per_task,
+            resume=not args.no_resume,
+            progress=not args.no_progress,
+            log=None,
+        )
+    finally:
+        if args.no_resume:
+            shutil.rmtree(cells, ignore_errors=True)
 
 
 #: The module docstring as plain text for ``--help`` (no reST double backquotes).
