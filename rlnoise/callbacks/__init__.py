@@ -6,6 +6,7 @@ Example:
     'gaussian:1'
 """
 
+from rlnoise.callbacks.dynamics_log import DynamicsLogCallback
 from rlnoise.callbacks.gradient_noise import (
     POSITIONS,
     UPDATE_COUNT_KEY,
@@ -23,6 +24,7 @@ from rlnoise.callbacks.sources import (
 )
 
 __all__ = [
+    "DynamicsLogCallback",
     "POSITIONS",
     "UPDATE_COUNT_KEY",
     "GradientNoiseCallback",

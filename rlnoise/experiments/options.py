@@ -123,10 +123,31 @@ class ContextSetOptions(Options):
     contexts: Annotated[Any, _from_checker(_contexts, "contexts")]
 
 
+def _randomised_parameters(value: Any) -> None:
+    from rlnoise.wrappers.randomization import check_randomization_spec
+
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(f"must map attribute names to noise specs, got {value!r}")
+    for name, spec in value.items():
+        check_randomization_spec(str(name), spec)
+
+
+class DomainRandomizationOptions(Options):
+    """``rlnoise.wrappers.DomainRandomization``: attribute name -> noise spec."""
+
+    parameters: Annotated[Any, _from_checker(_randomised_parameters, "parameters")]
+
+
 class CartPolePixelsOptions(Options):
     """``rlnoise.envs.CartPolePixels``."""
 
     size: Annotated[int, integer(low=36, high=1024, why="an image side in pixels")] = 40
+
+
+def _identifier(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"must be a non-empty string, got {value!r}")
+    return value
 
 
 # -- callbacks --------------------------------------------------------------------------------
@@ -154,6 +175,14 @@ class GradientNoiseCallbackOptions(Options):
                 "its schedule ({type: annealed, eta: ..., gamma: ...})"
             )
         return self
+
+
+class DynamicsLogCallbackOptions(Options):
+    """``rlnoise.callbacks.DynamicsLogCallback``."""
+
+    key: Annotated[str, PlainValidator(_identifier)] = "dynamics"
+    prefix: Annotated[str, PlainValidator(_identifier)] = "dynamics"
+    verbose: Annotated[int, integer(low=0)] = 0
 
 
 class NoiseScheduleCallbackOptions(Options):
@@ -223,7 +252,9 @@ COMPONENT_OPTIONS: dict[str, type[Options]] = {
     "rlnoise.wrappers.RandomActionReplacement": RandomActionReplacementOptions,
     "rlnoise.wrappers.LevelSet": LevelSetOptions,
     "rlnoise.wrappers.ContextSet": ContextSetOptions,
+    "rlnoise.wrappers.DomainRandomization": DomainRandomizationOptions,
     "rlnoise.envs.CartPolePixels": CartPolePixelsOptions,
+    "rlnoise.callbacks.DynamicsLogCallback": DynamicsLogCallbackOptions,
     "rlnoise.callbacks.GradientNoiseCallback": GradientNoiseCallbackOptions,
     "rlnoise.callbacks.NoiseScheduleCallback": NoiseScheduleCallbackOptions,
 }

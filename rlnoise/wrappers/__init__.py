@@ -22,6 +22,7 @@ from rlnoise.wrappers.contexts import ContextSet, ContextSplit, context_split
 from rlnoise.wrappers.dynamics import DynamicsSetting
 from rlnoise.wrappers.levels import LevelSet, training_levels, unseen_levels
 from rlnoise.wrappers.observation import ObservationNoise
+from rlnoise.wrappers.randomization import DomainRandomization
 from rlnoise.wrappers.vec_env import VecObservationNoise
 from rlnoise.wrappers.vec_levels import VecLevelSet
 
@@ -33,6 +34,7 @@ __all__ = [
     "ActionNoise",
     "ContextSet",
     "ContextSplit",
+    "DomainRandomization",
     "DynamicsSetting",
     "LevelSet",
     "ObservationNoise",
