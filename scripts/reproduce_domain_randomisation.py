@@ -84,7 +84,10 @@ def make_config(args: argparse.Namespace, group: str, root: Path) -> ExperimentC
         env["wrappers"] = [
             {"rlnoise.wrappers.DomainRandomization": {"parameters": parameters(args.width, widen)}}
         ]
-        callbacks = ["rlnoise.callbacks.NoiseScheduleCallback", "rlnoise.callbacks.DynamicsLogCallback"]
+        callbacks = [
+            "rlnoise.callbacks.NoiseScheduleCallback",
+            "rlnoise.callbacks.DynamicsLogCallback",
+        ]
     return ExperimentConfig.from_dict(
         {
             "name": f"dr-{group}",
@@ -185,7 +188,8 @@ def main() -> None:
     for label in ("average", "worst"):
         for g in GROUPS:
             cell = stats[label][g]
-            print(f"{label:8s} {g:11s} IQM {cell['iqm']:6.1f} [{cell['ci'][0]:.1f}, {cell['ci'][1]:.1f}]")
+            low, high = cell["ci"]
+            print(f"{label:8s} {g:11s} IQM {cell['iqm']:6.1f} [{low:.1f}, {high:.1f}]")
     print(json.dumps(stats["p_improvement_over_nominal_ci"]))
     print(f"finished in {result['wall_s']} s; wrote {path}")
 

@@ -24,9 +24,9 @@ from rlnoise.callbacks.sources import (
 )
 
 __all__ = [
-    "DynamicsLogCallback",
     "POSITIONS",
     "UPDATE_COUNT_KEY",
+    "DynamicsLogCallback",
     "GradientNoiseCallback",
     "NoiseScheduleCallback",
     "NoiseSources",

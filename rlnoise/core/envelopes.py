@@ -4,15 +4,15 @@ An :class:`Envelope` is a function of the episode step ``t`` (0 for the
 observation returned by ``reset`` and for the first action; +1 per env step)
 and of an onset ``at`` that is fixed or drawn per episode:
 
-============  ====================================================  =========================
-shape         on at episode step ``t`` when                          compact form
-============  ====================================================  =========================
-``impulse``   ``t == at`` (one step)                                 ``impulse(at=50)``
-``step``      ``t >= at`` (from the onset on)                        ``step(at=50)``
-``pulse``     ``at <= t < at + duration``                            ``pulse(at=50,duration=10)``
-``periodic``  ``t >= at`` and ``(t - at) % period < duration``       ``periodic(period=25)``
-              (``duration`` 1 by default: every ``period`` steps)   ``periodic(period=100,duration=10)``
-============  ====================================================  =========================
+============  ===============================================  ==============================
+shape         on at episode step ``t`` when                     compact form
+============  ===============================================  ==============================
+``impulse``   ``t == at`` (one step)                            ``impulse(at=50)``
+``step``      ``t >= at`` (from the onset on)                   ``step(at=50)``
+``pulse``     ``at <= t < at + duration``                       ``pulse(at=50,duration=10)``
+``periodic``  ``t >= at``, ``(t - at) % period < duration``     ``periodic(period=25)``: one
+              (``duration`` 1 by default)                       step every 25
+============  ===============================================  ==============================
 
 A random onset is ``at=[low,high]``: an integer drawn uniformly in
 ``[low, high]`` at each episode start, from the injector's own generator
@@ -31,7 +31,7 @@ Example:
     >>> env = Envelope.parse("pulse(at=2,duration=3)")
     >>> [bool(env.active(t, 2)) for t in range(7)]
     [False, False, True, True, True, False, False]
-    >>> str(env), Envelope.from_value(env.to_dict()) == env
+    >>> str(env), Envelope.from_dict(env.to_dict()) == env
     ('pulse(at=2,duration=3)', True)
 """
 
@@ -122,7 +122,8 @@ class Envelope:
             return since >= 0
         if self.shape == "pulse":
             return (since >= 0) & (since < self.duration)
-        return (since >= 0) & (np.mod(since, self.period) < self.duration)
+        period, duration = int(self.period or 1), int(self.duration or 1)
+        return (since >= 0) & (np.mod(since, period) < duration)
 
     # -- forms -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -259,7 +259,8 @@ class NoiseSpec:
     def label(self) -> str:
         """Short human label ``kind:scale``, e.g. for table rows."""
         scale = self.scale if isinstance(self.scale, float) else "per-dim"
-        return f"{self.kind}:{scale:g}" if isinstance(scale, float) else f"{self.kind}:{scale}"
+        text = f"{self.kind}:{scale:g}" if isinstance(scale, float) else f"{self.kind}:{scale}"
+        return text if self.envelope is None else f"{text}@{self.envelope}"
 
     # -- forms -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -407,7 +408,10 @@ def _parse_number(field: str, text: str) -> float:
 
 
 def _split_top_level(text: str) -> list[str]:
-    """Split at commas outside brackets: ``values=[-5,5]`` and ``envelope=pulse(at=1,duration=2)`` stay one option."""
+    """Split at commas outside brackets and parentheses.
+
+    ``values=[-5,5]`` and ``envelope=pulse(at=1,duration=2)`` stay one option.
+    """
     parts, depth, start = [], 0, 0
     for index, char in enumerate(text):
         if char in "[(":

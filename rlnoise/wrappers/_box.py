@@ -282,7 +282,9 @@ class BoxNoise:
             if group.hold is not None:
                 group.hold.restart([j for j, _ in local] if self.n_rows is not None else None)
             if group.gate is not None:
-                group.gate.reseed([j for j, _ in local], [self._rng(s, "envelope") for _, s in local])
+                group.gate.reseed(
+                    [j for j, _ in local], [self._rng(s, "envelope") for _, s in local]
+                )
 
     def _reseed_stream(
         self,

@@ -188,9 +188,7 @@ class DomainRandomization(
         """Draw new values (one unit draw per parameter from the wrapper's generator)."""
         if self._rng is None:
             self._rng = make_rng(None)
-        units = [
-            float(unit_numpy(spec.kind, self._rng, ())) for spec in self.specs.values()
-        ]
+        units = [float(unit_numpy(spec.kind, self._rng, ())) for spec in self.specs.values()]
         values: dict[str, float] = {}
         for (name, spec), unit, scale in zip(
             self.specs.items(), units, self.current_scales(), strict=True
