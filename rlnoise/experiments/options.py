@@ -138,6 +138,37 @@ class DomainRandomizationOptions(Options):
     parameters: Annotated[Any, _from_checker(_randomised_parameters, "parameters")]
 
 
+def _delay(value: Any) -> None:
+    from rlnoise.wrappers.delay import check_delay
+
+    check_delay(value, "delay")
+
+
+def _reward_spec(spec: NoiseSpec) -> None:
+    from rlnoise.wrappers.reward import reward_noise_engine
+
+    reward_noise_engine(spec, None, "spec")
+
+
+class ObservationDelayOptions(Options):
+    """``rlnoise.wrappers.ObservationDelay``: ``k`` or ``[low, high]`` steps."""
+
+    delay: Annotated[Any, _from_checker(_delay, "delay")]
+    resample: Annotated[str, choice("episode", "step")] = "episode"
+
+
+class ActionDelayOptions(ObservationDelayOptions):
+    """``rlnoise.wrappers.ActionDelay`` (``initial``: checked against the action space)."""
+
+    initial: Any = None
+
+
+class RewardNoiseOptions(Options):
+    """``rlnoise.wrappers.RewardNoise``."""
+
+    spec: Annotated[Any, noise_spec(_reward_spec, optional=False)]
+
+
 class CartPolePixelsOptions(Options):
     """``rlnoise.envs.CartPolePixels``."""
 
@@ -253,6 +284,9 @@ COMPONENT_OPTIONS: dict[str, type[Options]] = {
     "rlnoise.wrappers.LevelSet": LevelSetOptions,
     "rlnoise.wrappers.ContextSet": ContextSetOptions,
     "rlnoise.wrappers.DomainRandomization": DomainRandomizationOptions,
+    "rlnoise.wrappers.ObservationDelay": ObservationDelayOptions,
+    "rlnoise.wrappers.ActionDelay": ActionDelayOptions,
+    "rlnoise.wrappers.RewardNoise": RewardNoiseOptions,
     "rlnoise.envs.CartPolePixels": CartPolePixelsOptions,
     "rlnoise.callbacks.DynamicsLogCallback": DynamicsLogCallbackOptions,
     "rlnoise.callbacks.GradientNoiseCallback": GradientNoiseCallbackOptions,

@@ -1,4 +1,4 @@
-"""Evaluation conditions for delays and timed disturbances: forms, grids, parity with the wrappers."""
+"""Evaluation conditions for delays and timed disturbances: forms, grids, wrapper parity."""
 
 from __future__ import annotations
 
@@ -35,9 +35,9 @@ def test_dict_round_trip_and_grid() -> None:
     assert names == ["clean", "obs_delay:1", "obs_delay:0-2/episode", "action_delay:2"]
     grid = {"observation_noise": {"gaussian": {"levels": [0.1], "envelope": "step(at=5)"}}}
     assert [c.name for c in build_grid(grid)][1] == "obs:gaussian:0.1@step(at=5)"
-    with pytest.raises(ValueError, match="obs_delay.delay must be >= 0"):
+    with pytest.raises(ValueError, match=r"obs_delay\.delay must be >= 0"):
         ObservationDelayPerturbation(-1)
-    with pytest.raises(ValueError, match="unknown key .jitter. in obs_delay"):
+    with pytest.raises(ValueError, match=r"unknown key .jitter. in obs_delay"):
         build_grid({"obs_delay": {"levels": [1], "jitter": 2}})
 
 

@@ -144,3 +144,25 @@ def test_sb3_training_logs_values_and_follows_the_clock() -> None:
 def test_bad_parameters(parameters: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _make(parameters)
+
+
+def test_yaml_config_builds_the_wrapped_training_env() -> None:
+    from pathlib import Path
+
+    from rlnoise.experiments.build import make_training_env
+    from rlnoise.experiments.config import load_config
+    from rlnoise.wrappers import ObservationDelay, ObservationNoise, RewardNoise
+
+    root = Path(__file__).resolve().parents[2]
+    config = load_config(root / "configs" / "ppo_cartpole_domain_randomisation.yaml")
+    venv = make_training_env(config, seed=0)
+    venv.reset()
+    chain = venv.envs[0]
+    kinds = []
+    while hasattr(chain, "env"):
+        kinds.append(type(chain))
+        chain = chain.env
+    assert kinds.index(ObservationNoise) < kinds.index(RewardNoise) < kinds.index(ObservationDelay)
+    assert kinds.index(ObservationDelay) < kinds.index(DomainRandomization)
+    values = venv.env_method("noise_scales")[0]
+    assert values["dynamics/masscart"] == 0.5 and values["dynamics/length"] == 0.0
