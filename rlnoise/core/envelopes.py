@@ -218,6 +218,9 @@ def envelope_from_value(value: Any) -> Envelope | None:
 class EnvelopeGate:
     """An envelope's state for a batch of rows: each row's episode step and onset.
 
+    One row (an unbatched value) is kept in Python ints: :meth:`advance_one` is
+    on a single env's per-step path.
+
     Args:
         envelope: The envelope.
         n_rows: Rows (1 for an unbatched value).
@@ -232,10 +235,21 @@ class EnvelopeGate:
 
     def __init__(self, envelope: Envelope, n_rows: int):
         self.envelope = envelope
+        self.single = n_rows == 1
         self.t = np.zeros(n_rows, dtype=np.int64)
         low = envelope.at[0] if isinstance(envelope.at, tuple) else envelope.at
         self.onset = np.full(n_rows, low, dtype=np.int64)
+        self._t1, self._onset1 = 0, int(low)
         self._rngs: list[np.random.Generator | None] = [None] * n_rows
+        shape, duration, period = envelope.shape, envelope.duration, envelope.period
+        if shape == "impulse":
+            self._on1: Any = lambda since: since == 0
+        elif shape == "step":
+            self._on1 = lambda since: since >= 0
+        elif shape == "pulse":
+            self._on1 = lambda since: 0 <= since < duration
+        else:
+            self._on1 = lambda since: since >= 0 and since % period < duration
 
     def reseed(self, rows: Sequence[int], rngs: Sequence[np.random.Generator]) -> None:
         """New onset generators for ``rows`` (used only by a random onset); restarts them."""
@@ -254,15 +268,27 @@ class EnvelopeGate:
                 if rng is None:
                     rng = self._rngs[row] = np.random.default_rng()
                 self.onset[row] = rng.integers(at[0], at[1], endpoint=True)
+        if self.single:
+            self._t1, self._onset1 = 0, int(self.onset[0])
 
     def peek(self, rows: Any = None) -> np.ndarray:
         """Whether ``rows`` (all when ``None``) are on at their current step (no advance)."""
+        if self.single:
+            return np.array([self._on1(self._t1 - self._onset1)])
         if rows is None:
             return np.asarray(self.envelope.active(self.t, self.onset))
         return np.asarray(self.envelope.active(self.t[rows], self.onset[rows]))
 
     def advance(self) -> np.ndarray:
         """Every row's on/off at its current step, then one step on."""
+        if self.single:
+            return np.array([self.advance_one()])
         on = self.peek()
         self.t += 1
         return on
+
+    def advance_one(self) -> bool:
+        """:meth:`advance` for one row, as a bool (the single-env fast path)."""
+        t = self._t1
+        self._t1 = t + 1
+        return bool(self._on1(t - self._onset1))

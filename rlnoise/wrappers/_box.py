@@ -147,18 +147,38 @@ class BoxNoise:
             and not fast.spec.info.scale_is_probability
             and fast.spec.clip is None
             and fast.hold is None
-            and fast.gate is None
             else None
         )
         # One draw to add per step: the stream's fastest hand-out (prescaled white noise
         # comes straight from its block).
         self.draw: Any = None if self._fast is None else self._fast.sampler
-        self.prescaled = self._fast is not None and self._fast.prescaled
+        gate = None if fast is None else fast.gate
+        if self.draw is not None and gate is not None:
+            self.draw = self._gated_draw(self.draw, gate)
+        self.prescaled = self._fast is not None and self._fast.prescaled and gate is None
         self.output_space = widened_box(
             self.space,
             [(g.spec, self._reach(g)) for g in self._groups],
             self._int_range if self.integer else None,
         )
+
+    def _gated_draw(self, sampler: Any, gate: EnvelopeGate) -> Any:
+        """The hot path's draw, zero where the envelope is off (drawn at every step)."""
+        if self.n_rows is None:
+            zero = np.zeros(self.row_shape, dtype=self.work_dtype)
+            advance = gate.advance_one
+
+            def draw_one() -> Any:
+                noise = sampler()
+                return noise if advance() else zero
+
+            return draw_one
+        shape = (-1, *([1] * len(self.row_shape)))
+
+        def draw_rows() -> Any:
+            return sampler() * gate.advance().reshape(shape)
+
+        return draw_rows
 
     # -- construction ------------------------------------------------------------
     def _build_groups(self, specs: list[NoiseSpec | None]) -> list[_Group]:

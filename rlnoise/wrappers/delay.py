@@ -20,6 +20,14 @@ at every step (``resample="step"``; observations may then arrive out of
 order, as with a jittery sensor). ``delay=0`` is the identity (nothing drawn,
 the trajectory unchanged). Draws come from the wrapper's generator, seeded from
 the reset seed (``derive_seed(seed, "obs_delay")`` / ``"action_delay"``).
+
+A single env's delay line keeps the observation objects the env returns (a
+copy is made only where one object would be handed out twice): an env that
+writes every observation into one reused buffer needs a copying wrapper inside
+this one. Chosen actions are copied (callers reuse their action arrays).
+Gymnasium's own ``DelayObservation`` returns zeros for the first steps and has
+no random delay; these wrappers repeat the reset observation instead (no
+out-of-distribution input) and share their engine with the evaluation.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ __all__ = [
 ]
 
 DELAY_RESAMPLE = ("episode", "step")
+_BLOCK = 256  # random delays drawn per generator call
 Seed = int | None | np.random.Generator
 
 
@@ -128,9 +137,22 @@ class DelayLine:
         self.buffer = np.zeros((rows, self.size, *shape), dtype=dtype)
         self.t = np.zeros(rows, dtype=np.int64)
         low = self.delay[0] if isinstance(self.delay, tuple) else self.delay
-        self.d = np.full(rows, low, dtype=np.int64)
+        self._d = np.full(rows, low, dtype=np.int64)
         self._rngs: list[np.random.Generator | None] = [None] * rows
+        self._blocks: list[list[int] | None] = [None] * rows
+        self._position = [0] * rows
         self._all = np.arange(rows)
+        # One env: a list of the values themselves and Python ints (numpy scalars cost more
+        # than a CartPole step). The values are kept, not copied (see push).
+        self._ring: list[Any] = [None] * self.size
+        self._t1 = 0
+        self._d1 = low
+        self._per_step = self.random and self.resample == "step"
+
+    @property
+    def d(self) -> np.ndarray:
+        """Each row's current delay."""
+        return np.array([self._d1]) if self.n_rows is None else self._d
 
     def reseed(self, seeds: Sequence[Seed], rows: Sequence[int] | None = None) -> None:
         """New generators for ``rows`` (all when ``None``); call :meth:`start` next."""
@@ -141,14 +163,28 @@ class DelayLine:
             else:
                 key = None if seed is None else derive_seed(seed, *self.seed_key)
                 self._rngs[row] = make_rng(key)
+            self._blocks[row] = None
 
     def _draw(self, rows: Any) -> None:
-        low, high = self.delay  # type: ignore[misc]
-        for row in np.atleast_1d(rows):
+        if self.n_rows is None:
+            self._d1 = self._next(0)
+            return
+        for row in np.atleast_1d(rows).tolist():
+            self._d[row] = self._next(row)
+
+    def _next(self, row: int) -> int:
+        # Delays come in blocks of _BLOCK draws per row: one generator call per block.
+        position = self._position[row]
+        block = self._blocks[row]
+        if block is None or position == len(block):
             rng = self._rngs[row]
             if rng is None:
                 rng = self._rngs[row] = make_rng(None)
-            self.d[row] = rng.integers(low, high, endpoint=True)
+            low, high = self.delay  # type: ignore[misc]
+            block = self._blocks[row] = rng.integers(low, high, _BLOCK, endpoint=True).tolist()
+            position = 0
+        self._position[row] = position + 1
+        return block[position]
 
     def start(self, fill: Any, rows: Sequence[int] | None = None, first_push: int = 1) -> None:
         """Episodes start for ``rows`` (all when ``None``): history filled with ``fill``.
@@ -160,6 +196,15 @@ class DelayLine:
             first_push: Step index of the next :meth:`push` (1 when ``fill`` is
                 the reset observation, which is step 0; 0 for actions).
         """
+        if self.n_rows is None:
+            # Each slot its own copy: the value (a reset observation) was handed out already,
+            # and every slot is read at most once while the delay is fixed.
+            copy = isinstance(fill, np.ndarray)
+            self._ring = [fill.copy() if copy else fill for _ in range(self.size)]
+            self._t1 = first_push - 1
+            if self.random and self.resample == "episode":
+                self._draw(0)
+            return
         index = self._all if rows is None else np.asarray(rows, dtype=np.intp)
         value = np.asarray(fill, dtype=self.buffer.dtype)
         if self.n_rows is not None and value.ndim == self.buffer.ndim - 1:
@@ -174,19 +219,25 @@ class DelayLine:
         if rows is not None:
             index = np.asarray(rows, dtype=np.intp)
             self.t[index] += 1
-            if self.random and self.resample == "step":
+            if self._per_step:
                 self._draw(index)
             slot = self.t[index] % self.size
             self.buffer[index, slot] = values
-            return self.buffer[index, (self.t[index] - self.d[index]) % self.size]
+            return self.buffer[index, (self.t[index] - self._d[index]) % self.size]
+        if self.n_rows is None:
+            t = self._t1 = self._t1 + 1
+            if self._per_step:
+                self._draw(0)
+            ring = self._ring
+            ring[t % self.size] = values
+            out = ring[(t - self._d1) % self.size]
+            # A delay redrawn per step may hand out a value twice: give a copy each time.
+            return out.copy() if self._per_step and isinstance(out, np.ndarray) else out
         self.t += 1
-        if self.random and self.resample == "step":
+        if self._per_step:
             self._draw(self._all)
         slot = self.t % self.size
-        read = (self.t - self.d) % self.size
-        if self.n_rows is None:
-            self.buffer[0, slot[0]] = values
-            return self.buffer[0, read[0]].copy()
+        read = (self.t - self._d) % self.size
         self.buffer[self._all, slot] = values
         return self.buffer[self._all, read]
 
@@ -292,6 +343,7 @@ class ActionDelay(gym.Wrapper[ObsType, ActType, ObsType, ActType], gym.utils.Rec
         if not space.contains(fill if fill.ndim else fill.item()):
             raise ValueError(f"initial must be an action of {space}, got {show(initial)}")
         self.initial = fill
+        self._initial = fill if fill.ndim else fill.item()  # what the env is given
         self.line = DelayLine(
             delay,
             resample,
@@ -310,16 +362,15 @@ class ActionDelay(gym.Wrapper[ObsType, ActType, ObsType, ActType], gym.utils.Rec
         obs, info = self.env.reset(seed=seed, options=options)
         if seed is not None:
             self.line.reseed([seed])
-        self.line.start(self.initial, first_push=0)
+        self.line.start(self._initial, first_push=0)
         return obs, info
 
     def step(self, action: ActType) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
         """Queue ``action``; run the one chosen ``d`` steps ago (``info["executed_action"]``)."""
         if self._off or not self.noise_enabled:
             return self.env.step(action)
-        executed = self.line.push(action)
-        if executed.ndim == 0 and not isinstance(self.action_space, spaces.Box):
-            executed = executed.item()
+        # The agent's array may be reused by its caller: keep a copy.
+        executed = self.line.push(action.copy() if isinstance(action, np.ndarray) else action)
         obs, reward, terminated, truncated, info = self.env.step(executed)
         info["executed_action"] = executed
         return obs, reward, terminated, truncated, info

@@ -75,6 +75,7 @@ class RewardNoise(
         )
         gym.Wrapper.__init__(self, env)
         self.noise = reward_noise_engine(spec, None)
+        self._draw = self.noise.draw  # one draw to add (white additive noise), else None
         self._init_noise_switch()
 
     def reset(
@@ -97,7 +98,9 @@ class RewardNoise(
         if self._local_clock and self.noise.scheduled:
             self.noise.set_step(self._steps)
         info["clean_reward"] = reward
-        return obs, float(self.noise.apply(np.float64(reward))), terminated, truncated, info
+        draw = self._draw
+        noisy = reward + draw() if draw is not None else self.noise.apply(np.float64(reward))
+        return obs, float(noisy), terminated, truncated, info
 
     def set_noise_step(self, step: int) -> None:
         """Drive the schedule from an outside clock (the own step count stops counting)."""
