@@ -11,6 +11,8 @@ repeat's ratio against the baseline timed next to it), with the helpers of
   * 16 CartPole sub-envs, each wrapped (``gym.make_vec(..., wrappers=[...])`` and
     ``make_vec_env(..., wrapper_class=...)``, the way these wrappers reach vector
     envs), vs the same vector env without them (target: at most 1.05x);
+  * the batched SB3 ``VecObservationDelay``, ``VecActionDelay``, ``VecRewardNoise``
+    vs the same ``DummyVecEnv`` (target: at most 1.05x);
   * the reset of ``DomainRandomization`` (a draw and ``apply_attributes``) vs a
     raw reset, reported separately.
 
@@ -45,6 +47,9 @@ from rlnoise.wrappers import (
     ObservationDelay,
     ObservationNoise,
     RewardNoise,
+    VecActionDelay,
+    VecObservationDelay,
+    VecRewardNoise,
 )
 
 N_ENVS = 16
@@ -134,6 +139,20 @@ def main() -> None:
         number=args.vector_steps,
         repeats=args.repeats,
         targets=dict.fromkeys(WRAPPERS, 1.05),
+    )
+    batched = {
+        "VecObservationDelay(1)": lambda v: VecObservationDelay(v, 1),
+        "VecObservationDelay([0,2], step)": lambda v: VecObservationDelay(v, [0, 2], "step"),
+        "VecActionDelay(1)": lambda v: VecActionDelay(v, 1),
+        'VecRewardNoise("gaussian:0.1")': lambda v: VecRewardNoise(v, "gaussian:0.1"),
+    }
+    compare(
+        f"SB3 DummyVecEnv, {N_ENVS} x CartPole-v1, batched VecEnv wrappers",
+        vector_stepper(dummy(), batch),
+        {k: vector_stepper(w(dummy()), batch) for k, w in batched.items()},
+        number=args.vector_steps,
+        repeats=args.repeats,
+        targets=dict.fromkeys(batched, 1.05),
     )
 
 

@@ -12,7 +12,8 @@ plays a fixed set of levels (:func:`training_levels`; test on the disjoint
 applied by :mod:`rlnoise.wrappers.dynamics`. Environment perturbations in
 training: :class:`DomainRandomization` (dynamics drawn per reset, with a
 curriculum), :class:`ObservationDelay`, :class:`ActionDelay`,
-:class:`RewardNoise`; any spec's ``envelope`` times a disturbance within an
+:class:`RewardNoise` (batched for SB3: :class:`VecObservationDelay`,
+:class:`VecActionDelay`, :class:`VecRewardNoise`); any spec's ``envelope`` times a disturbance within an
 episode (:mod:`rlnoise.core.envelopes`).
 
 Every noise wrapper owns its random generator, seeded from the env's reset seed
@@ -29,6 +30,7 @@ from rlnoise.wrappers.levels import LevelSet, training_levels, unseen_levels
 from rlnoise.wrappers.observation import ObservationNoise
 from rlnoise.wrappers.randomization import DomainRandomization
 from rlnoise.wrappers.reward import RewardNoise
+from rlnoise.wrappers.vec_delay import VecActionDelay, VecObservationDelay, VecRewardNoise
 from rlnoise.wrappers.vec_env import VecObservationNoise
 from rlnoise.wrappers.vec_levels import VecLevelSet
 
@@ -56,8 +58,11 @@ __all__ = [
     "ObservationNoise",
     "RandomActionReplacement",
     "RewardNoise",
+    "VecActionDelay",
     "VecLevelSet",
+    "VecObservationDelay",
     "VecObservationNoise",
+    "VecRewardNoise",
     "context_split",
     "training_levels",
     "unseen_levels",
