@@ -13,8 +13,8 @@ applied by :mod:`rlnoise.wrappers.dynamics`. Environment perturbations in
 training: :class:`DomainRandomization` (dynamics drawn per reset, with a
 curriculum), :class:`ObservationDelay`, :class:`ActionDelay`,
 :class:`RewardNoise` (batched for SB3: :class:`VecObservationDelay`,
-:class:`VecActionDelay`, :class:`VecRewardNoise`); any spec's ``envelope`` times a disturbance within an
-episode (:mod:`rlnoise.core.envelopes`).
+:class:`VecActionDelay`, :class:`VecRewardNoise`); any spec's ``envelope``
+times a disturbance within an episode (:mod:`rlnoise.core.envelopes`).
 
 Every noise wrapper owns its random generator, seeded from the env's reset seed
 through :func:`rlnoise.core.random.derive_seed`, and implements the

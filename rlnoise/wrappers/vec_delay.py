@@ -73,7 +73,8 @@ class VecObservationDelay(VecEnvWrapper):
 
     def step_wait(self) -> VecEnvStepReturn:
         """Step; delayed observations (terminal ones in ``infos`` too)."""
-        obs, rewards, dones, infos = self.venv.step_wait()
+        result, rewards, dones, infos = self.venv.step_wait()
+        obs = np.asarray(result)  # a Box space: one array
         ended = dones.nonzero()[0]
         if not ended.size:
             return self.line.push(obs), rewards, dones, infos
