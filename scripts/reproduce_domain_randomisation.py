@@ -65,6 +65,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--out", default="runs/reproduce_domain_randomisation")
     parser.add_argument("--results", default="results/domain_randomisation.json")
+    parser.add_argument("--figure", default="docs/images/domain_randomisation.png")
     return parser.parse_args()
 
 
@@ -142,6 +143,55 @@ def grid_statistics(report: Any, names: list[str]) -> dict[str, Any]:
     return out
 
 
+def plot(stats: dict[str, Any], lengths: list[float], masses: list[float], path: Path) -> None:
+    """Left: average and worst-case IQM (95% CIs); right: IQM per pole length, mean over masses."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    width = 0.25
+    for i, group in enumerate(GROUPS):
+        for j, label in enumerate(("average", "worst")):
+            cell = stats[label][group]
+            low, high = cell["ci"]
+            left.bar(
+                j + (i - 1) * width,
+                cell["iqm"],
+                width,
+                label=group if j == 0 else None,
+                color=f"C{i}",
+                yerr=[[cell["iqm"] - low], [high - cell["iqm"]]],
+                capsize=4,
+            )
+        per_point = stats["per_point_iqm"][group]
+        curve = [
+            np.mean(
+                [
+                    v
+                    for name, v in per_point.items()
+                    if f"length={length}" in name.removeprefix("dynamics:").split(",")
+                ]
+            )
+            for length in lengths
+        ]
+        right.plot(lengths, curve, "o-", color=f"C{i}", label=group)
+    left.set_xticks([0, 1], ["average over grid", "worst grid point"])
+    left.set_ylabel("IQM return (95% CI)")
+    left.legend()
+    right.set_xlabel("pole half-length (nominal 0.5)")
+    right.set_ylabel(f"IQM return, mean over cart masses {masses}")
+    right.legend()
+    fig.suptitle("PPO CartPole-v1: nominal vs domain randomisation (length, masscart +-50%)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".png") as f:
+        fig.savefig(f.name, dpi=110)
+    os.replace(f.name, path)
+    plt.close(fig)
+
+
 def main() -> None:
     args = parse_args()
     start = time.perf_counter()
@@ -185,6 +235,7 @@ def main() -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
         json.dump(result, f, indent=2)
     os.replace(f.name, path)
+    plot(stats, args.lengths, args.masses, Path(args.figure))
     for label in ("average", "worst"):
         for g in GROUPS:
             cell = stats[label][g]
