@@ -148,6 +148,7 @@ class DelayLine:
         self._t1 = 0
         self._d1 = low
         self._per_step = self.random and self.resample == "step"
+        self._g = 0  # pushes of every row at once (see push)
 
     @property
     def d(self) -> np.ndarray:
@@ -215,7 +216,11 @@ class DelayLine:
             self._draw(index)
 
     def push(self, values: Any, rows: Any = None) -> Any:
-        """Store this step's values of ``rows`` (all when ``None``); return their delayed ones."""
+        """Store this step's values of ``rows`` (all when ``None``); return their delayed ones.
+
+        A caller pushes either every row at each step or lists the rows each
+        time (the batched evaluation's live lanes), not a mix of the two.
+        """
         if rows is not None:
             index = np.asarray(rows, dtype=np.intp)
             self.t[index] += 1
@@ -233,13 +238,17 @@ class DelayLine:
             out = ring[(t - self._d1) % self.size]
             # A delay redrawn per step may hand out a value twice: give a copy each time.
             return out.copy() if self._per_step and isinstance(out, np.ndarray) else out
-        self.t += 1
+        # Every row at once: one step counter for the whole buffer (a row's start fills all
+        # its slots, so any slot not pushed since holds the fill), plain slices when the
+        # delay is fixed.
+        g = self._g = self._g + 1
+        self.buffer[:, g % self.size] = values
+        if not self.random:
+            fixed = int(self.delay)  # type: ignore[arg-type]
+            return self.buffer[:, (g - fixed) % self.size].copy()
         if self._per_step:
             self._draw(self._all)
-        slot = self.t % self.size
-        read = (self.t - self._d) % self.size
-        self.buffer[self._all, slot] = values
-        return self.buffer[self._all, read]
+        return self.buffer[self._all, (g - self._d) % self.size]
 
 
 class ObservationDelay(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
+import pytest
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
@@ -51,15 +54,17 @@ def _same(vec_wrap, single_wrap) -> None:  # type: ignore[no-untyped-def]
         np.testing.assert_array_equal(np.array(mine), np.array(s_finals))
 
 
-def test_observation_delay_rows_equal_single_envs() -> None:
+@pytest.mark.parametrize(("delay", "resample"), [(2, "episode"), ([0, 3], "step")])
+def test_observation_delay_rows_equal_single_envs(delay: Any, resample: str) -> None:
     _same(
-        lambda v: VecObservationDelay(v, [0, 3], "step"),
-        lambda e: ObservationDelay(e, [0, 3], "step"),
+        lambda v: VecObservationDelay(v, delay, resample),
+        lambda e: ObservationDelay(e, delay, resample),
     )
 
 
-def test_action_delay_rows_equal_single_envs() -> None:
-    _same(lambda v: VecActionDelay(v, [1, 2]), lambda e: ActionDelay(e, [1, 2]))
+@pytest.mark.parametrize("delay", [3, [1, 2]])
+def test_action_delay_rows_equal_single_envs(delay: Any) -> None:
+    _same(lambda v: VecActionDelay(v, delay), lambda e: ActionDelay(e, delay))
 
 
 def test_reward_noise_rows_equal_single_envs() -> None:
