@@ -141,6 +141,9 @@ class DelayLine:
         self._rngs: list[np.random.Generator | None] = [None] * rows
         self._blocks: list[list[int] | None] = [None] * rows
         self._position = [0] * rows
+        # Batched rows: the same blocks as one array, read for every row at once.
+        self._table = np.zeros((rows, _BLOCK), dtype=np.int64)
+        self._cursor = np.full(rows, _BLOCK, dtype=np.int64)  # _BLOCK: refill first
         self._all = np.arange(rows)
         # One env: a list of the values themselves and Python ints (numpy scalars cost more
         # than a CartPole step). The values are kept, not copied (see push).
@@ -165,24 +168,34 @@ class DelayLine:
                 key = None if seed is None else derive_seed(seed, *self.seed_key)
                 self._rngs[row] = make_rng(key)
             self._blocks[row] = None
+            self._cursor[row] = _BLOCK
 
     def _draw(self, rows: Any) -> None:
         if self.n_rows is None:
             self._d1 = self._next(0)
             return
-        for row in np.atleast_1d(rows).tolist():
-            self._d[row] = self._next(row)
+        index = self._all if rows is None else np.atleast_1d(np.asarray(rows, dtype=np.intp))
+        cursor = self._cursor[index]
+        spent = index[cursor == _BLOCK]
+        for row in spent.tolist():  # one generator call per row and _BLOCK draws
+            self._table[row] = self._block(row)
+            self._cursor[row] = 0
+        self._d[index] = self._table[index, self._cursor[index]]
+        self._cursor[index] += 1
+
+    def _block(self, row: int) -> np.ndarray:
+        rng = self._rngs[row]
+        if rng is None:
+            rng = self._rngs[row] = make_rng(None)
+        low, high = self.delay  # type: ignore[misc]
+        return rng.integers(low, high, _BLOCK, endpoint=True)
 
     def _next(self, row: int) -> int:
         # Delays come in blocks of _BLOCK draws per row: one generator call per block.
         position = self._position[row]
         block = self._blocks[row]
         if block is None or position == len(block):
-            rng = self._rngs[row]
-            if rng is None:
-                rng = self._rngs[row] = make_rng(None)
-            low, high = self.delay  # type: ignore[misc]
-            block = self._blocks[row] = rng.integers(low, high, _BLOCK, endpoint=True).tolist()
+            block = self._blocks[row] = self._block(row).tolist()
             position = 0
         self._position[row] = position + 1
         return block[position]
@@ -247,7 +260,7 @@ class DelayLine:
             fixed = int(self.delay)  # type: ignore[arg-type]
             return self.buffer[:, (g - fixed) % self.size].copy()
         if self._per_step:
-            self._draw(self._all)
+            self._draw(None)
         return self.buffer[self._all, (g - self._d) % self.size]
 
 
