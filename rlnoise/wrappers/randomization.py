@@ -90,7 +90,7 @@ def check_randomization_spec(name: str, value: NoiseSpecLike) -> NoiseSpec:
         "resample": spec.resample,
         "where": spec.where or None,
         "adaptive": spec.adaptive,
-        "envelope": getattr(spec, "envelope", None),
+        "envelope": spec.envelope,
     }
     for field, field_value in unsupported.items():
         if field_value is not None:
