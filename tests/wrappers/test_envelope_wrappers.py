@@ -80,3 +80,23 @@ def test_vec_env_rows_restart_their_envelope_at_autoreset() -> None:
         np.testing.assert_array_equal(np.any(obs != ref, axis=1), dones)
         ended |= bool(dones.any())
     assert ended
+
+
+def test_gymnasium_vector_rows_restart_their_envelope_at_autoreset() -> None:
+    from rlnoise.wrappers.vector import ObservationNoise as VectorObservationNoise
+
+    spec = "gaussian:0.1,envelope=impulse(at=0)"
+    envs = VectorObservationNoise(gym.make_vec("CartPole-v1", 2, "sync"), spec)
+    clean = gym.make_vec("CartPole-v1", 2, "sync")
+    assert np.all(envs.reset(seed=0)[0] != clean.reset(seed=0)[0])
+    restarted = np.zeros(2, dtype=bool)  # next-step autoreset: the reset comes a step later
+    seen_reset = False
+    for _ in range(60):
+        actions = np.ones(2, dtype=np.int64)
+        obs, _, terminated, truncated, _ = envs.step(actions)
+        ref, _, ref_terminated, _, _ = clean.step(actions)
+        np.testing.assert_array_equal(terminated, ref_terminated)
+        np.testing.assert_array_equal(np.any(obs != ref, axis=1), restarted)
+        seen_reset |= bool(restarted.any())
+        restarted = terminated | truncated
+    assert seen_reset
