@@ -6,6 +6,7 @@ Example:
     'gaussian:1'
 """
 
+from rlnoise.callbacks.dynamics_log import DynamicsLogCallback
 from rlnoise.callbacks.gradient_noise import (
     POSITIONS,
     UPDATE_COUNT_KEY,
@@ -25,6 +26,7 @@ from rlnoise.callbacks.sources import (
 __all__ = [
     "POSITIONS",
     "UPDATE_COUNT_KEY",
+    "DynamicsLogCallback",
     "GradientNoiseCallback",
     "NoiseScheduleCallback",
     "NoiseSources",

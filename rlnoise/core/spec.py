@@ -34,6 +34,7 @@ import numpy as np
 
 from rlnoise.core.adaptive import AdaptiveScale
 from rlnoise.core.checks import check_choice, check_float, check_int, check_keys, show
+from rlnoise.core.envelopes import Envelope, envelope_from_value
 from rlnoise.core.kinds import KINDS, KindInfo
 from rlnoise.core.schedules import ConstantSchedule, Schedule, schedule_from_dict
 
@@ -148,6 +149,10 @@ class NoiseSpec:
             ``beta``, ``length`` for ``colored``; ``values``, ``salt_ratio`` for
             ``salt_pepper``; ``rescale`` for ``dropout``). Missing ones take
             their defaults.
+        envelope: When within an episode the noise is on
+            (:class:`~rlnoise.core.envelopes.Envelope`: impulse, step, pulse,
+            periodic, with a fixed or random onset), a dict or its compact
+            string (``"pulse(at=50,duration=10)"``); ``None``: always.
 
     Raises:
         ValueError: Any invalid field, naming the field and the value.
@@ -164,6 +169,7 @@ class NoiseSpec:
     where: tuple[str, ...] = ()
     adaptive: AdaptiveScale | None = None
     params: Any = ()
+    envelope: Envelope | None = None
 
     def __post_init__(self) -> None:
         info = KINDS.get(self.kind) if isinstance(self.kind, str) else None
@@ -197,6 +203,7 @@ class NoiseSpec:
         set_(self, "where", _normalise_strings("where", self.where, None))
         set_(self, "adaptive", AdaptiveScale.from_value(self.adaptive))
         set_(self, "params", _normalise_params(info, self.params))
+        set_(self, "envelope", envelope_from_value(self.envelope))
 
     # -- access -----------------------------------------------------------------
     @property
@@ -252,7 +259,8 @@ class NoiseSpec:
     def label(self) -> str:
         """Short human label ``kind:scale``, e.g. for table rows."""
         scale = self.scale if isinstance(self.scale, float) else "per-dim"
-        return f"{self.kind}:{scale:g}" if isinstance(scale, float) else f"{self.kind}:{scale}"
+        text = f"{self.kind}:{scale:g}" if isinstance(scale, float) else f"{self.kind}:{scale}"
+        return text if self.envelope is None else f"{text}@{self.envelope}"
 
     # -- forms -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -271,6 +279,8 @@ class NoiseSpec:
         }
         for name, value in self.params:
             out[name] = list(value) if isinstance(value, tuple) else value
+        if self.envelope is not None:  # absent otherwise: older dicts (and seeds) stay the same
+            out["envelope"] = self.envelope.to_dict()
         return out
 
     @classmethod
@@ -367,6 +377,8 @@ class NoiseSpec:
                     f"adaptive {show(self.adaptive.to_dict())} has no compact form; use to_dict()"
                 )
             options.append(f"adaptive={self.adaptive.target!r}")
+        if self.envelope is not None:
+            options.append(f"envelope={self.envelope.to_string()}")
         for name, value in self.params:
             if value != self.info.params[name][0]:
                 text = "+".join(map(repr, value)) if isinstance(value, tuple) else repr(value)
@@ -396,12 +408,15 @@ def _parse_number(field: str, text: str) -> float:
 
 
 def _split_top_level(text: str) -> list[str]:
-    """Split at commas outside brackets: ``values=[-5,5]`` stays one option."""
+    """Split at commas outside brackets and parentheses.
+
+    ``values=[-5,5]`` and ``envelope=pulse(at=1,duration=2)`` stay one option.
+    """
     parts, depth, start = [], 0, 0
     for index, char in enumerate(text):
-        if char == "[":
+        if char in "[(":
             depth += 1
-        elif char == "]":
+        elif char in "])":
             depth = max(0, depth - 1)
         elif char == "," and depth == 0:
             parts.append(text[start:index])
@@ -411,6 +426,8 @@ def _split_top_level(text: str) -> list[str]:
 
 
 def _parse_value(key: str, text: str) -> Any:
+    if key == "envelope":
+        return text  # its own compact form, read by Envelope.parse
     if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
         items = [item.strip() for item in text[1:-1].split(",")]
         items = [item for item in items if item]

@@ -28,7 +28,7 @@ Example:
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown perturbation type 'wind'; known types are ['action_noise', ...]
+    ValueError: unknown perturbation type 'wind'; known types are ['action_delay', ...]
 """
 
 from __future__ import annotations

@@ -123,10 +123,62 @@ class ContextSetOptions(Options):
     contexts: Annotated[Any, _from_checker(_contexts, "contexts")]
 
 
+def _randomised_parameters(value: Any) -> None:
+    from rlnoise.wrappers.randomization import check_randomization_spec
+
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(f"must map attribute names to noise specs, got {value!r}")
+    for name, spec in value.items():
+        check_randomization_spec(str(name), spec)
+
+
+class DomainRandomizationOptions(Options):
+    """``rlnoise.wrappers.DomainRandomization``: attribute name -> noise spec."""
+
+    parameters: Annotated[Any, _from_checker(_randomised_parameters, "parameters")]
+
+
+def _delay(value: Any) -> None:
+    from rlnoise.wrappers.delay import check_delay
+
+    check_delay(value, "delay")
+
+
+def _reward_spec(spec: NoiseSpec) -> None:
+    from rlnoise.wrappers.reward import reward_noise_engine
+
+    reward_noise_engine(spec, None, "spec")
+
+
+class ObservationDelayOptions(Options):
+    """``rlnoise.wrappers.ObservationDelay``: ``k`` or ``[low, high]`` steps."""
+
+    delay: Annotated[Any, _from_checker(_delay, "delay")]
+    resample: Annotated[str, choice("episode", "step")] = "episode"
+
+
+class ActionDelayOptions(ObservationDelayOptions):
+    """``rlnoise.wrappers.ActionDelay`` (``initial``: checked against the action space)."""
+
+    initial: Any = None
+
+
+class RewardNoiseOptions(Options):
+    """``rlnoise.wrappers.RewardNoise``."""
+
+    spec: Annotated[Any, noise_spec(_reward_spec, optional=False)]
+
+
 class CartPolePixelsOptions(Options):
     """``rlnoise.envs.CartPolePixels``."""
 
     size: Annotated[int, integer(low=36, high=1024, why="an image side in pixels")] = 40
+
+
+def _identifier(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"must be a non-empty string, got {value!r}")
+    return value
 
 
 # -- callbacks --------------------------------------------------------------------------------
@@ -154,6 +206,14 @@ class GradientNoiseCallbackOptions(Options):
                 "its schedule ({type: annealed, eta: ..., gamma: ...})"
             )
         return self
+
+
+class DynamicsLogCallbackOptions(Options):
+    """``rlnoise.callbacks.DynamicsLogCallback``."""
+
+    key: Annotated[str, PlainValidator(_identifier)] = "dynamics"
+    prefix: Annotated[str, PlainValidator(_identifier)] = "dynamics"
+    verbose: Annotated[int, integer(low=0)] = 0
 
 
 class NoiseScheduleCallbackOptions(Options):
@@ -223,7 +283,12 @@ COMPONENT_OPTIONS: dict[str, type[Options]] = {
     "rlnoise.wrappers.RandomActionReplacement": RandomActionReplacementOptions,
     "rlnoise.wrappers.LevelSet": LevelSetOptions,
     "rlnoise.wrappers.ContextSet": ContextSetOptions,
+    "rlnoise.wrappers.DomainRandomization": DomainRandomizationOptions,
+    "rlnoise.wrappers.ObservationDelay": ObservationDelayOptions,
+    "rlnoise.wrappers.ActionDelay": ActionDelayOptions,
+    "rlnoise.wrappers.RewardNoise": RewardNoiseOptions,
     "rlnoise.envs.CartPolePixels": CartPolePixelsOptions,
+    "rlnoise.callbacks.DynamicsLogCallback": DynamicsLogCallbackOptions,
     "rlnoise.callbacks.GradientNoiseCallback": GradientNoiseCallbackOptions,
     "rlnoise.callbacks.NoiseScheduleCallback": NoiseScheduleCallbackOptions,
 }

@@ -9,7 +9,12 @@ plays a fixed set of levels (:func:`training_levels`; test on the disjoint
 :func:`unseen_levels`; vector envs: :class:`rlnoise.wrappers.vector.LevelSet`,
 :class:`VecLevelSet`); :class:`ContextSet` a fixed set of dynamics contexts
 (:func:`context_split`: training, interpolation and extrapolation contexts),
-applied by :mod:`rlnoise.wrappers.dynamics`.
+applied by :mod:`rlnoise.wrappers.dynamics`. Environment perturbations in
+training: :class:`DomainRandomization` (dynamics drawn per reset, with a
+curriculum), :class:`ObservationDelay`, :class:`ActionDelay`,
+:class:`RewardNoise` (batched for SB3: :class:`VecObservationDelay`,
+:class:`VecActionDelay`, :class:`VecRewardNoise`); any spec's ``envelope``
+times a disturbance within an episode (:mod:`rlnoise.core.envelopes`).
 
 Every noise wrapper owns its random generator, seeded from the env's reset seed
 through :func:`rlnoise.core.random.derive_seed`, and implements the
@@ -19,26 +24,45 @@ through :func:`rlnoise.core.random.derive_seed`, and implements the
 
 from rlnoise.wrappers.action import ActionNoise, RandomActionReplacement
 from rlnoise.wrappers.contexts import ContextSet, ContextSplit, context_split
+from rlnoise.wrappers.delay import ActionDelay, ObservationDelay
 from rlnoise.wrappers.dynamics import DynamicsSetting
 from rlnoise.wrappers.levels import LevelSet, training_levels, unseen_levels
 from rlnoise.wrappers.observation import ObservationNoise
+from rlnoise.wrappers.randomization import DomainRandomization
+from rlnoise.wrappers.reward import RewardNoise
+from rlnoise.wrappers.vec_delay import VecActionDelay, VecObservationDelay, VecRewardNoise
 from rlnoise.wrappers.vec_env import VecObservationNoise
 from rlnoise.wrappers.vec_levels import VecLevelSet
 
 #: The Gymnasium wrappers that inject noise (``rlnoise evaluate`` leaves them out of a run's env).
-NOISE_WRAPPERS = (ActionNoise, ObservationNoise, RandomActionReplacement)
+NOISE_WRAPPERS = (
+    ActionDelay,
+    ActionNoise,
+    DomainRandomization,
+    ObservationDelay,
+    ObservationNoise,
+    RandomActionReplacement,
+    RewardNoise,
+)
 
 __all__ = [
     "NOISE_WRAPPERS",
+    "ActionDelay",
     "ActionNoise",
     "ContextSet",
     "ContextSplit",
+    "DomainRandomization",
     "DynamicsSetting",
     "LevelSet",
+    "ObservationDelay",
     "ObservationNoise",
     "RandomActionReplacement",
+    "RewardNoise",
+    "VecActionDelay",
     "VecLevelSet",
+    "VecObservationDelay",
     "VecObservationNoise",
+    "VecRewardNoise",
     "context_split",
     "training_levels",
     "unseen_levels",

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from rlnoise.core.envelopes import EnvelopeGate
 from rlnoise.core.held import HeldDraws
 from rlnoise.core.random import derive_seed, make_rng
 from rlnoise.core.spec import NoiseSpec
@@ -65,6 +66,7 @@ class _Group:
     hold: HeldDraws | None  # resample="episode" or every N steps; None: a draw per step
     override: Any  # per-row scales of a batched group, shape (rows, ...); None: the spec's
     side: NoiseStream | None = None  # independent draws for final observations
+    gate: EnvelopeGate | None = None  # the spec's envelope: which rows are on at their step
     local: dict[int, int] = field(default_factory=dict)
 
 
@@ -127,7 +129,10 @@ class BoxNoise:
         self._groups = self._build_groups(list(specs))
         self.scheduled = any(not g.spec.schedule.is_constant for g in self._groups)
         # Episode starts only matter to processes with state and to held draws.
-        self.restarts = any(g.spec.info.stateful or g.hold is not None for g in self._groups)
+        # Episode starts only matter to processes with state, held draws and envelopes.
+        self.restarts = any(
+            g.spec.info.stateful or g.hold is not None or g.gate is not None for g in self._groups
+        )
         self._whole = (
             self._groups[0] if len(self._groups) == 1 and self._groups[0].index is None else None
         )
@@ -147,12 +152,33 @@ class BoxNoise:
         # One draw to add per step: the stream's fastest hand-out (prescaled white noise
         # comes straight from its block).
         self.draw: Any = None if self._fast is None else self._fast.sampler
-        self.prescaled = self._fast is not None and self._fast.prescaled
+        gate = None if fast is None else fast.gate
+        if self.draw is not None and gate is not None:
+            self.draw = self._gated_draw(self.draw, gate)
+        self.prescaled = self._fast is not None and self._fast.prescaled and gate is None
         self.output_space = widened_box(
             self.space,
             [(g.spec, self._reach(g)) for g in self._groups],
             self._int_range if self.integer else None,
         )
+
+    def _gated_draw(self, sampler: Any, gate: EnvelopeGate) -> Any:
+        """The hot path's draw, zero where the envelope is off (drawn at every step)."""
+        if self.n_rows is None:
+            zero = np.zeros(self.row_shape, dtype=self.work_dtype)
+            advance = gate.advance_one
+
+            def draw_one() -> Any:
+                noise = sampler()
+                return noise if advance() else zero
+
+            return draw_one
+        shape = (-1, *([1] * len(self.row_shape)))
+
+        def draw_rows() -> Any:
+            return sampler() * gate.advance().reshape(shape)
+
+        return draw_rows
 
     # -- construction ------------------------------------------------------------
     def _build_groups(self, specs: list[NoiseSpec | None]) -> list[_Group]:
@@ -223,6 +249,8 @@ class BoxNoise:
             override=override,
         )
         group.local = {row: j for j, row in enumerate(rows)}
+        if spec.envelope is not None:
+            group.gate = EnvelopeGate(spec.envelope, len(rows))
         return group
 
     def _reach(self, group: _Group) -> np.ndarray:
@@ -273,6 +301,10 @@ class BoxNoise:
                 self._reseed_stream(group, group.side, local, ("final",))
             if group.hold is not None:
                 group.hold.restart([j for j, _ in local] if self.n_rows is not None else None)
+            if group.gate is not None:
+                group.gate.reseed(
+                    [j for j, _ in local], [self._rng(s, "envelope") for _, s in local]
+                )
 
     def _reseed_stream(
         self,
@@ -317,6 +349,8 @@ class BoxNoise:
                 group.stream.reset(rows=None if whole else local)
             if group.hold is not None:
                 group.hold.restart(None if whole else local)
+            if group.gate is not None:
+                group.gate.restart(None if whole else local)
 
     # -- schedule clock ----------------------------------------------------------------
     def set_step(self, t: int) -> None:
@@ -363,8 +397,19 @@ class BoxNoise:
 
     def _perturb(self, group: _Group, x: np.ndarray) -> np.ndarray:
         if group.hold is not None:
-            return self._combine(group, x, group.hold.sample(), None)
-        return group.stream.perturb(x)
+            noisy = self._combine(group, x, group.hold.sample(), None)
+        else:
+            noisy = group.stream.perturb(x)
+        if group.gate is None:
+            return noisy
+        # Drawn at every step, kept where the envelope is on: an on-step's noise is the draw
+        # the spec without an envelope makes at that step.
+        return self._gated(noisy, x, group.gate.advance())
+
+    def _gated(self, noisy: np.ndarray, x: np.ndarray, on: np.ndarray) -> np.ndarray:
+        if self.n_rows is None:
+            return noisy if on[0] else x
+        return np.where(on.reshape(-1, *([1] * len(self.row_shape))), noisy, x)
 
     def _combine(self, group: _Group, x: np.ndarray, noise: Any, local: Any) -> np.ndarray:
         """Combine ``x`` with given (scaled) noise as the stream combines its own draws."""
@@ -397,7 +442,10 @@ class BoxNoise:
             positions = [k for k, _ in picked]
             local = np.asarray([j for _, j in picked], dtype=np.intp)
             noise = self._continuation(group, local)
-            out[positions] = self._combine(group, work[positions], noise, local)
+            noisy = self._combine(group, work[positions], noise, local)
+            if group.gate is not None:
+                noisy = self._gated(noisy, work[positions], group.gate.peek(local))
+            out[positions] = noisy
         return self._finish(out)
 
     def final_rows(self, values: Sequence[Any], rows: Sequence[int]) -> list[Any]:

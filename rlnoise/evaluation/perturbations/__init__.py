@@ -15,6 +15,8 @@
                    per episode                                 (``rlnoise.nn.WeightNoise``)
 ``fgsm``, ``pgd``  adversarial observation, l_inf ball         ``attacks.linf``
 ``dynamics``       env attributes and ``gym.make`` kwargs      ``evaluation.envs.EnvMaker``
+``obs_delay``      the observation of ``k`` steps ago           ``wrappers.delay.DelayLine``
+``action_delay``   the action chosen ``k`` steps ago executed   ``wrappers.delay.DelayLine``
 =================  ==========================================  ==============================
 
 How to add a perturbation type (delays, reward noise, domain randomisation,
@@ -60,10 +62,12 @@ from rlnoise.evaluation.perturbations.base import GridItem, Perturbation
 __all__ = [
     "GRID_KEYS",
     "PERTURBATION_TYPES",
+    "ActionDelayPerturbation",
     "ActionNoisePerturbation",
     "DynamicsPerturbation",
     "GridItem",
     "ObservationAttackPerturbation",
+    "ObservationDelayPerturbation",
     "ObservationNoisePerturbation",
     "Perturbation",
     "RandomActionPerturbation",
@@ -124,6 +128,10 @@ def grid_builder(key: str) -> type[Perturbation] | None:
 # The built-in types (imported after the registry exists, which they do not import).
 from rlnoise.evaluation.perturbations.action_noise import ActionNoisePerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.attack import ObservationAttackPerturbation  # noqa: E402
+from rlnoise.evaluation.perturbations.delay import (  # noqa: E402
+    ActionDelayPerturbation,
+    ObservationDelayPerturbation,
+)
 from rlnoise.evaluation.perturbations.dynamics import DynamicsPerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.observation_noise import (  # noqa: E402
     ObservationNoisePerturbation,
@@ -140,6 +148,8 @@ _BUILT_IN: tuple[type[Perturbation], ...] = (
     StickyActionPerturbation,
     ObservationAttackPerturbation,
     DynamicsPerturbation,
+    ObservationDelayPerturbation,
+    ActionDelayPerturbation,
 )
 for _cls in _BUILT_IN:
     register_perturbation(_cls)
