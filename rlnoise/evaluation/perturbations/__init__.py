@@ -14,6 +14,8 @@
 ``weight_noise``   the policy's weights perturbed, one draw    ``nn.row_weights``
                    per episode                                 (``rlnoise.nn.WeightNoise``)
 ``fgsm``, ``pgd``  adversarial observation, l_inf ball         ``attacks.linf``
+``rs``, ``rs_mad`` Robust Sarsa (+ MAD): PGD on a learned Q     ``attacks.robust_sarsa``
+``learned``        a PPO adversary trained against the model   ``attacks.adversary``
 ``dynamics``       env attributes and ``gym.make`` kwargs      ``evaluation.envs.EnvMaker``
 =================  ==========================================  ==============================
 
@@ -63,6 +65,7 @@ __all__ = [
     "ActionNoisePerturbation",
     "DynamicsPerturbation",
     "GridItem",
+    "LearnedAttackPerturbation",
     "ObservationAttackPerturbation",
     "ObservationNoisePerturbation",
     "Perturbation",
@@ -143,3 +146,10 @@ _BUILT_IN: tuple[type[Perturbation], ...] = (
 )
 for _cls in _BUILT_IN:
     register_perturbation(_cls)
+
+# Attacks that learn from the model first (Robust Sarsa, the learned adversary).
+from rlnoise.evaluation.perturbations.learned_attack import (  # noqa: E402
+    LearnedAttackPerturbation,
+)
+
+register_perturbation(LearnedAttackPerturbation)
