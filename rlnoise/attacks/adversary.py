@@ -43,6 +43,7 @@ __all__ = [
     "AdversaryConfig",
     "AdversaryEnv",
     "adversary_perturb",
+    "adversary_vec_env",
     "check_radius",
     "radius_key",
     "train_adversary",
@@ -154,6 +155,64 @@ class AdversaryConfig:
         }
 
 
+def adversary_vec_env(
+    make_env: Callable[[], gym.Env], victim: Victim, eps: Any, n_envs: int, seed: int
+) -> Any:
+    """:class:`AdversaryEnv` for ``n_envs`` envs at once, with ONE batched victim call per step.
+
+    The same MDP as ``n_envs`` :class:`AdversaryEnv` s (tested step for step),
+    built on SB3's ``DummyVecEnv`` of the victim's envs, each in a ``Monitor``
+    (so ``info["episode"]`` holds the *victim's* return and length).
+
+    Args:
+        make_env: A new victim env per call.
+        victim: Observation batch ``(n_envs, *shape)`` -> action batch.
+        eps: l_inf radius (a float or one per observation dimension).
+        n_envs: Envs side by side.
+        seed: Env ``i`` resets from ``seed + i``.
+    """
+    from stable_baselines3.common.env_util import make_vec_env
+
+    venv = make_vec_env(make_env, n_envs=n_envs, seed=seed)
+    return _AdversaryVecEnv(venv, victim, eps)
+
+
+def _vec_wrapper_base() -> Any:
+    # SB3 is imported when an adversary is built, not when the evaluation's registry
+    # imports this module for its configs.
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    return VecEnvWrapper
+
+
+class _AdversaryVecEnv(_vec_wrapper_base()):  # type: ignore[misc]
+    def __init__(self, venv: Any, victim: Victim, eps: Any):
+        space = venv.observation_space
+        if not isinstance(space, gym.spaces.Box):
+            raise ValueError(f"the adversary needs a Box observation space, got {space}")
+        action_space = gym.spaces.Box(-1.0, 1.0, shape=space.shape, dtype=np.float32)
+        super().__init__(venv, observation_space=space, action_space=action_space)
+        self.victim = victim
+        self.eps = check_radius("eps", eps, tuple(space.shape))
+        self._obs: np.ndarray | None = None
+
+    def reset(self) -> np.ndarray:
+        self._obs = self.venv.reset()
+        return self._obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        assert self._obs is not None, "reset before step"
+        delta = self.eps * np.clip(np.asarray(actions, dtype=np.float32), -1.0, 1.0)
+        space = self.observation_space
+        perturbed = np.clip(self._obs + delta, space.low, space.high).astype(self._obs.dtype)
+        self.venv.step_async(np.asarray(self.victim(perturbed)))
+
+    def step_wait(self) -> Any:
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self._obs = obs
+        return obs, -rewards, dones, infos
+
+
 class _Curve:
     """Per-episode (timesteps, adversary return, victim return, length) from Monitor infos."""
 
@@ -169,9 +228,9 @@ class _Curve:
             def _on_step(self) -> bool:
                 for info in self.locals.get("infos", []):
                     episode = info.get("episode")
-                    if episode is not None:
+                    if episode is not None:  # the victim's Monitor: its own return
                         ret = float(episode["r"])
-                        rows.append((self.num_timesteps, ret, -ret, int(episode["l"])))
+                        rows.append((self.num_timesteps, -ret, ret, int(episode["l"])))
                 return True
 
         return Record()
@@ -193,29 +252,30 @@ def train_adversary(
     device: str | torch.device = "cpu",
     curve_path: str | Path | None = None,
     model: Any = None,
+    callbacks: list[Any] | None = None,
 ) -> tuple[Any, list[tuple[int, float, float, int]]]:
     """Train (or continue training) a PPO adversary against a fixed victim.
 
     Args:
         make_env: A new victim env per call.
-        victim: One observation -> the victim's action.
+        victim: Observation batch -> the victim's action batch (one call per step
+            for all ``config.n_envs`` envs, :func:`adversary_vec_env`).
         eps: l_inf radius (a float or one per observation dimension).
         config: Budget and PPO settings (default :class:`AdversaryConfig`).
         device: PPO's device.
         curve_path: Where to write the training curve (CSV, atomically):
             ``timesteps, adversary_return, victim_return, length`` per episode.
         model: A PPO to continue training (its env is replaced); ``None``: a new one.
+        callbacks: More SB3 callbacks for ``learn``.
 
     Returns:
-        The PPO adversary and its curve rows.
+        The PPO adversary and its curve rows (SB3's own ``rollout/ep_rew_mean``
+        logs the victim's return, from the victim's ``Monitor``).
     """
     from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
 
     config = config or AdversaryConfig()
-    vec_env = make_vec_env(
-        lambda: AdversaryEnv(make_env(), victim, eps), n_envs=config.n_envs, seed=config.seed
-    )
+    vec_env = adversary_vec_env(make_env, victim, eps, config.n_envs, config.seed)
     if model is None:
         model = PPO(
             "MlpPolicy", vec_env, seed=config.seed, device=device, **dict(config.ppo_kwargs)
@@ -223,7 +283,10 @@ def train_adversary(
     else:
         model.set_env(vec_env)
     curve = _Curve()
-    model.learn(config.timesteps, callback=curve.callback(), reset_num_timesteps=False)
+    model.learn(
+        config.timesteps, callback=[curve.callback(), *(callbacks or [])],
+        reset_num_timesteps=False,
+    )  # fmt: skip
     vec_env.close()
     if curve_path is not None:
         write_text(curve_path, curve.csv())

@@ -269,7 +269,7 @@ def learned_adversary(attack: LearnedAttackPerturbation, lanes: Lanes) -> Any:
     act = _policy_fn(adapter)
 
     def victim(obs: np.ndarray) -> Any:
-        return act(adapter.normalize(obs[None]))[0]
+        return act(adapter.normalize(obs))
 
     def train(path: Path | None) -> Any:
         started = time.perf_counter()
