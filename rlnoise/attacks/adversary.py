@@ -30,7 +30,7 @@ import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -81,8 +81,6 @@ class AdversaryEnv(gym.Env):
     Attributes:
         perturbed: The observation the victim saw at the last step.
     """
-
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
 
     def __init__(self, env: gym.Env, victim: Victim, eps: Any):
         space = env.observation_space

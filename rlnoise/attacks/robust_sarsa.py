@@ -228,14 +228,14 @@ def collect_transitions(
     envs = [make_env() for _ in range(n_envs)]
     space = envs[0].action_space
     prepare = observe if observe is not None else (lambda x: x)
-    episodes = [i for i in range(n_envs)]
+    episodes: list[int] = list(range(n_envs))
     obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
     record: dict[str, list[np.ndarray]] = {k: [] for k in Transitions._fields}
     inputs = prepare(obs)
     planned = policy(inputs)
     for _ in range(-(-steps // n_envs)):
         actions = np.array(planned, copy=True)
-        for i in np.flatnonzero(rng.random(n_envs) < explore):
+        for i in map(int, np.flatnonzero(rng.random(n_envs) < explore)):
             actions[i] = _uniform_action(space, rng)
         next_obs, rewards, terminated = np.empty_like(obs), np.zeros(n_envs), np.zeros(n_envs)
         done = np.zeros(n_envs, dtype=bool)
@@ -250,7 +250,7 @@ def collect_transitions(
         record["next_obs"].append(next_inputs)
         record["next_actions"].append(action_vector(space, next_planned))
         record["terminated"].append(terminated)
-        for i in np.flatnonzero(done):
+        for i in map(int, np.flatnonzero(done)):
             episodes[i] += n_envs
             next_obs[i] = envs[i].reset(seed=seed + episodes[i])[0]
         if done.any():

@@ -182,7 +182,7 @@ class AlternatingTraining:
 
     def _victim(self, obs: np.ndarray) -> np.ndarray:
         action, _ = self.agent.predict(obs, deterministic=False)
-        return action  # type: ignore[no-any-return]
+        return action
 
     def agent_phase(self) -> None:
         """``schedule.agent_steps`` of the agent against the current adversary."""

@@ -135,7 +135,7 @@ class LearnedAttackPerturbation(ObservationAttackPerturbation):
             )
         if "hidden" in options and isinstance(options["hidden"], list):
             options["hidden"] = tuple(options["hidden"])
-        return cls(**options)  # type: ignore[no-any-return]
+        return cls(**options)
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
@@ -149,8 +149,7 @@ class LearnedAttackPerturbation(ObservationAttackPerturbation):
     def from_dict(cls, data: Mapping[str, Any]) -> LearnedAttackPerturbation:
         own = {k: data[k] for k in _OWN_KEYS if isinstance(data, Mapping) and k in data}
         rest = {k: v for k, v in data.items() if k not in _OWN_KEYS}
-        base = super().from_dict(rest)
-        return dataclasses.replace(base, **own)  # type: ignore[return-value]
+        return _with(super().from_dict(rest), own)
 
     @classmethod
     def from_grid(cls, key: str, section: Any, env_id: str | None) -> list[GridItem]:
@@ -160,15 +159,18 @@ class LearnedAttackPerturbation(ObservationAttackPerturbation):
             own = {k: section[k] for k in _OWN_KEYS if k in section}
             section = {k: v for k, v in section.items() if k not in _OWN_KEYS}
         items = super().from_grid(key, section, env_id)
-        return [
-            item._replace(perturbation=dataclasses.replace(item.perturbation, **own))
-            for item in items
-        ]
+        return [item._replace(perturbation=_with(item.perturbation, own)) for item in items]
 
     def compile(self, lanes: Lanes) -> AttackInjector:
         if self.method == "learned":
             return _AdversaryInjector(self, lanes)
         return _RobustSarsaInjector(self, lanes)
+
+
+def _with(perturbation: Any, own: Mapping[str, Any]) -> LearnedAttackPerturbation:
+    """``perturbation`` (built by the parent's parsers) with this class's own fields set."""
+    assert isinstance(perturbation, LearnedAttackPerturbation)
+    return dataclasses.replace(perturbation, **own)
 
 
 # -- what is learned, cached per model ------------------------------------------------
@@ -254,7 +256,7 @@ def robust_sarsa_critic(attack: LearnedAttackPerturbation, lanes: Lanes) -> Sars
     def load(path: Path) -> SarsaQNetwork:
         return SarsaQNetwork.load(path)[0].to(adapter.device)
 
-    return _cached(context, key, ".pt", load, train)  # type: ignore[no-any-return]
+    return _cached(context, key, ".pt", load, train)
 
 
 def learned_adversary(attack: LearnedAttackPerturbation, lanes: Lanes) -> Any:
@@ -347,7 +349,7 @@ class _RobustSarsaInjector(AttackInjector):
         if adapter.discrete:
             return torch.softmax(scores, dim=1)
         action = adapter.actions_from_scores(scores).flatten(1)
-        if self.low is None:  # squashed actions are the [-1, 1]-scaled ones already
+        if self.low is None or self.span is None:  # squashed: [-1, 1]-scaled already
             return action
         return (2.0 * (action - self.low) / self.span - 1.0).clamp(-1.0, 1.0)
 
