@@ -161,3 +161,22 @@ def test_continuous_agent_is_attacked_by_rs_and_learned() -> None:
         reference_score=0.0, max_steps=10,
     )  # fmt: skip
     assert np.isfinite(report.returns).all()
+
+
+@pytest.mark.parametrize("name", ["strongest_learned", "strongest_learned_fast"])
+def test_packaged_grids_build(name: str) -> None:
+    conditions = build_grid(name)
+    assert {c.name.split(":")[0] for c in conditions} == {"clean", "rs", "rs_mad", "learned"}
+
+
+def test_fast_grid_runs_from_the_command_line(trained_cartpole_path: Path, tmp_path: Path) -> None:
+    from rlnoise.cli import main
+
+    out = tmp_path / "out"
+    code = main(
+        ["evaluate", "--model", str(trained_cartpole_path), "--env", "CartPole-v1", "--grid",
+         "strongest_learned_fast", "--episodes", "1", "--max-steps", "20", "--device", "cpu",
+         "--out", str(out), "--no-progress", "--no-plots", "--bootstrap", "100"]
+    )  # fmt: skip
+    assert code == 0
+    assert len(list((out / "cells" / "learned_attacks").glob("*.zip"))) == 1
