@@ -180,3 +180,33 @@ def test_fast_grid_runs_from_the_command_line(trained_cartpole_path: Path, tmp_p
     )  # fmt: skip
     assert code == 0
     assert len(list((out / "cells" / "learned_attacks").glob("*.zip"))) == 1
+
+
+def test_training_leaves_the_callers_global_rngs_alone(trained_cartpole: PPO) -> None:
+    # SB3 seeds the global RNGs when it builds the adversary's PPO; the caller's are restored.
+    import random
+
+    import torch
+
+    ppo = {"n_steps": 64, "batch_size": 64}
+    grid = {
+        "clean": False,
+        "rs": {"levels": [0.1], "training": {"rollout_steps": 50, "updates": 2}},
+        "learned": {"levels": [0.1], "training": {"timesteps": 64, "n_envs": 1, "ppo_kwargs": ppo}},
+    }
+
+    def draws() -> tuple[float, float, float]:
+        return random.random(), float(np.random.rand()), float(torch.rand(1))  # noqa: NPY002
+
+    random.seed(1)
+    np.random.seed(1)  # noqa: NPY002
+    torch.manual_seed(1)
+    expected = draws()
+    random.seed(1)
+    np.random.seed(1)  # noqa: NPY002
+    torch.manual_seed(1)
+    evaluate_robustness(
+        trained_cartpole, "CartPole-v1", grid, n_episodes=1, seed=0, device="cpu",
+        progress=False, reference_score=0.0, max_steps=5,
+    )  # fmt: skip
+    assert draws() == expected

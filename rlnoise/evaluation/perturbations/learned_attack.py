@@ -33,11 +33,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -202,21 +204,39 @@ def _key(kind: str, context: Any, **what: Any) -> str:
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:20]}"
 
 
-def _cached(context: Any, key: str, suffix: str, load: Any, train: Any) -> Any:
+@contextlib.contextmanager
+def _global_rngs_kept() -> Iterator[None]:
+    """Training seeds SB3's global RNGs (``set_random_seed``); the evaluation's caller keeps its."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)  # noqa: NPY002
+
+
+def _cached(context: Any, key: str, suffix: str, load: Any, train: Any, device: Any) -> Any:
     """``load(path)`` of the cached file, else ``train(path or None)`` (under a file lock)."""
-    if key in _MEMORY:
-        return _MEMORY[key]
+    memory = f"{key}@{device}"
+    if memory in _MEMORY:
+        return _MEMORY[memory]
     directory: Path | None = context.directory
     if directory is None:
-        _MEMORY[key] = value = train(None)
+        with _global_rngs_kept():
+            _MEMORY[memory] = value = train(None)
         return value
     from filelock import FileLock
 
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{key}{suffix}"
     with FileLock(str(path) + ".lock"):
-        value = load(path) if path.exists() else train(path)
-    _MEMORY[key] = value
+        if path.exists():
+            value = load(path)
+        else:
+            with _global_rngs_kept():
+                value = train(path)
+    _MEMORY[memory] = value
     return value
 
 
@@ -256,7 +276,7 @@ def robust_sarsa_critic(attack: LearnedAttackPerturbation, lanes: Lanes) -> Sars
     def load(path: Path) -> SarsaQNetwork:
         return SarsaQNetwork.load(path)[0].to(adapter.device)
 
-    return _cached(context, key, ".pt", load, train)
+    return _cached(context, key, ".pt", load, train, adapter.device)
 
 
 def learned_adversary(attack: LearnedAttackPerturbation, lanes: Lanes) -> Any:
@@ -299,7 +319,7 @@ def learned_adversary(attack: LearnedAttackPerturbation, lanes: Lanes) -> Any:
     def load(path: Path) -> Any:
         return PPO.load(path, device=adapter.device).policy
 
-    return _cached(context, key, ".zip", load, train)
+    return _cached(context, key, ".zip", load, train, adapter.device)
 
 
 # -- injectors ---------------------------------------------------------------------------
