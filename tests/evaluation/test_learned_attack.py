@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from stable_baselines3 import PPO, TD3
+from stable_baselines3 import PPO, SAC, TD3
 
 from rlnoise.evaluation import evaluate_robustness
 from rlnoise.evaluation.grid import build_grid
@@ -148,8 +148,10 @@ def _refuse(*args: object, **kwargs: object) -> None:
     raise AssertionError("trained again although the cache holds it")
 
 
-def test_continuous_agent_is_attacked_by_rs_and_learned() -> None:
-    model = TD3("MlpPolicy", "Pendulum-v1", seed=0, device="cpu")
+@pytest.mark.parametrize("cls", [TD3, SAC, PPO])
+def test_continuous_agent_is_attacked_by_rs_and_learned(cls: type) -> None:
+    kwargs = {"n_steps": 64, "batch_size": 64} if cls is PPO else {"buffer_size": 1000}
+    model = cls("MlpPolicy", "Pendulum-v1", seed=0, device="cpu", **kwargs)
     ppo = {"n_steps": 64, "batch_size": 64}
     grid = {
         "clean": False,
@@ -210,3 +212,20 @@ def test_training_leaves_the_callers_global_rngs_alone(trained_cartpole: PPO) ->
         progress=False, reference_score=0.0, max_steps=5,
     )  # fmt: skip
     assert draws() == expected
+
+
+def test_dqn_agent_is_attacked_by_rs_mad_and_learned() -> None:
+    from stable_baselines3 import DQN
+
+    model = DQN("MlpPolicy", "CartPole-v1", buffer_size=1000, seed=0, device="cpu")
+    ppo = {"n_steps": 64, "batch_size": 64}
+    grid = {
+        "clean": False,
+        "rs_mad": {"levels": [0.1], "training": {"rollout_steps": 100, "updates": 3}},
+        "learned": {"levels": [0.1], "training": {"timesteps": 64, "n_envs": 1, "ppo_kwargs": ppo}},
+    }
+    report = evaluate_robustness(
+        model, "CartPole-v1", grid, n_episodes=1, seed=0, device="cpu", progress=False,
+        reference_score=0.0, max_steps=10,
+    )  # fmt: skip
+    assert (report.returns > 0).all()
