@@ -45,7 +45,8 @@ def main() -> None:
     )  # fmt: skip
     wall = time.perf_counter() - started
     for condition, returns in zip(report.conditions, report.returns[0], strict=True):
-        print(f"{condition.name:>14}: mean {returns.mean():6.1f}  IQM {float(iqm(returns[None])):6.1f}")
+        middle = float(iqm(returns[None]))  # one run's episodes
+        print(f"{condition.name:>14}: mean {returns.mean():6.1f}  IQM {middle:6.1f}")
     print(f"wall time (training of the learned attacks included): {wall:.0f} s")
 
 
