@@ -74,6 +74,9 @@ class RobustSarsaConfig:
         rollout_steps: Transitions collected with the fixed policy.
         explore: Probability that a uniformly random action replaces the
             policy's in the rollouts (the target still follows the policy).
+            High, because a robust agent fails rarely: at 0.2 a trained
+            CartPole PPO met 4 terminations in 10k steps, at 0.5 86, and Q
+            learns what an action is worth only from states that lead somewhere.
         n_envs: Envs stepped side by side in the rollouts (one batched policy call).
         updates: Minibatch gradient steps.
         batch_size: Transitions per minibatch.
@@ -89,7 +92,7 @@ class RobustSarsaConfig:
     """
 
     rollout_steps: int = 20_000
-    explore: float = 0.2
+    explore: float = 0.5
     n_envs: int = 8
     updates: int = 3_000
     batch_size: int = 256
