@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO, SAC, TD3
 
+from rlnoise.attacks.robust_sarsa import RobustSarsaConfig
 from rlnoise.evaluation import evaluate_robustness
 from rlnoise.evaluation.grid import build_grid
 from rlnoise.evaluation.perturbations import (
@@ -38,7 +39,9 @@ def fresh_memory(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_dict_round_trip_budget_and_grid_options() -> None:
     attack = LearnedAttackPerturbation("rs_mad", 0.1, training=RS_TRAINING, mad_ratio=0.25)
     data = attack.to_dict()
-    assert data["type"] == "rs_mad" and data["training"] == RS_TRAINING
+    assert data["type"] == "rs_mad"
+    # every learner setting is in the dict form (it keys the cells), given or default
+    assert data["training"] == {**RobustSarsaConfig().to_dict(), **RS_TRAINING}
     assert perturbation_from_dict(data) == attack
     assert isinstance(attack, ObservationAttackPerturbation)
     assert attack.budget == ObservationAttackPerturbation("pgd", 0.1).budget

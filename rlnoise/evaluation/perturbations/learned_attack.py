@@ -113,7 +113,10 @@ class LearnedAttackPerturbation(ObservationAttackPerturbation):
         finally:
             set_(self, "method", method)
         set_(self, "training", json_safe_kwargs(f"{method}.training", self.training))
-        self.learner_config()  # unknown or invalid settings fail here, before any episode
+        # Every setting, defaults included: the dict form keys the cells and seeds, so a
+        # change of a library default is a different condition, never a stale cell.
+        config = self.learner_config()  # unknown or invalid settings fail here
+        set_(self, "training", json_safe_kwargs(f"{method}.training", config.to_dict()))
         if method == "rs_mad":
             ratio = 0.5 if self.mad_ratio is None else self.mad_ratio
             set_(self, "mad_ratio", check_probability("rs_mad.mad_ratio", ratio))
@@ -141,8 +144,7 @@ class LearnedAttackPerturbation(ObservationAttackPerturbation):
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
-        if self.training:
-            out["training"] = dict(self.training)
+        out["training"] = dict(self.training)
         if self.mad_ratio is not None:
             out["mad_ratio"] = self.mad_ratio
         return out
