@@ -14,7 +14,7 @@
 ``weight_noise``   the policy's weights perturbed, one draw    ``nn.row_weights``
                    per episode                                 (``rlnoise.nn.WeightNoise``)
 ``fgsm``, ``pgd``  adversarial observation, l_inf ball         ``attacks.linf``
-``rs``/``rs_mad``  Robust Sarsa (+ MAD): PGD on a learned Q     ``attacks.robust_sarsa``
+``rs``/``rs_mad``  Robust Sarsa (+MAD): PGD on a learned Q     ``attacks.robust_sarsa``
 ``learned``        a PPO adversary trained against the model   ``attacks.adversary``
 ``dynamics``       env attributes and ``gym.make`` kwargs      ``evaluation.envs.EnvMaker``
 =================  ==========================================  ==============================
