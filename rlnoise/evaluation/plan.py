@@ -28,10 +28,11 @@ from rlnoise.evaluation.cells import Cell
 from rlnoise.evaluation.conditions import Condition
 from rlnoise.evaluation.envs import EnvMaker
 from rlnoise.evaluation.loop import REFERENCE, BatchedLoop
-from rlnoise.evaluation.models import ModelRun, resolve_device
+from rlnoise.evaluation.models import ModelRun, resolve_device, vec_normalize_digest
 from rlnoise.evaluation.reference import REFERENCE_CONDITION, Reference
 from rlnoise.evaluation.reference_lane import ReferenceLane
 from rlnoise.evaluation.report import RobustnessReport
+from rlnoise.evaluation.run_context import RunContext
 from rlnoise.evaluation.setup import (
     collect_conditions,
     collect_runs,
@@ -136,6 +137,10 @@ class EvaluationPlan:
         self.conditions = collect_conditions(conditions, env if isinstance(env, str) else None)
         self.runs = collect_runs(model_or_models, algo, placed)
         self.adapters = [make_adapter(run, placed) for run in self.runs]
+        learned = None if resume_dir is None else Path(resume_dir) / "learned_attacks"
+        for run, adapter in zip(self.runs, self.adapters, strict=True):
+            digest = f"{run.digest}+{vec_normalize_digest(run.vec_normalize)}"
+            adapter.context = RunContext(digest, maker, learned)
         match_image_layout(maker, self.adapters)
         self.pools = validate(maker, self.runs, self.adapters, self.conditions, n_episodes, seed)
         self.lane = ReferenceLane(

@@ -111,6 +111,9 @@ class PolicyAdapter:
         self.normalizer: BoxNormalizer | DictNormalizer | None = make_normalizer(
             vec_normalize, self.layout, self._obs_shape, self.observation_space, self.device
         )
+        # The run behind the policy (rlnoise.evaluation.run_context.RunContext), set by
+        # the evaluation plan for the perturbations that learn from the model.
+        self.context: Any = None
 
     # -- normalisation -------------------------------------------------------------
     @property

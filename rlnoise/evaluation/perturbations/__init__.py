@@ -14,6 +14,8 @@
 ``weight_noise``   the policy's weights perturbed, one draw    ``nn.row_weights``
                    per episode                                 (``rlnoise.nn.WeightNoise``)
 ``fgsm``, ``pgd``  adversarial observation, l_inf ball         ``attacks.linf``
+``rs``/``rs_mad``  Robust Sarsa (+MAD): PGD on a learned Q     ``attacks.robust_sarsa``
+``learned``        a PPO adversary trained against the model   ``attacks.adversary``
 ``dynamics``       env attributes and ``gym.make`` kwargs      ``evaluation.envs.EnvMaker``
 ``obs_delay``      the observation of ``k`` steps ago           ``wrappers.delay.DelayLine``
 ``action_delay``   the action chosen ``k`` steps ago executed   ``wrappers.delay.DelayLine``
@@ -66,6 +68,7 @@ __all__ = [
     "ActionNoisePerturbation",
     "DynamicsPerturbation",
     "GridItem",
+    "LearnedAttackPerturbation",
     "ObservationAttackPerturbation",
     "ObservationDelayPerturbation",
     "ObservationNoisePerturbation",
@@ -153,3 +156,10 @@ _BUILT_IN: tuple[type[Perturbation], ...] = (
 )
 for _cls in _BUILT_IN:
     register_perturbation(_cls)
+
+# Attacks that learn from the model first (Robust Sarsa, the learned adversary).
+from rlnoise.evaluation.perturbations.learned_attack import (  # noqa: E402
+    LearnedAttackPerturbation,
+)
+
+register_perturbation(LearnedAttackPerturbation)
