@@ -97,6 +97,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples for CIs")
     parser.add_argument(
+        "--task-bootstrap",
+        action="store_true",
+        help="rliable's statistics (optimality gap, pooled aggregates, profiles) redraw the "
+        "episodes too, not only the runs (always so for a group with one run)",
+    )
+    parser.add_argument(
         "--reference-score",
         type=_finite_float,
         default=None,
@@ -332,8 +338,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
             reference_score=args.reference_score,
         )
         report.metadata["grid"] = grid_label
-        paths = save_report(report, out, plots=not args.no_plots, n_resamples=args.bootstrap)
-    print_tables(report, n_resamples=args.bootstrap)
+        stats = {"n_resamples": args.bootstrap, "task_bootstrap": args.task_bootstrap}
+        paths = save_report(report, out, plots=not args.no_plots, **stats)
+    print_tables(report, **stats)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

@@ -53,6 +53,9 @@ from rlnoise.runs.files import atomic_path, write_text
 
 __all__ = ["RobustnessReport"]
 
+#: The statistics whose ``_ci`` pairs ``summary.csv`` writes as ``_ci_low`` and ``_ci_high``.
+CI_COLUMNS = ("mean", "iqm", "iqm_diff_to_clean", "iqm_normalised", "optimality_gap")
+
 
 @dataclass
 class RobustnessReport:
@@ -381,7 +384,7 @@ class RobustnessReport:
             writer.writeheader()
             for row in rows:
                 flat = {k: v for k, v in row.items() if not k.endswith("_ci")}
-                for name in ("mean", "iqm", "iqm_diff_to_clean", "iqm_normalised", "optimality_gap"):
+                for name in CI_COLUMNS:
                     flat[f"{name}_ci_low"], flat[f"{name}_ci_high"] = row[f"{name}_ci"] or ("", "")
                 writer.writerow(flat)
         return path
@@ -404,13 +407,13 @@ class RobustnessReport:
         }
         return {**paths, **self._save_rliable_csvs(directory, summary_kwargs)}
 
-    def _save_rliable_csvs(self, directory: Path, summary_kwargs: dict[str, Any]) -> dict[str, Path]:
+    def _save_rliable_csvs(self, directory: Path, kwargs: dict[str, Any]) -> dict[str, Path]:
         """``worst_of_attacks.csv`` and ``probability_of_improvement.csv``, when they have rows."""
         paths = {}
-        worst = self.worst_of_attacks(**summary_kwargs)
+        worst = self.worst_of_attacks(**kwargs)
         if worst:
             paths["worst_csv"] = save_worst_csv(worst, directory / "worst_of_attacks.csv")
-        improvements = self.improvements(**summary_kwargs)
+        improvements = self.improvements(**kwargs)
         if improvements:
             path = directory / "probability_of_improvement.csv"
             paths["improvement_csv"] = save_improvement_csv(improvements, path)

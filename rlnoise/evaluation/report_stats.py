@@ -296,7 +296,7 @@ def pooled_rows(
     seed: int,
     task_bootstrap: bool = False,
 ) -> list[dict[str, Any]]:
-    """Per model group: IQM and optimality gap of the normalised scores of every perturbed condition.
+    """Per model group: normalised IQM and optimality gap, all perturbed conditions pooled.
 
     Keys: ``group, n_conditions, n_runs, n_tasks, task_bootstrap,
     iqm_normalised, iqm_normalised_ci, optimality_gap, optimality_gap_ci,
@@ -409,8 +409,8 @@ def profile_data(
 def save_improvement_csv(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """``probability_of_improvement.csv``: one row per condition and pair of model groups."""
     path = Path(path)
-    columns = ["condition", "group_x", "group_y", "probability_of_improvement",
-               "probability_of_improvement_ci_low", "probability_of_improvement_ci_high", "note"]  # fmt: skip
+    name = "probability_of_improvement"
+    columns = ["condition", "group_x", "group_y", name, f"{name}_ci_low", f"{name}_ci_high", "note"]
     with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()

@@ -159,7 +159,7 @@ def worst_of_attacks_rows(
                     confidence=confidence,
                     seed=stats_seed(seed, "optimality_gap", group),
                     task_bootstrap=task_bootstrap,
-                ),  # fmt: skip
+                ),
                 "mean_length": float(played.mean()),
                 "budget": key,
                 "attacks": [conditions[c].name for c in columns],
