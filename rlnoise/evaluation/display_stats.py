@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -115,11 +116,11 @@ def print_rliable(report: RobustnessReport, console: Any, **summary_kwargs: Any)
 def plot_worst_of_attacks(
     report: RobustnessReport, path: str | Path, **summary_kwargs: Any
 ) -> Path | None:
-    """Per budget: each attack's IQM (small markers) and the worst-of IQM with its 95% CI.
+    """Per budget: each attack's IQM (short dashes) and the worst-of IQM with its 95% CI.
 
-    ``None`` when there is no worst-of row.
+    Drawn on a bare ``Figure`` (no pyplot state); ``None`` when there is no worst-of row.
     """
-    from rlnoise.evaluation.display import _pyplot, _reference_line, _save, _title
+    from matplotlib.figure import Figure
 
     rows = report.worst_of_attacks(**summary_kwargs)
     if not rows:
@@ -127,9 +128,9 @@ def plot_worst_of_attacks(
     summary = {(r["group"], r["condition"]): r for r in report.summary(**summary_kwargs)}
     budgets = list(dict.fromkeys(r["budget"] for r in rows))
     groups = report.groups
-    plt = _pyplot()
     width = max(5.0, 1.2 * len(budgets) + 2)
-    figure, ax = plt.subplots(figsize=(width, 4.0))
+    figure = Figure(figsize=(width, 4.0))
+    ax = figure.subplots()
     x = np.arange(len(budgets))
     shift = 0.6 / len(groups)
     for g, group in enumerate(groups):
@@ -137,14 +138,17 @@ def plot_worst_of_attacks(
         at = x + (g - (len(groups) - 1) / 2) * shift
         centre = np.array([mine[b]["iqm"] for b in budgets])
         low, high = (np.array([mine[b]["iqm_ci"][k] for b in budgets]) for k in (0, 1))
-        bars = ax.errorbar(at, centre, yerr=np.vstack([centre - low, high - centre]), fmt="o",
-                           capsize=4, label=f"{group}: worst of attacks")  # fmt: skip
-        color = bars[0].get_color()
+        color = f"C{g % 10}"
+        ax.errorbar(at, centre, yerr=np.vstack([centre - low, high - centre]), fmt="o",
+                    capsize=4, color=color, label=f"{group}: worst of attacks")  # fmt: skip
         singles = [(a, summary[(group, n)]["iqm"]) for a, b in zip(at, budgets, strict=True)
                    for n in mine[b]["attacks"]]  # fmt: skip
         ax.scatter(*zip(*singles, strict=True), marker="_", s=120, color=color, alpha=0.6,
                    label=f"{group}: each attack")  # fmt: skip
-    _reference_line(ax, report)
+    reference = report.reference.score
+    if reference is not None and np.isfinite(reference):
+        label = "random policy" if report.reference.kind == "uniform_random" else "reference"
+        ax.axhline(reference, color="0.5", linestyle="--", linewidth=1, label=label)
     ax.set_xticks(x)
     ax.set_xticklabels(budgets, rotation=30, ha="right", fontsize="small")
     ax.set_xlim(-0.5, len(budgets) - 0.5)
@@ -153,8 +157,12 @@ def plot_worst_of_attacks(
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize="small")
     env = report.metadata.get("env", {}).get("id", "")
-    _title(figure, f"{env} worst of attacks: IQM return, 95% bootstrap CI", width)
-    return _save(plt, figure, path)
+    title = f"{env} worst of attacks: IQM return, 95% bootstrap CI".strip()
+    figure.suptitle("\n".join(textwrap.wrap(title, max(20, int(width * 9)))))
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    return path
 
 
 def plot_profiles(report: RobustnessReport, path: str | Path, **summary_kwargs: Any) -> Path:

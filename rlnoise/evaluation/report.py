@@ -53,6 +53,14 @@ from rlnoise.runs.files import atomic_path, write_text
 
 __all__ = ["RobustnessReport"]
 
+#: The statistics' options (``summary_kwargs``) and their defaults.
+STATISTICS_DEFAULTS = {
+    "n_resamples": 10_000,
+    "confidence": 0.95,
+    "seed": 0,
+    "task_bootstrap": False,
+}
+
 #: The statistics whose ``_ci`` pairs ``summary.csv`` writes as ``_ci_low`` and ``_ci_high``.
 CI_COLUMNS = ("mean", "iqm", "iqm_diff_to_clean", "iqm_normalised", "optimality_gap")
 
@@ -193,24 +201,26 @@ class RobustnessReport:
 
     def _statistic(self, name: str, summary_kwargs: dict[str, Any]) -> Any:
         """One of :mod:`~rlnoise.evaluation.report_stats`' statistics, cached like the summary."""
-        options = {"n_resamples": 10_000, "confidence": 0.95, "seed": 0, "task_bootstrap": False}
+        options: dict[str, Any] = dict(STATISTICS_DEFAULTS)
         unknown = set(summary_kwargs) - set(options)
         if unknown:
             raise TypeError(f"unexpected statistics options {sorted(unknown)}")
         options.update(summary_kwargs)
         key = (name, *options.values())
         if key not in self._cache:
+            groups, reference = self._run_groups, self.reference
             if name == "improvements":
                 del options["task_bootstrap"]  # rliable's P(X > Y) redraws runs only
-                args: tuple[Any, ...] = (self.conditions, self._run_groups)
-                self._cache[key] = improvement_rows(self.returns, *args, **options)
+                value: Any = improvement_rows(self.returns, self.conditions, groups, **options)
             elif name == "worst_of_attacks":
-                args = (self.lengths, self.conditions, self.runs, self.reference)
-                self._cache[key] = worst_of_attacks_rows(self.returns, *args, **options)
+                value = worst_of_attacks_rows(
+                    self.returns, self.lengths, self.conditions, self.runs, reference, **options
+                )
+            elif name == "pooled":
+                value = pooled_rows(self.returns, self.conditions, groups, reference, **options)
             else:
-                compute = {"pooled": pooled_rows, "profiles": profile_data}[name]
-                args = (self.conditions, self._run_groups, self.reference)
-                self._cache[key] = compute(self.returns, *args, **options)
+                value = profile_data(self.returns, self.conditions, groups, reference, **options)
+            self._cache[key] = value
         return self._cache[key]
 
     def worst_of_attacks(self, **summary_kwargs: Any) -> list[dict[str, Any]]:
@@ -294,9 +304,8 @@ class RobustnessReport:
 
     def _rliable_dict(self, summary_kwargs: dict[str, Any]) -> dict[str, Any]:
         """``report.json``'s worst-of-attacks and rliable statistics (recomputed on load)."""
-        options = {"n_resamples": 10_000, "confidence": 0.95, "seed": 0, "task_bootstrap": False}
         return {
-            "statistics": {**options, **summary_kwargs},
+            "statistics": {**STATISTICS_DEFAULTS, **summary_kwargs},
             "worst_of_attacks": self.worst_of_attacks(**summary_kwargs),
             "probability_of_improvement": self.improvements(**summary_kwargs),
             "pooled": self.pooled(**summary_kwargs),

@@ -33,7 +33,6 @@ same numbers.
 
 Example:
     >>> from rlnoise.evaluation.reference import Reference
-from rlnoise.runs.files import atomic_path
     >>> scale = Scale.of(np.array([[10.0, 12.0, 14.0]]), Reference.given(0.0))
     >>> scale.normalise(np.array([[6.0, 12.0]])).tolist()
     [[0.5, 1.0]]
@@ -363,7 +362,8 @@ def profile_scores(
         for name, picked in parts.items():
             if picked:
                 values = _pooled(returns, runs, picked)
-                out[f"{group}: {name}"] = scale.normalise(values) if normalised else values  # type: ignore[assignment]
+                scaled = scale.normalise(values) if normalised else None
+                out[f"{group}: {name}"] = values if scaled is None else scaled
     return ("normalised" if normalised else "return"), out
 
 
