@@ -9,7 +9,9 @@ has not finished (no valid ``done.json``) are skipped with a warning;
 the name of a grid in ``configs/eval/`` (shipped with rlnoise); without it,
 the ``evaluation`` entry of the runs' training config, else ``default``. Results go to
 ``--out``: ``report.json``, ``episodes.csv``, ``summary.csv``,
-``robustness_curve.png``, ``conditions_bar.png``, and ``cells/`` (finished
+``robustness_curve.png``, ``conditions_bar.png``, ``performance_profiles.png``,
+when they apply ``worst_of_attacks.csv``/``.png`` and
+``probability_of_improvement.csv``, and ``cells/`` (finished
 cells, reused when the same command runs again). An ``--out`` that holds the
 report of a different evaluation (other models, grid, env, episodes, seed or
 step cap) is refused, never overwritten; ``--out`` is locked while the command
