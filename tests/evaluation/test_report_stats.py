@@ -296,3 +296,30 @@ def test_cli_task_bootstrap_and_worst_of_real_attacks(
     assert worst["runs"][0]["mean_return"] == min(means["fgsm:0.3"], means["pgd:0.3"])
     assert (out / "worst_of_attacks.png").stat().st_size > 0
     assert (out / "performance_profiles.png").stat().st_size > 0
+
+
+def test_worst_of_attacks_plot_shows_each_budgets_worst_iqm_and_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    from rlnoise.evaluation.display_stats import plot_worst_of_attacks
+
+    figures, save = [], Figure.savefig
+
+    def keep(self, *args, **kwargs):
+        figures.append(self)
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    report = _hand_report()
+    path = plot_worst_of_attacks(report, tmp_path / "worst.png", n_resamples=REPS)
+    assert path is not None and path.read_bytes()[:4] == b"\x89PNG"
+    (ax,) = figures[0].axes
+    rows = report.worst_of_attacks(n_resamples=REPS)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["eps=0.1", "eps=0.1+random_action:0.1"]
+    for g, group in enumerate("ab"):
+        dots = ax.lines[g]  # the errorbar's centres, group by group
+        mine = [r for r in rows if r["group"] == group]
+        assert dots.get_ydata().tolist() == [r["iqm"] for r in mine]
+        assert ax.containers[g].get_label() == f"{group}: worst of attacks"
