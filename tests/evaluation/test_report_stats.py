@@ -319,7 +319,7 @@ def test_worst_of_attacks_plot_shows_each_budgets_worst_iqm_and_ci(
     rows = report.worst_of_attacks(n_resamples=REPS)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["eps=0.1", "eps=0.1+random_action:0.1"]
     for g, group in enumerate("ab"):
-        dots = ax.lines[g]  # the errorbar's centres, group by group
+        dots = ax.containers[g].lines[0]  # the errorbar's centres
         mine = [r for r in rows if r["group"] == group]
         assert dots.get_ydata().tolist() == [r["iqm"] for r in mine]
         assert ax.containers[g].get_label() == f"{group}: worst of attacks"
