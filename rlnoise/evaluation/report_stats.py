@@ -118,6 +118,16 @@ class Scale:
         )
 
 
+#: Scores materialised at once by one bootstrap chunk (about 16 MB of float64 each for the
+#: resampled scores and their indices): pooled grids hold runs x conditions x episodes.
+CHUNK_SCORES = 2**21
+
+
+def _chunk(*arrays: np.ndarray) -> int:
+    """Resamples per chunk so that the largest array's resamples stay near ``CHUNK_SCORES``."""
+    return max(1, min(1000, CHUNK_SCORES // max(a.size for a in arrays)))
+
+
 def _task_bootstrap(task_bootstrap: bool, n_runs: int) -> bool:
     # With one run, rliable's run resampling redraws nothing: episodes are all there is.
     return bool(task_bootstrap) or n_runs == 1
@@ -326,7 +336,7 @@ def pooled_rows(
             points, intervals = interval_estimates(
                 {group: normalised}, _iqm_and_gap, n_resamples=n_resamples,
                 confidence=confidence, seed=stats_seed(seed, "pooled", group),
-                task_bootstrap=tasks,
+                task_bootstrap=tasks, chunk=_chunk(normalised),
             )  # fmt: skip
             (iqm_value, gap), band = points[group].tolist(), intervals[group]
             row.update(
@@ -395,7 +405,7 @@ def profile_data(
     taus = tau_grid(scores, n_points=n_points)
     profiles, bands = performance_profiles(
         scores, taus, task_bootstrap=tasks, n_resamples=n_resamples, confidence=confidence,
-        seed=stats_seed(seed, "profiles"),
+        seed=stats_seed(seed, "profiles"), chunk=_chunk(*scores.values()),
     )  # fmt: skip
     return {
         "scale": scale,
