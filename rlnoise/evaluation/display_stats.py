@@ -141,9 +141,9 @@ def plot_worst_of_attacks(
         color = f"C{g % 10}"
         ax.errorbar(at, centre, yerr=np.vstack([centre - low, high - centre]), fmt="o",
                     capsize=4, color=color, label=f"{group}: worst of attacks")  # fmt: skip
-        singles = [(a, summary[(group, n)]["iqm"]) for a, b in zip(at, budgets, strict=True)
-                   for n in mine[b]["attacks"]]  # fmt: skip
-        ax.scatter(*zip(*singles, strict=True), marker="_", s=120, color=color, alpha=0.6,
+        pairs = [(a, n) for a, b in zip(at, budgets, strict=True) for n in mine[b]["attacks"]]
+        iqms = [summary[(group, name)]["iqm"] for _, name in pairs]
+        ax.scatter([a for a, _ in pairs], iqms, marker="_", s=120, color=color, alpha=0.6,
                    label=f"{group}: each attack")  # fmt: skip
     reference = report.reference.score
     if reference is not None and np.isfinite(reference):
