@@ -8,7 +8,7 @@
   attack was worst for each run.
 - :func:`print_rliable`: per model group the normalised IQM and optimality
   gap pooled over the perturbed conditions; with several groups, P(X > Y)
-  with its CI per condition.
+  of each group over the first, with its CI, per condition.
 - :func:`plot_worst_of_attacks`: per budget, the IQM of each attack and of
   the worst of them (95% CI), one colour per model group.
 - :func:`plot_profiles`: performance profiles (score distributions) of each
@@ -98,18 +98,23 @@ def print_rliable(report: RobustnessReport, console: Any, **summary_kwargs: Any)
         console.print(table)
     improvements = report.improvements(**summary_kwargs)
     if improvements:
-        table = Table(title="Probability of improvement P(X > Y) (episodes as tasks)")
-        for name in ("condition", "X", "Y", "P(X > Y) [95% CI]"):
-            table.add_column(name, justify="right" if name.startswith("P") else "left")
+        baseline = improvements[0]["group_y"]
+        others = list(dict.fromkeys(row["group_x"] for row in improvements))
+        table = Table(
+            title=f"Probability of improvement over {baseline}: P(X > {baseline}) [95% CI]",
+            caption="episodes as tasks; runs redrawn within each group (no CI with one run each)",
+            caption_justify="left",
+        )
+        table.add_column("condition", no_wrap=True)
+        for name in others:
+            table.add_column(f"X = {name}", justify="right", no_wrap=True)
+        cells: dict[str, dict[str, str]] = {}
         for row in improvements:
-            table.add_row(
-                row["condition"],
-                row["group_x"],
-                row["group_y"],
-                _interval(
-                    row["probability_of_improvement"], row["probability_of_improvement_ci"], 2
-                ),
+            cells.setdefault(row["condition"], {})[row["group_x"]] = _interval(
+                row["probability_of_improvement"], row["probability_of_improvement_ci"], 2
             )
+        for condition, by_group in cells.items():
+            table.add_row(condition, *(by_group[name] for name in others))
         console.print(table)
 
 

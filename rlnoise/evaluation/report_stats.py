@@ -9,8 +9,8 @@ to rliable on the same scores (so each agrees with rliable to the bit, see
   ``aggregate_optimality_gap`` with ``gamma=1``, the group's clean IQM): how
   far, on average, an episode falls short of clean, a shortfall that a
   better episode elsewhere cannot hide.
-- :func:`improvement_rows`: per condition and pair of model groups, the
-  probability of improvement P(X > Y) with its CI (rliable's
+- :func:`improvement_rows`: per condition and model group X, the probability
+  of improvement P(X > Y) over the first group Y with its CI (rliable's
   ``StratifiedIndependentBootstrap``: the groups' runs are different seeds).
 - :func:`pooled_rows`: per model group, the IQM and the optimality gap of
   the normalised scores pooled over every perturbed condition (tasks =
@@ -240,44 +240,45 @@ def improvement_rows(
     confidence: float,
     seed: int,
 ) -> list[dict[str, Any]]:
-    """P(X > Y) with its CI, per condition and pair of model groups (X before Y).
+    """P(X > Y) with its CI, per condition, of each model group X over the first group Y.
 
-    Keys: ``condition, group_x, group_y, probability_of_improvement,
-    probability_of_improvement_ci, note``. Episodes are the tasks; the CI is
-    rliable's independent bootstrap of each group's runs (seed
-    :func:`stats_seed` of ``"improvement"``, X and Y), so it is ``None`` when
-    both groups have a single run (nothing to redraw; ``note`` says so).
-    Empty with fewer than two groups.
+    The first group (the first ``--model``/``--runs`` given) is the baseline:
+    ``k`` groups give ``k - 1`` comparisons per condition, not ``k (k - 1) / 2``
+    (P(Y > X) is 1 - P(X > Y)). Keys: ``condition, group_x, group_y,
+    probability_of_improvement, probability_of_improvement_ci, note``.
+    Episodes are the tasks; the CI is rliable's independent bootstrap of each
+    group's runs (seed :func:`stats_seed` of ``"improvement"``, X and Y), so it
+    is ``None`` when both groups have a single run (nothing to redraw; ``note``
+    says so). Empty with fewer than two groups.
     """
-    groups = list(dict.fromkeys(run_groups))
+    baseline, *others = list(dict.fromkeys(run_groups))
+    rows_y = _runs_of(run_groups, baseline)
     out = []
-    for position, x in enumerate(groups):
-        for y in groups[position + 1 :]:
-            rows_x, rows_y = _runs_of(run_groups, x), _runs_of(run_groups, y)
-            for c, condition in enumerate(conditions):
-                scores_x, scores_y = returns[rows_x, c], returns[rows_y, c]
-                ci, note = None, None
-                if len(rows_x) == 1 and len(rows_y) == 1:
-                    note = "one run per group: rliable's bootstrap has no run to redraw"
-                else:
-                    ci = list(
-                        probability_of_improvement_ci(
-                            scores_x, scores_y, confidence=confidence,
-                            n_resamples=n_resamples, seed=stats_seed(seed, "improvement", x, y),
-                        )
-                    )  # fmt: skip
-                out.append(
-                    {
-                        "condition": condition.name,
-                        "group_x": x,
-                        "group_y": y,
-                        "probability_of_improvement": st.probability_of_improvement(
-                            scores_x, scores_y
-                        ),
-                        "probability_of_improvement_ci": ci,
-                        "note": note,
-                    }
-                )
+    for x in others:
+        rows_x = _runs_of(run_groups, x)
+        for c, condition in enumerate(conditions):
+            scores_x, scores_y = returns[rows_x, c], returns[rows_y, c]
+            ci, note = None, None
+            if len(rows_x) == 1 and len(rows_y) == 1:
+                note = "one run per group: rliable's bootstrap has no run to redraw"
+            else:
+                ci = list(
+                    probability_of_improvement_ci(
+                        scores_x, scores_y, confidence=confidence, n_resamples=n_resamples,
+                        seed=stats_seed(seed, "improvement", x, baseline),
+                    )
+                )  # fmt: skip
+            probability = st.probability_of_improvement(scores_x, scores_y)
+            out.append(
+                {
+                    "condition": condition.name,
+                    "group_x": x,
+                    "group_y": baseline,
+                    "probability_of_improvement": probability,
+                    "probability_of_improvement_ci": ci,
+                    "note": note,
+                }
+            )
     return out
 
 

@@ -199,16 +199,17 @@ def test_report_statistics_equal_rliable_on_the_same_scores(task_bootstrap: bool
         )
         np.testing.assert_allclose(row["iqm_normalised_ci"], cis[row["group"]][:, 0], **EXACT)
         np.testing.assert_allclose(row["optimality_gap_ci"], cis[row["group"]][:, 1], **EXACT)
-    # P(a > b) with its CI, per condition (runs redrawn independently: no task bootstrap).
+    # P(b > a) with its CI, per condition (runs redrawn independently: no task bootstrap).
     improvements = [r for r in report.improvements(**kwargs) if r["condition"] in CHECKED]
     assert len(improvements) == len(CHECKED)
     for row in improvements:
         c = report.condition_index(row["condition"])
-        pair = [report.returns[[0, 1], c], report.returns[[2], c]]
-        points, cis = rliable({"a,b": pair}, metrics.probability_of_improvement,
-                              stats_seed(3, "improvement", "a", "b"), False)  # fmt: skip
-        assert row["probability_of_improvement"] == points["a,b"]
-        np.testing.assert_allclose(row["probability_of_improvement_ci"], cis["a,b"][:, 0], **EXACT)
+        assert (row["group_x"], row["group_y"]) == ("b", "a")  # a, the first group: baseline
+        pair = [report.returns[[2], c], report.returns[[0, 1], c]]
+        points, cis = rliable({"b,a": pair}, metrics.probability_of_improvement,
+                              stats_seed(3, "improvement", "b", "a"), False)  # fmt: skip
+        assert row["probability_of_improvement"] == points["b,a"]
+        np.testing.assert_allclose(row["probability_of_improvement_ci"], cis["b,a"][:, 0], **EXACT)
     # Performance profiles: clean and pooled perturbed scores per group, one stream.
     data = report.performance_profiles(**kwargs)
     assert data["scale"] == "normalised" and data["task_bootstrap"] is True  # b has one run
@@ -250,7 +251,7 @@ def test_files_hold_the_new_columns_and_read_back(tmp_path: Path) -> None:
     assert {"optimality_gap", "optimality_gap_ci_low", "optimality_gap_ci_high"} <= set(summary[0])
     with open(paths["improvement_csv"]) as handle:
         improvement = list(csv.DictReader(handle))
-    assert len(improvement) == len(CONDITIONS) and improvement[0]["group_x"] == "a"
+    assert len(improvement) == len(CONDITIONS) and improvement[0]["group_x"] == "b"
     assert improvement[0]["probability_of_improvement_ci_low"] != ""
     data = json.loads(paths["json"].read_text())
     assert data["statistics"] == {"n_resamples": REPS, "confidence": 0.95, "seed": 0,
