@@ -9,7 +9,9 @@ has not finished (no valid ``done.json``) are skipped with a warning;
 the name of a grid in ``configs/eval/`` (shipped with rlnoise); without it,
 the ``evaluation`` entry of the runs' training config, else ``default``. Results go to
 ``--out``: ``report.json``, ``episodes.csv``, ``summary.csv``,
-``robustness_curve.png``, ``conditions_bar.png``, and ``cells/`` (finished
+``robustness_curve.png``, ``conditions_bar.png``, ``performance_profiles.png``,
+when they apply ``worst_of_attacks.csv``/``.png`` and
+``probability_of_improvement.csv``, and ``cells/`` (finished
 cells, reused when the same command runs again). An ``--out`` that holds the
 report of a different evaluation (other models, grid, env, episodes, seed or
 step cap) is refused, never overwritten; ``--out`` is locked while the command
@@ -99,6 +101,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads", type=int, default=1, help="torch CPU threads (1 suits small MLP policies)"
     )
     parser.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples for CIs")
+    parser.add_argument(
+        "--task-bootstrap",
+        action="store_true",
+        help="rliable's statistics (optimality gap, pooled aggregates, profiles) redraw the "
+        "episodes too, not only the runs (always so for a group with one run)",
+    )
     parser.add_argument(
         "--reference-score",
         type=_finite_float,
@@ -356,8 +364,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 reference_score=args.reference_score,
             )
         report.metadata["grid"] = grid_label
-        paths = save_report(report, out, plots=not args.no_plots, n_resamples=args.bootstrap)
-    print_tables(report, n_resamples=args.bootstrap)
+        stats = {"n_resamples": args.bootstrap, "task_bootstrap": args.task_bootstrap}
+        paths = save_report(report, out, plots=not args.no_plots, **stats)
+    print_tables(report, **stats)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

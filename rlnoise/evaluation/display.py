@@ -8,7 +8,9 @@ nothing of how it is shown.
   its 95% CI, mean ± std, the difference of the IQM to clean with its CI and
   the normalised score with its CI (and, when the env returned any, the
   count of non-finite observations); then per condition family the average
-  and worst IQM and the area under the normalised robustness curve.
+  and worst IQM and the area under the normalised robustness curve; the
+  worst-of-attacks and rliable tables come between them
+  (:mod:`rlnoise.evaluation.display_stats`).
 - :func:`plot_curves`: IQM return vs level with its 95% CI band, one panel
   per curve family (observation noise kinds, action perturbations, weight
   noise, attacks), one line per model group; the reference score dashed.
@@ -39,20 +41,26 @@ def save_report(
     """Write the report's files into ``directory``: its data files and the PNG plots.
 
     ``report.json``, ``episodes.csv`` and ``summary.csv``
-    (:meth:`RobustnessReport.save`), then ``robustness_curve.png`` and
-    ``conditions_bar.png`` when there is something to draw (``plots=False``:
-    the data files only). Every file is written whole (temporary file, rename).
+    (:meth:`RobustnessReport.save`), then ``robustness_curve.png``,
+    ``conditions_bar.png`` and ``worst_of_attacks.png`` when there is something
+    to draw, and ``performance_profiles.png`` (``plots=False``: the data files
+    only). Every file is written whole (temporary file, rename).
 
     Returns:
         The paths written, by kind (``json``, ``episodes_csv``, ``summary_csv``,
-        ``curve_png``, ``bar_png``).
+        ``worst_csv``, ``improvement_csv``, ``curve_png``, ``bar_png``,
+        ``worst_png``, ``profiles_png``).
     """
+    from rlnoise.evaluation.display_stats import plot_profiles, plot_worst_of_attacks
+
     directory = Path(directory)
     paths = report.save(directory, **summary_kwargs)
     if plots:
         for key, name, plot in [
             ("curve_png", "robustness_curve.png", plot_curves),
             ("bar_png", "conditions_bar.png", plot_bars),
+            ("worst_png", "worst_of_attacks.png", plot_worst_of_attacks),
+            ("profiles_png", "performance_profiles.png", plot_profiles),
         ]:
             with atomic_path(directory / name) as temporary:
                 if plot(report, temporary, **summary_kwargs) is not None:
@@ -122,6 +130,7 @@ def print_tables(report: RobustnessReport, console: Any = None, **summary_kwargs
             cells.append(str(row["nonfinite_observations"]))
         table.add_row(*([row["group"], *cells] if several else cells))
     console.print(table)
+    _print_rliable_tables(report, console, **summary_kwargs)
     families = report.families(**summary_kwargs)
     if not families:
         return
@@ -142,6 +151,13 @@ def print_tables(report: RobustnessReport, console: Any = None, **summary_kwargs
         ]
         grid.add_row(*([entry["group"], *cells] if several else cells))
     console.print(grid)
+
+
+def _print_rliable_tables(report: RobustnessReport, console: Any, **summary_kwargs: Any) -> None:
+    from rlnoise.evaluation.display_stats import print_rliable, print_worst_of_attacks
+
+    print_worst_of_attacks(report, console, **summary_kwargs)
+    print_rliable(report, console, **summary_kwargs)
 
 
 def _level_label(family: str) -> str:

@@ -133,6 +133,7 @@ def performance_profiles(
     n_resamples: int = 10_000,
     confidence: float = 0.95,
     seed: Seed = 0,
+    chunk: int = 1000,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Performance profile of each group at ``taus``, with percentile bootstrap bands.
 
@@ -154,6 +155,8 @@ def performance_profiles(
         n_resamples: Bootstrap resamples per group (rliable's default: 2,000).
         confidence: Coverage of the bands.
         seed: Seed of the resampling stream, or a ``RandomState`` to continue.
+        chunk: Resamples materialised at once (memory bound; the draws do not
+            depend on it).
 
     Returns:
         ``(profiles, bands)``: per group, the profile ``(n_taus,)`` and its band
@@ -185,4 +188,5 @@ def performance_profiles(
         confidence=confidence,
         seed=seed,
         task_bootstrap=task_bootstrap,
+        chunk=chunk,
     )

@@ -40,10 +40,29 @@ from rlnoise.evaluation import statistics as st
 from rlnoise.evaluation.conditions import Condition
 from rlnoise.evaluation.identity import REPORT_FORMAT
 from rlnoise.evaluation.reference import Reference
+from rlnoise.evaluation.report_stats import (
+    improvement_rows,
+    pooled_rows,
+    profile_data,
+    save_improvement_csv,
+    with_optimality_gaps,
+)
 from rlnoise.evaluation.summary import condition_curves, family_rows, summary_rows
+from rlnoise.evaluation.worst_attack import save_worst_csv, worst_of_attacks_rows
 from rlnoise.runs.files import atomic_path, write_text
 
 __all__ = ["RobustnessReport"]
+
+#: The statistics' options (``summary_kwargs``) and their defaults.
+STATISTICS_DEFAULTS = {
+    "n_resamples": 10_000,
+    "confidence": 0.95,
+    "seed": 0,
+    "task_bootstrap": False,
+}
+
+#: The statistics whose ``_ci`` pairs ``summary.csv`` writes as ``_ci_low`` and ``_ci_high``.
+CI_COLUMNS = ("mean", "iqm", "iqm_diff_to_clean", "iqm_normalised", "optimality_gap")
 
 
 @dataclass
@@ -135,22 +154,30 @@ class RobustnessReport:
 
     # -- statistics ----------------------------------------------------------------
     def summary(
-        self, *, n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0
+        self,
+        *,
+        n_resamples: int = 10_000,
+        confidence: float = 0.95,
+        seed: int = 0,
+        task_bootstrap: bool = False,
     ) -> list[dict[str, Any]]:
         """One row per (model group, condition): aggregates, CIs, the comparison with clean.
 
         Keys: ``group, condition, condition_group, level, n_runs, n_episodes,
         mean, mean_ci, std, median, iqm, iqm_ci, iqm_diff_to_clean(_ci),
         iqm_normalised(_ci), normalised_note, nonfinite_observations,
-        mean_length`` (comparison fields: :mod:`rlnoise.evaluation.reference`).
+        mean_length, optimality_gap(_ci)`` (comparison fields:
+        :mod:`rlnoise.evaluation.reference`; the optimality gap of the
+        normalised scores: :mod:`rlnoise.evaluation.report_stats`, whose
+        bootstrap redraws episodes too with ``task_bootstrap``).
         CIs are percentile bootstrap intervals (see
         :func:`~rlnoise.evaluation.statistics.stratified_bootstrap`: runs
         resampled within episodes when a group has several runs, else
         episodes), seeded per (seed, group), so each condition pairs with clean.
         """
-        key = ("summary", n_resamples, confidence, seed)
+        key = ("summary", n_resamples, confidence, seed, task_bootstrap)
         if key not in self._cache:
-            self._cache[key] = summary_rows(
+            rows = summary_rows(
                 self.returns,
                 self.lengths,
                 self.conditions,
@@ -161,7 +188,69 @@ class RobustnessReport:
                 confidence=confidence,
                 seed=seed,
             )
+            self._cache[key] = with_optimality_gaps(
+                rows, self.returns, self.conditions, self._run_groups, self.reference,
+                n_resamples=n_resamples, confidence=confidence, seed=seed,
+                task_bootstrap=task_bootstrap,
+            )  # fmt: skip
         return self._cache[key]
+
+    @property
+    def _run_groups(self) -> list[str]:
+        return [run.get("group", "model") for run in self.runs]
+
+    def _statistic(self, name: str, summary_kwargs: dict[str, Any]) -> Any:
+        """One of :mod:`~rlnoise.evaluation.report_stats`' statistics, cached like the summary."""
+        options: dict[str, Any] = dict(STATISTICS_DEFAULTS)
+        unknown = set(summary_kwargs) - set(options)
+        if unknown:
+            raise TypeError(f"unexpected statistics options {sorted(unknown)}")
+        options.update(summary_kwargs)
+        key = (name, *options.values())
+        if key not in self._cache:
+            groups, reference = self._run_groups, self.reference
+            if name == "improvements":
+                del options["task_bootstrap"]  # rliable's P(X > Y) redraws runs only
+                value: Any = improvement_rows(self.returns, self.conditions, groups, **options)
+            elif name == "worst_of_attacks":
+                value = worst_of_attacks_rows(
+                    self.returns, self.lengths, self.conditions, self.runs, reference, **options
+                )
+            elif name == "pooled":
+                value = pooled_rows(self.returns, self.conditions, groups, reference, **options)
+            else:
+                value = profile_data(self.returns, self.conditions, groups, reference, **options)
+            self._cache[key] = value
+        return self._cache[key]
+
+    def worst_of_attacks(self, **summary_kwargs: Any) -> list[dict[str, Any]]:
+        """Per (model group, attack budget): the worst attack of each run, and its statistics.
+
+        See :func:`~rlnoise.evaluation.worst_attack.worst_of_attacks_rows` (keys,
+        grouping by ``budget``); empty when no budget has two attack conditions.
+        """
+        return self._statistic("worst_of_attacks", summary_kwargs)
+
+    def improvements(self, **summary_kwargs: Any) -> list[dict[str, Any]]:
+        """P(X > Y) with its CI per condition and pair of model groups (empty with one group).
+
+        See :func:`~rlnoise.evaluation.report_stats.improvement_rows`.
+        """
+        return self._statistic("improvements", summary_kwargs)
+
+    def pooled(self, **summary_kwargs: Any) -> list[dict[str, Any]]:
+        """Per model group: normalised IQM and optimality gap over all perturbed conditions.
+
+        See :func:`~rlnoise.evaluation.report_stats.pooled_rows`.
+        """
+        return self._statistic("pooled", summary_kwargs)
+
+    def performance_profiles(self, **summary_kwargs: Any) -> dict[str, Any]:
+        """Score distributions of each group's clean and perturbed scores, with CI bands.
+
+        See :func:`~rlnoise.evaluation.report_stats.profile_data`.
+        """
+        return self._statistic("profiles", summary_kwargs)
 
     def curves(self, **summary_kwargs: Any) -> dict[str, dict[str, list[dict[str, Any]]]]:
         """``{model group: {condition group: [summary rows sorted by level]}}`` for curve groups.
@@ -210,6 +299,17 @@ class RobustnessReport:
             "reference": self.reference.to_dict(),
             "summary": self.summary(**summary_kwargs),
             "families": self.families(**summary_kwargs),
+            **self._rliable_dict(summary_kwargs),
+        }
+
+    def _rliable_dict(self, summary_kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``report.json``'s worst-of-attacks and rliable statistics (recomputed on load)."""
+        return {
+            "statistics": {**STATISTICS_DEFAULTS, **summary_kwargs},
+            "worst_of_attacks": self.worst_of_attacks(**summary_kwargs),
+            "probability_of_improvement": self.improvements(**summary_kwargs),
+            "pooled": self.pooled(**summary_kwargs),
+            "performance_profiles": self.performance_profiles(**summary_kwargs),
         }
 
     def save_json(self, path: str | Path, **summary_kwargs: Any) -> Path:
@@ -286,13 +386,14 @@ class RobustnessReport:
             "iqm_diff_to_clean", "iqm_diff_to_clean_ci_low", "iqm_diff_to_clean_ci_high",
             "iqm_normalised", "iqm_normalised_ci_low", "iqm_normalised_ci_high",
             "normalised_note", "nonfinite_observations", "mean_length",
+            "optimality_gap", "optimality_gap_ci_low", "optimality_gap_ci_high",
         ]  # fmt: skip
         with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             for row in rows:
                 flat = {k: v for k, v in row.items() if not k.endswith("_ci")}
-                for name in ("mean", "iqm", "iqm_diff_to_clean", "iqm_normalised"):
+                for name in CI_COLUMNS:
                     flat[f"{name}_ci_low"], flat[f"{name}_ci_high"] = row[f"{name}_ci"] or ("", "")
                 writer.writerow(flat)
         return path
@@ -300,13 +401,29 @@ class RobustnessReport:
     def save(self, directory: str | Path, **summary_kwargs: Any) -> dict[str, Path]:
         """Write ``report.json``, ``episodes.csv`` and ``summary.csv`` into ``directory``.
 
+        Also ``worst_of_attacks.csv`` (:meth:`worst_of_attacks`) and
+        ``probability_of_improvement.csv`` (:meth:`improvements`) when they have rows.
+
         The tables and the plots are :mod:`rlnoise.evaluation.display`'s:
         ``display.save_report`` writes these files and the PNGs.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        return {
+        paths = {
             "json": self.save_json(directory / "report.json", **summary_kwargs),
             "episodes_csv": self.save_csv(directory / "episodes.csv"),
             "summary_csv": self.save_summary_csv(directory / "summary.csv", **summary_kwargs),
         }
+        return {**paths, **self._save_rliable_csvs(directory, summary_kwargs)}
+
+    def _save_rliable_csvs(self, directory: Path, kwargs: dict[str, Any]) -> dict[str, Path]:
+        """``worst_of_attacks.csv`` and ``probability_of_improvement.csv``, when they have rows."""
+        paths = {}
+        worst = self.worst_of_attacks(**kwargs)
+        if worst:
+            paths["worst_csv"] = save_worst_csv(worst, directory / "worst_of_attacks.csv")
+        improvements = self.improvements(**kwargs)
+        if improvements:
+            path = directory / "probability_of_improvement.csv"
+            paths["improvement_csv"] = save_improvement_csv(improvements, path)
+        return paths

@@ -154,8 +154,9 @@ def test_probability_of_improvement_between_groups(report: RobustnessReport) -> 
 
 def test_files(report: RobustnessReport, tmp_path: Path) -> None:
     paths = save_report(report, tmp_path, n_resamples=200)
-    assert set(paths) == {"json", "episodes_csv", "summary_csv", "curve_png", "bar_png"}
-    for key in ("curve_png", "bar_png"):
+    assert set(paths) == {"json", "episodes_csv", "summary_csv", "curve_png", "bar_png",
+                          "improvement_csv", "profiles_png"}  # fmt: skip
+    for key in ("curve_png", "bar_png", "profiles_png"):
         assert paths[key].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(paths["json"].read_text())
     assert data["metadata"]["versions"]["stable_baselines3"]
