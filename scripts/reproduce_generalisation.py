@@ -199,7 +199,11 @@ CONTEXT_EPISODES = 20  # greedy episodes per CartPole pole length
 
 def _minigrid_env(levels: Any) -> Any:
     import gymnasium as gym
-    import minigrid  # noqa: F401  (registers the MiniGrid envs)
+
+    try:
+        import minigrid  # noqa: F401  (registers the MiniGrid envs)
+    except ImportError:
+        sys.exit("MiniGrid is not installed: pip install 'rlnoise[minigrid]'")
     from gymnasium.wrappers import DtypeObservation, FilterObservation, FlattenObservation
 
     from rlnoise.wrappers import LevelSet

@@ -208,6 +208,7 @@ ELSEWHERE = {
     ("evaluation/policy.py", "_predict"),
     ("evaluation/runner.py", "_get_constructor_parameters"),
     ("wrappers/vec_env.py", "_seeds"),
+    ("wrappers/vec_levels.py", "_seeds"),  # as vec_env.py: the seeds of the coming reset
 }
 
 
