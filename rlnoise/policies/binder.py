@@ -20,6 +20,11 @@ minibatch (SNI)       PPO/A2C ``evaluate_actions`` in ``train``   ``rollout_buff
 epsilon target (DQN)  parameter-noise adaptation                  ``_current_progress_remaining``
 ====================  ==========================================  ==============================
 
+Evaluation reads two more things of a policy, through public helpers here:
+its actions before post-processing (:func:`predict_tensor`, SB3's
+``_predict``) and the arguments that rebuild it on another device
+(:func:`constructor_parameters`, SB3's ``_get_constructor_parameters``).
+
 The rollout start and end, the ``train`` and ``update`` events are the
 policy's own (:mod:`rlnoise.policies.phases`, optimizer hooks in
 :mod:`rlnoise.policies.assembly`); they need no algorithm.
@@ -97,6 +102,8 @@ __all__ = [
     "MinibatchCapture",
     "check_algorithm",
     "constructing_algorithm",
+    "constructor_parameters",
+    "predict_tensor",
     "replace_epsilon_greedy",
 ]
 
@@ -210,6 +217,37 @@ def replace_epsilon_greedy(algorithm: BaseAlgorithm) -> tuple[float, float, floa
         algorithm.exploration_initial_eps = 0.0
         algorithm.exploration_final_eps = 0.0  # type: ignore[attr-defined]
     return (float(start), float(end), float(fraction))
+
+
+def predict_tensor(policy: Any, observation: Any, deterministic: bool = True) -> Any:
+    """SB3's actions for a batch of observation tensors, before any post-processing.
+
+    What ``policy.predict`` computes between ``obs_to_tensor`` and the
+    clipping or unscaling of Box actions (SB3's ``_predict``): the way to act
+    with a policy family whose distribution rlnoise does not evaluate itself
+    (QR-DQN, ARS, CrossQ...).
+
+    Example:
+        >>> import torch
+        >>> from stable_baselines3 import DQN
+        >>> policy = DQN("MlpPolicy", "CartPole-v1", device="cpu").policy
+        >>> predict_tensor(policy, torch.zeros(3, 4)).shape
+        torch.Size([3])
+    """
+    return policy._predict(observation, deterministic=deterministic)
+
+
+def constructor_parameters(policy: Any) -> dict[str, Any]:
+    """The keyword arguments that rebuild ``policy`` (what ``BasePolicy.load`` uses).
+
+    Example:
+        >>> from stable_baselines3 import PPO
+        >>> policy = PPO("MlpPolicy", "CartPole-v1", device="cpu").policy
+        >>> clone = type(policy)(**constructor_parameters(policy))
+        >>> clone.action_space == policy.action_space
+        True
+    """
+    return dict(policy._get_constructor_parameters())
 
 
 class MinibatchCapture:

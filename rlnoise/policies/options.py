@@ -26,10 +26,9 @@ from typing import Any
 
 from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 
-from rlnoise.core._checks import check_float, check_int
-from rlnoise.core.random import derive_seed
+from rlnoise.core.checks import check_float, check_int
+from rlnoise.core.random import derive_seed, resolve_seed
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike
-from rlnoise.nn._random import resolve_seed
 from rlnoise.nn.activation_noise import check_activation_spec
 from rlnoise.nn.noisy_net import NoisyNetConfig
 from rlnoise.nn.param_noise import check_param_spec

@@ -10,6 +10,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
 from rlnoise.core.random import derive_seed
+from rlnoise.wrappers._sb3 import pending_reset_seeds
 from rlnoise.wrappers.levels import LevelShuffle, check_levels
 
 __all__ = ["VecLevelSet"]
@@ -78,7 +79,7 @@ class VecLevelSet(VecEnvWrapper):
 
     def reset(self) -> VecEnvObs:
         """Reset every sub-env on its next level (seeds given to ``seed()`` restart the orders)."""
-        seeds = getattr(self.venv, "_seeds", None) or [None] * self.num_envs
+        seeds = pending_reset_seeds(self.venv)
         obs = self.venv.reset()
         for row, seed in enumerate(seeds):
             if seed is not None:

@@ -63,7 +63,7 @@ def test_split_sorts_interpolation_from_extrapolation() -> None:
 def test_split_refuses_a_test_context_seen_in_training() -> None:
     with pytest.raises(ValueError, match=r"test\[1\] 'length=0.5' is also a training context"):
         context_split(LENGTHS, [{"attributes": {"length": 0.4}}, LENGTHS[1]])
-    with pytest.raises(ValueError, match="sets 'attributes.masscart', which no training"):
+    with pytest.raises(ValueError, match=r"sets 'attributes\.masscart', which no training"):
         context_split(LENGTHS, [{"attributes": {"masscart": 2.0}}])
 
 
