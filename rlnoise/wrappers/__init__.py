@@ -27,9 +27,13 @@ from rlnoise.wrappers.vec_levels import VecLevelSet
 
 #: The Gymnasium wrappers that inject noise (``rlnoise evaluate`` leaves them out of a run's env).
 NOISE_WRAPPERS = (ActionNoise, ObservationNoise, RandomActionReplacement)
+#: Wrappers that choose a run's training data (levels, contexts): left out of its evaluation
+#: env, where the ``levels`` / ``contexts`` conditions choose the test data.
+TRAINING_DATA_WRAPPERS = (LevelSet, ContextSet)
 
 __all__ = [
     "NOISE_WRAPPERS",
+    "TRAINING_DATA_WRAPPERS",
     "ActionNoise",
     "ContextSet",
     "ContextSplit",

@@ -15,6 +15,9 @@
                    per episode                                 (``rlnoise.nn.WeightNoise``)
 ``fgsm``, ``pgd``  adversarial observation, l_inf ball         ``attacks.linf``
 ``dynamics``       env attributes and ``gym.make`` kwargs      ``evaluation.envs.EnvMaker``
+``levels``         training / unseen levels (reset seeds)      ``wrappers.LevelSet``
+``contexts``       training / interpolation / extrapolation    ``wrappers.ContextSet``
+                   dynamics contexts
 =================  ==========================================  ==============================
 
 How to add a perturbation type (delays, reward noise, domain randomisation,
@@ -61,8 +64,10 @@ __all__ = [
     "GRID_KEYS",
     "PERTURBATION_TYPES",
     "ActionNoisePerturbation",
+    "ContextsPerturbation",
     "DynamicsPerturbation",
     "GridItem",
+    "LevelsPerturbation",
     "ObservationAttackPerturbation",
     "ObservationNoisePerturbation",
     "Perturbation",
@@ -124,7 +129,9 @@ def grid_builder(key: str) -> type[Perturbation] | None:
 # The built-in types (imported after the registry exists, which they do not import).
 from rlnoise.evaluation.perturbations.action_noise import ActionNoisePerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.attack import ObservationAttackPerturbation  # noqa: E402
+from rlnoise.evaluation.perturbations.contexts import ContextsPerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.dynamics import DynamicsPerturbation  # noqa: E402
+from rlnoise.evaluation.perturbations.levels import LevelsPerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.observation_noise import (  # noqa: E402
     ObservationNoisePerturbation,
 )
@@ -140,6 +147,8 @@ _BUILT_IN: tuple[type[Perturbation], ...] = (
     StickyActionPerturbation,
     ObservationAttackPerturbation,
     DynamicsPerturbation,
+    LevelsPerturbation,
+    ContextsPerturbation,
 )
 for _cls in _BUILT_IN:
     register_perturbation(_cls)
