@@ -22,9 +22,11 @@ Usage::
     python scripts/reproduce_generalisation.py --train           # rlnoise train each (resumes)
     python scripts/reproduce_generalisation.py --evaluate        # results/ + docs/images/
 
-The evaluation uses SB3's ``evaluate_policy`` on each level/context set with
-common seeds; it is to move to ``rlnoise evaluate --runs`` once the evaluation
-grid has level and context conditions.
+Each config carries its evaluation grid (``levels`` / ``contexts`` conditions),
+so ``rlnoise train CONFIG`` then ``rlnoise evaluate --runs runs/generalisation/NAME
+--out DIR`` reproduce one group by hand; the report's ``generalisation`` table is
+the gap. ``--protocol budget`` (default) trains what fits ~40 CPU-minutes of a
+shared 2-core machine; ``--protocol full`` every group of issue 16.
 """
 
 from __future__ import annotations
@@ -64,13 +66,17 @@ GROUPS: dict[str, tuple[str | None, dict[str, Any] | None]] = {
     "dropout+sni": (None, {"activation_noise": f"dropout:0.1,rescale=true,{SNI}"}),
 }
 
-#: What fits the machine (2 shared cores, one session): every group at N = 10; the clean,
-#: dropout and dropout+SNI groups at N = 100; activation noise left out on CartPole.
-MINIGRID_GROUPS = {
-    10: ("clean", "input", "weight", "activation", "dropout", "weight+sni", "dropout+sni"),
-    100: ("clean", "dropout", "dropout+sni"),
+#: The full protocol of issue 16 (``--protocol full``): every group, N = 10 and N = 100.
+FULL_MINIGRID_GROUPS = {n: tuple(GROUPS) for n in (10, 100)}
+FULL_CARTPOLE_GROUPS = tuple(GROUPS)
+#: What fits ~40 CPU-minutes of a shared 2-core machine (``--protocol budget``, the default):
+#: clean vs one naive noise (activation) vs the same noise with SNI, on N = 10 and on the
+#: CartPole contexts; N = 100 clean and activation as the more-data reference.
+BUDGET_MINIGRID_GROUPS = {
+    10: ("clean", "activation", "activation+sni"),
+    100: ("clean", "activation"),
 }
-CARTPOLE_GROUPS = ("clean", "input", "weight", "dropout", "weight+sni", "dropout+sni")
+BUDGET_CARTPOLE_GROUPS = ("clean", "activation", "activation+sni")
 
 MINIGRID_ID = "minigrid:MiniGrid-MultiRoom-N2-S4-v0"
 #: MiniGrid's Dict observation as one float vector: the 7x7x3 egocentric view + direction.
@@ -107,6 +113,21 @@ CARTPOLE_STEPS = 40_000
 POLE_TRAIN = (0.3, 0.5, 0.7)
 POLE_INTERPOLATION = (0.4, 0.6)
 POLE_EXTRAPOLATION = (0.1, 0.2, 1.0, 1.5)
+UNSEEN_LEVELS = 100  # unseen_levels(100): the same test set for N = 10 and N = 100
+
+
+def minigrid_grid(n: int) -> dict[str, Any]:
+    """The evaluation grid of a MiniGrid run: its N training levels and 100 unseen ones."""
+    return {"clean": False, "levels": {"train": n, "unseen": UNSEEN_LEVELS}}
+
+
+def cartpole_grid() -> dict[str, Any]:
+    """The evaluation grid of a CartPole run: training, interpolation, extrapolation lengths."""
+    contexts = {
+        "train": [{"attributes": {"length": v}} for v in POLE_TRAIN],
+        "test": [{"attributes": {"length": v}} for v in POLE_INTERPOLATION + POLE_EXTRAPOLATION],
+    }
+    return {"clean": False, "contexts": contexts}
 
 
 def _policy(policy_kwargs: dict[str, Any] | None, sni: bool) -> dict[str, Any]:
@@ -126,7 +147,7 @@ def experiments() -> dict[str, dict[str, Any]]:
     """Every experiment config of the two reproductions, by name."""
     out: dict[str, dict[str, Any]] = {}
     for n in LEVEL_COUNTS:
-        for group in MINIGRID_GROUPS[n]:
+        for group in FULL_MINIGRID_GROUPS[n]:
             obs_noise, policy_kwargs = GROUPS[group]
             name = f"minigrid_n{n}_{_slug(group)}"
             wrappers = [*MINIGRID_WRAPPERS, {"rlnoise.wrappers.LevelSet": {"levels": n}}]
@@ -140,10 +161,11 @@ def experiments() -> dict[str, dict[str, Any]]:
                 "algo_kwargs": MINIGRID_PPO,
                 "total_timesteps": MINIGRID_STEPS,
                 "seeds": SEEDS,
+                "evaluation": minigrid_grid(n),
                 "device": "cpu",
                 "output_dir": str(RUNS / name),
             }
-    for group in CARTPOLE_GROUPS:
+    for group in FULL_CARTPOLE_GROUPS:
         obs_noise, policy_kwargs = GROUPS[group]
         name = f"cartpole_poles_{_slug(group)}"
         contexts = [{"attributes": {"length": length}} for length in POLE_TRAIN]
@@ -158,10 +180,25 @@ def experiments() -> dict[str, dict[str, Any]]:
             "algo_kwargs": CARTPOLE_PPO,
             "total_timesteps": CARTPOLE_STEPS,
             "seeds": SEEDS,
+            "evaluation": cartpole_grid(),
             "device": "cpu",
             "output_dir": str(RUNS / name),
         }
     return out
+
+
+def protocol_names(protocol: str) -> list[str]:
+    """The experiments of ``protocol`` (``full`` or ``budget``), in training order.
+
+    The budget protocol trains the N = 10 groups first, then the contexts, then N = 100,
+    so that a run cut short still answers the main question.
+    """
+    if protocol == "full":
+        return list(experiments())
+    names = [f"minigrid_n10_{_slug(g)}" for g in BUDGET_MINIGRID_GROUPS[10]]
+    names += [f"cartpole_poles_{_slug(g)}" for g in BUDGET_CARTPOLE_GROUPS]
+    names += [f"minigrid_n100_{_slug(g)}" for g in BUDGET_MINIGRID_GROUPS[100]]
+    return names
 
 
 def write_configs() -> list[Path]:
@@ -192,159 +229,71 @@ def train(names: list[str]) -> None:
 
 
 # -- evaluation ---------------------------------------------------------------------------
-EVAL_SEED = 10_000  # common random numbers: every run meets the same level/context order
-EVAL_ENVS = 10  # episodes run side by side (one batched predict per step)
-CONTEXT_EPISODES = 20  # greedy episodes per CartPole pole length
+EVAL_SEED = 10_000  # episode k resets with seed + k: every run meets the same levels/contexts
+#: Unseen levels: each of the 100 once; training levels: each of the N in passes (MiniGrid is
+#: deterministic given the level and the evaluation's actions are, so a pass repeats exactly).
+MINIGRID_EPISODES = 100
+CARTPOLE_EPISODES = 24  # a multiple of 3, 2 and 4: every context of a set equally often
 
 
-def _minigrid_env(levels: Any) -> Any:
-    import gymnasium as gym
-
-    try:
-        import minigrid  # noqa: F401  (registers the MiniGrid envs)
-    except ImportError:
-        sys.exit("MiniGrid is not installed: pip install 'rlnoise[minigrid]'")
-    from gymnasium.wrappers import DtypeObservation, FilterObservation, FlattenObservation
-
-    from rlnoise.wrappers import LevelSet
-
-    env = gym.make(MINIGRID_ID.partition(":")[2])
-    env = FilterObservation(env, ["image", "direction"])
-    env = DtypeObservation(FlattenObservation(env), "float32")
-    return LevelSet(env, levels)
+def _grid_of(name: str) -> dict[str, Any]:
+    return experiments()[name]["evaluation"]
 
 
-def _mean_return(model: Any, make: Any, episodes: int, deterministic: bool) -> float:
-    import torch
-    from stable_baselines3.common.evaluation import evaluate_policy
-    from stable_baselines3.common.vec_env import DummyVecEnv
-
-    venv = DummyVecEnv([make] * EVAL_ENVS)
-    venv.seed(EVAL_SEED)
-    torch.manual_seed(EVAL_SEED)  # SB3 samples actions from torch's global generator
-    returns, _ = evaluate_policy(
-        model,
-        venv,
-        n_eval_episodes=episodes,
-        deterministic=deterministic,
-        return_episode_rewards=True,
-    )
-    venv.close()
-    return float(sum(returns) / len(returns))
-
-
-def _evaluate_run(name: str, path: Path) -> dict[str, float]:
-    from stable_baselines3 import PPO
-
-    from rlnoise.wrappers import training_levels, unseen_levels
-    from rlnoise.wrappers.dynamics import DynamicsSetting, make_env
-
-    model = PPO.load(path / "model.zip", device="cpu")
-    if name.startswith("minigrid"):
-        n = int(name.split("_")[1][1:])
-        train = _mean_return(model, lambda: _minigrid_env(training_levels(n)), EVAL_EPISODES, False)
-        unseen = _mean_return(
-            model, lambda: _minigrid_env(unseen_levels(100)), EVAL_EPISODES, False
-        )
-        return {"train": train, "unseen": unseen, "gap": train - unseen}
-    out = {}
-    for label, lengths in (
-        ("train", POLE_TRAIN),
-        ("interpolation", POLE_INTERPOLATION),
-        ("extrapolation", POLE_EXTRAPOLATION),
-    ):
-        values = []
-        for length in lengths:
-            setting = DynamicsSetting(attributes={"length": length})
-            make = lambda s=setting: make_env("CartPole-v1", s)  # noqa: E731
-            values.append(_mean_return(model, make, CONTEXT_EPISODES, True))
-        out[label] = sum(values) / len(values)
-    out["gap_interpolation"] = out["train"] - out["interpolation"]
-    out["gap_extrapolation"] = out["train"] - out["extrapolation"]
-    return out
-
-
-def _cached_evaluation(name: str, path: Path) -> dict[str, float]:
-    """A run's evaluation, kept beside its model (``generalisation.json``) so reruns resume."""
-    cache = path / "generalisation.json"
-    protocol = [EVAL_SEED, EVAL_ENVS, EVAL_EPISODES, CONTEXT_EPISODES]
-    if cache.is_file():
-        stored = json.loads(cache.read_text())
-        if stored.get("protocol") == protocol:
-            return stored["returns"]
-    returns = _evaluate_run(name, path)
-    _write_text(cache, json.dumps({"protocol": protocol, "returns": returns}))
-    return returns
-
-
-def _summary(values: list[float], clean: list[float] | None, lower_is_better: bool) -> dict:
-    import numpy as np
-
-    from rlnoise.evaluation.bootstrap import bootstrap_ci
-    from rlnoise.evaluation.statistics import iqm, probability_of_improvement
-
-    scores = np.asarray(values, dtype=np.float64)[:, None]  # (n_runs, 1 task)
-    low, high = bootstrap_ci(scores, iqm, seed=0)
-    out = {"iqm": float(iqm(scores)), "ci95": [low, high], "n_runs": len(values)}
-    if clean is not None:
-        sign = -1.0 if lower_is_better else 1.0
-        reference = np.asarray(clean, dtype=np.float64)[:, None]
-        out["p_improvement_vs_clean"] = float(
-            probability_of_improvement(sign * scores, sign * reference)
-        )
-    return out
+def _evaluate_experiment(name: str, n_runs: int) -> dict[str, Any]:
+    """``rlnoise evaluate --runs`` on one experiment; its report's summary and gap rows."""
+    out = RUNS / "eval" / f"{name}-{n_runs}runs"  # a new run count is a new evaluation
+    out.mkdir(parents=True, exist_ok=True)
+    grid = out / "grid.yaml"
+    _write_text(grid, yaml.safe_dump(_grid_of(name), sort_keys=False))
+    episodes = MINIGRID_EPISODES if name.startswith("minigrid") else CARTPOLE_EPISODES
+    command = [
+        "rlnoise", "evaluate", "--runs", str(RUNS / name), "--grid", str(grid),
+        "--episodes", str(episodes), "--seed", str(EVAL_SEED), "--out", str(out),
+        "--threads", "1", "--no-progress", "--no-plots",
+    ]  # fmt: skip
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+    report = json.loads((out / "report.json").read_text())
+    return {
+        "command": " ".join(command),
+        "runs": [run["name"] for run in report["runs"]],
+        "episodes": episodes,
+        "conditions": {
+            row["condition"]: {"iqm": row["iqm"], "iqm_ci": row["iqm_ci"]}
+            for row in report["summary"]
+        },
+        "generalisation": report["generalisation"],
+    }
 
 
 def evaluate(names: list[str]) -> dict[str, Any]:
-    """Evaluate every finished run; write the results JSON and the figure."""
+    """Evaluate every experiment with finished runs; write the results JSON and the figure."""
     from rlnoise.runs.contract import is_finished
 
     start = time.perf_counter()
-    per_run: dict[str, dict[str, dict[str, float]]] = {}
+    experiments_out: dict[str, Any] = {}
     for name in names:
         root = RUNS / name
-        runs = sorted(p for p in root.glob("seed_*") if is_finished(p)) if root.is_dir() else []
-        for path in runs:
-            per_run.setdefault(name, {})[path.name] = _cached_evaluation(name, path)
-            print(name, path.name, per_run[name][path.name], flush=True)
+        runs = [p for p in root.glob("seed_*") if is_finished(p)] if root.is_dir() else []
+        if runs:
+            experiments_out[name] = _evaluate_experiment(name, len(runs))
     results: dict[str, Any] = {
         "command": "python scripts/reproduce_generalisation.py --evaluate",
         "evaluation_seconds": round(time.perf_counter() - start, 1),
         "protocol": {
-            "minigrid": f"{MINIGRID_ID}, PPO {MINIGRID_STEPS} steps; train levels = the N "
-            f"training levels, unseen = unseen_levels(100); {EVAL_EPISODES} sampled-action "
-            "episodes per set",
+            "minigrid": f"{MINIGRID_ID}, PPO {MINIGRID_STEPS} steps on the first N "
+            f"training_levels(N); test: the N training levels and unseen_levels({UNSEEN_LEVELS}) "
+            f"(odd seeds, disjoint); {MINIGRID_EPISODES} deterministic episodes per set",
             "cartpole": f"CartPole-v1, PPO {CARTPOLE_STEPS} steps on pole lengths "
             f"{list(POLE_TRAIN)}; interpolation {list(POLE_INTERPOLATION)}, extrapolation "
-            f"{list(POLE_EXTRAPOLATION)}; {CONTEXT_EPISODES} greedy episodes per "
-            "length",
-            "statistics": "per-run mean return; IQM over runs with a stratified-bootstrap 95% "
-            "CI (10,000 resamples); probability of improvement over the clean group",
+            f"{list(POLE_EXTRAPOLATION)}; {CARTPOLE_EPISODES} deterministic episodes per set",
+            "statistics": "per-run gap = mean train-set return - mean test-set return; IQM "
+            "over runs with a percentile-bootstrap 95% CI over runs (10,000 resamples), "
+            "rlnoise.evaluation.generalisation",
         },
-        "experiments": {},
+        "experiments": experiments_out,
     }
-    metrics = {
-        "minigrid": ("train", "unseen", "gap"),
-        "cartpole": (
-            "train",
-            "interpolation",
-            "extrapolation",
-            "gap_interpolation",
-            "gap_extrapolation",
-        ),
-    }
-    for name, runs in per_run.items():
-        kind = name.split("_")[0]
-        clean_name = "_".join(name.split("_")[:2]) + "_clean"
-        entry: dict[str, Any] = {"runs": runs, "summary": {}}
-        for metric in metrics[kind]:
-            values = [run[metric] for run in runs.values()]
-            clean = per_run.get(clean_name, {})
-            reference = [run[metric] for run in clean.values()] if name != clean_name else None
-            entry["summary"][metric] = _summary(
-                values, reference or None, lower_is_better=metric.startswith("gap")
-            )
-        results["experiments"][name] = entry
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     _write_text(RESULTS, json.dumps(results, indent=1) + "\n")
     plot(results)
@@ -352,37 +301,44 @@ def evaluate(names: list[str]) -> dict[str, Any]:
 
 
 def plot(results: dict[str, Any]) -> None:
-    """Train and unseen return (IQM, 95% CI) per group: MiniGrid N=10, N=100, CartPole."""
+    """Generalisation gap (IQM over runs, 95% CI) per group: MiniGrid N=10, N=100, CartPole."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     panels = [
-        ("MiniGrid MultiRoom, N = 10 levels", "minigrid_n10_", ("train", "unseen")),
-        ("MiniGrid MultiRoom, N = 100 levels", "minigrid_n100_", ("train", "unseen")),
-        (
-            "CartPole, 3 pole lengths",
-            "cartpole_poles_",
-            ("train", "interpolation", "extrapolation"),
-        ),
+        ("MiniGrid MultiRoom, N = 10 levels", "minigrid_n10_"),
+        ("MiniGrid MultiRoom, N = 100 levels", "minigrid_n100_"),
+        ("CartPole, 3 pole lengths", "cartpole_poles_"),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, (title, prefix, metrics) in zip(axes, panels, strict=True):
+    for ax, (title, prefix) in zip(axes, panels, strict=True):
         names = [n for n in results["experiments"] if n.startswith(prefix)]
-        for k, metric in enumerate(metrics):
+        tests = list(
+            dict.fromkeys(
+                row["test_condition"]
+                for n in names
+                for row in results["experiments"][n]["generalisation"]
+            )
+        )
+        for k, test in enumerate(tests):
             xs, ys, errs = [], [], [[], []]
             for i, name in enumerate(names):
-                s = results["experiments"][name]["summary"][metric]
-                xs.append(i + (k - (len(metrics) - 1) / 2) * 0.2)
-                ys.append(s["iqm"])
-                errs[0].append(s["iqm"] - s["ci95"][0])
-                errs[1].append(s["ci95"][1] - s["iqm"])
-            ax.errorbar(xs, ys, yerr=errs, fmt="o", capsize=3, label=metric)
+                for row in results["experiments"][name]["generalisation"]:
+                    if row["test_condition"] != test:
+                        continue
+                    low, high = row["generalisation_gap_ci"]
+                    xs.append(i + (k - (len(tests) - 1) / 2) * 0.2)
+                    ys.append(row["generalisation_gap"])
+                    errs[0].append(row["generalisation_gap"] - low)
+                    errs[1].append(high - row["generalisation_gap"])
+            ax.errorbar(xs, ys, yerr=errs, fmt="o", capsize=3, label=f"train - {test}")
+        ax.axhline(0.0, color="grey", linewidth=0.8)
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels([n[len(prefix) :].replace("_", "+") for n in names], rotation=35)
         ax.set_title(title)
-        ax.set_ylabel("return (IQM, 95% CI)")
+        ax.set_ylabel("generalisation gap (IQM, 95% CI)")
         ax.legend(fontsize=8)
     fig.tight_layout()
     FIGURE.parent.mkdir(parents=True, exist_ok=True)
@@ -396,12 +352,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-configs", action="store_true", help="write the YAML configs")
     parser.add_argument("--train", action="store_true", help="rlnoise train every config")
     parser.add_argument("--evaluate", action="store_true", help="evaluate, write results")
+    parser.add_argument(
+        "--protocol",
+        choices=("budget", "full"),
+        default="budget",
+        help="budget: the groups that fit ~40 CPU-minutes (default); full: every group of issue 16",
+    )
     parser.add_argument("--only", default="", help="only experiments whose name starts so")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)  # small MLPs: one thread is fastest, and the machine is shared
-    names = [name for name in experiments() if name.startswith(args.only)]
+    names = [name for name in protocol_names(args.protocol) if name.startswith(args.only)]
     if args.write_configs:
         for path in write_configs():
             print(path.relative_to(ROOT))
