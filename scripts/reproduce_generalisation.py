@@ -297,7 +297,25 @@ def evaluate(names: list[str]) -> dict[str, Any]:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     _write_text(RESULTS, json.dumps(results, indent=1) + "\n")
     plot(results)
+    print(markdown_table(results))
     return results
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    """The README table: per experiment and test set, train / test IQM and the gap with its CI."""
+    lines = [
+        "| experiment | runs | test set | train-set IQM | test-set IQM | gap IQM [95% CI] |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, entry in results["experiments"].items():
+        for row in entry["generalisation"]:
+            low, high = row["generalisation_gap_ci"]
+            lines.append(
+                f"| {name} | {row['n_runs']} | {row['test_condition']} | {row['train_iqm']:.3g} "
+                f"| {row['test_iqm']:.3g} | {row['generalisation_gap']:.3g} "
+                f"[{low:.3g}, {high:.3g}] |"
+            )
+    return "\n".join(lines)
 
 
 def plot(results: dict[str, Any]) -> None:
