@@ -304,15 +304,18 @@ def evaluate(names: list[str]) -> dict[str, Any]:
 def markdown_table(results: dict[str, Any]) -> str:
     """The README table: per experiment and test set, train / test IQM and the gap with its CI."""
     lines = [
-        "| experiment | runs | test set | train-set IQM | test-set IQM | gap IQM [95% CI] |",
-        "|---|---|---|---|---|---|",
+        "| experiment | runs | test set | train return | test return | test episodes IQM "
+        "[95% CI] | gap [95% CI] |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, entry in results["experiments"].items():
         for row in entry["generalisation"]:
             low, high = row["generalisation_gap_ci"]
+            test = entry["conditions"][row["test_condition"]]
             lines.append(
                 f"| {name} | {row['n_runs']} | {row['test_condition']} | {row['train_iqm']:.3g} "
-                f"| {row['test_iqm']:.3g} | {row['generalisation_gap']:.3g} "
+                f"| {row['test_iqm']:.3g} | {test['iqm']:.3g} [{test['iqm_ci'][0]:.3g}, "
+                f"{test['iqm_ci'][1]:.3g}] | {row['generalisation_gap']:.3g} "
                 f"[{low:.3g}, {high:.3g}] |"
             )
     return "\n".join(lines)
