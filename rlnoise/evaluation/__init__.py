@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, str] = {
     "ActionNoisePerturbation": "rlnoise.evaluation.perturbations",
     "Condition": "rlnoise.evaluation.conditions",
+    "ContextsPerturbation": "rlnoise.evaluation.perturbations",
+    "LevelsPerturbation": "rlnoise.evaluation.perturbations",
     "DynamicsPerturbation": "rlnoise.evaluation.perturbations",
     "ObservationAttackPerturbation": "rlnoise.evaluation.perturbations",
     "ObservationNoisePerturbation": "rlnoise.evaluation.perturbations",
@@ -81,7 +83,9 @@ if TYPE_CHECKING:
     from rlnoise.evaluation.perturbations import (
         ActionNoisePerturbation as ActionNoisePerturbation,
     )
+    from rlnoise.evaluation.perturbations import ContextsPerturbation as ContextsPerturbation
     from rlnoise.evaluation.perturbations import DynamicsPerturbation as DynamicsPerturbation
+    from rlnoise.evaluation.perturbations import LevelsPerturbation as LevelsPerturbation
     from rlnoise.evaluation.perturbations import (
         ObservationAttackPerturbation as ObservationAttackPerturbation,
     )

@@ -247,8 +247,9 @@ def _env(args: argparse.Namespace, found: dict[str, list[Path]]) -> Any:
     """``--env``, or the env of the ``--runs`` directories written by ``rlnoise train``.
 
     A run's env is rebuilt from its config without rlnoise's noise wrappers
-    (:data:`rlnoise.wrappers.NOISE_WRAPPERS`): they perturbed training; the
-    conditions decide what the test env adds.
+    (:data:`rlnoise.wrappers.NOISE_WRAPPERS`) and training-data wrappers
+    (:data:`rlnoise.wrappers.TRAINING_DATA_WRAPPERS`): they shaped training; the
+    conditions decide what the test env adds (``levels``, ``contexts``, ``dynamics``...).
     """
     if args.env is not None:
         return args.env
@@ -258,7 +259,7 @@ def _env(args: argparse.Namespace, found: dict[str, list[Path]]) -> Any:
         )
     from rlnoise.runs.contract import CONFIG_FILE
     from rlnoise.runs.env import evaluation_env_factory
-    from rlnoise.wrappers import NOISE_WRAPPERS
+    from rlnoise.wrappers import NOISE_WRAPPERS, TRAINING_DATA_WRAPPERS
 
     envs = {}
     for run_directory, config in _trained_configs(found):
@@ -268,7 +269,7 @@ def _env(args: argparse.Namespace, found: dict[str, list[Path]]) -> Any:
                 f"--env is needed: {run_directory} holds no config.yaml of `rlnoise train`"
             )
         try:
-            env = evaluation_env_factory(data, leave_out=NOISE_WRAPPERS)
+            env = evaluation_env_factory(data, leave_out=NOISE_WRAPPERS + TRAINING_DATA_WRAPPERS)
         except ValueError as error:
             raise ValueError(f"run config {run_directory / CONFIG_FILE}: {error}") from None
         envs[repr(env)] = env

@@ -32,7 +32,7 @@ from rlnoise.evaluation.report import RobustnessReport
 from rlnoise.evaluation.summary import is_curve_group
 from rlnoise.runs.files import atomic_path
 
-__all__ = ["plot_bars", "plot_curves", "print_tables", "save_report"]
+__all__ = ["plot_bars", "plot_curves", "print_generalisation", "print_tables", "save_report"]
 
 
 def save_report(
@@ -131,6 +131,7 @@ def print_tables(report: RobustnessReport, console: Any = None, **summary_kwargs
         table.add_row(*([row["group"], *cells] if several else cells))
     console.print(table)
     _print_rliable_tables(report, console, **summary_kwargs)
+    print_generalisation(report, console, **summary_kwargs)
     families = report.families(**summary_kwargs)
     if not families:
         return
@@ -274,3 +275,31 @@ def _save(plt: Any, figure: Any, path: str | Path) -> Path:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def print_generalisation(report: RobustnessReport, console: Any, **summary_kwargs: Any) -> None:
+    """The generalisation gap table (train minus test set), when levels/contexts were evaluated."""
+    from rich.table import Table
+
+    rows = report.generalisation(**summary_kwargs)
+    if not rows:
+        return
+    table = Table(
+        title="Generalisation gap: train-set minus test-set return per run, IQM over runs",
+        caption="CI: percentile bootstrap over runs (one run: over its episodes)",
+        caption_justify="left",
+    )
+    for name in ("model", "train set", "test set", "n runs", "train IQM", "test IQM"):
+        table.add_column(name, no_wrap=True, justify="right" if "IQM" in name else "left")
+    table.add_column("gap [95% CI]", justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(
+            row["group"],
+            row["train_condition"],
+            row["test_condition"],
+            str(row["n_runs"]),
+            _fmt(row["train_iqm"]),
+            _fmt(row["test_iqm"]),
+            _interval(row["generalisation_gap"], row["generalisation_gap_ci"]),
+        )
+    console.print(table)

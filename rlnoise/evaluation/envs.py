@@ -101,7 +101,7 @@ class EnvMaker:
         return out
 
     def make(self, dynamics: DynamicsPerturbation | None = None) -> gym.Env:
-        """A new env with ``dynamics`` applied.
+        """A new env with an env change applied (``dynamics``, ``levels``, ``contexts``).
 
         Raises:
             ValueError: ``gym.make`` rejects the kwargs, or an attribute does
@@ -121,6 +121,9 @@ class EnvMaker:
             raise ValueError(f"cannot make env {self.name!r} with {kwargs}: {error}") from None
         if dynamics is not None and dynamics.attributes:
             self._apply_attributes(env, dynamics)
+        wrap = getattr(dynamics, "wrap_env", None)  # level and context sets wrap the env
+        if wrap is not None:
+            env = wrap(env)
         return _to_channels_first(env) if self.channels_first else env
 
     def _apply_attributes(self, env: gym.Env, dynamics: DynamicsPerturbation) -> None:

@@ -38,6 +38,7 @@ import numpy as np
 
 from rlnoise.evaluation import statistics as st
 from rlnoise.evaluation.conditions import Condition
+from rlnoise.evaluation.generalisation import GENERALISATION_COLUMNS, generalisation_rows
 from rlnoise.evaluation.identity import REPORT_FORMAT
 from rlnoise.evaluation.reference import Reference
 from rlnoise.evaluation.report_stats import (
@@ -273,6 +274,26 @@ class RobustnessReport:
         curves = self.curves(**summary_kwargs)
         return family_rows(rows, curves, self.conditions, self.groups)
 
+    def generalisation(
+        self, *, n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0
+    ) -> list[dict[str, Any]]:
+        """The generalisation gap per (model group, test set): train minus test return.
+
+        Rows of :func:`~rlnoise.evaluation.generalisation.generalisation_rows`
+        (``[]`` without ``levels`` / ``contexts`` conditions).
+        """
+        key = ("generalisation", n_resamples, confidence, seed)
+        if key not in self._cache:
+            self._cache[key] = generalisation_rows(
+                self.returns,
+                self.conditions,
+                [run.get("group", "model") for run in self.runs],
+                n_resamples=n_resamples,
+                confidence=confidence,
+                seed=seed,
+            )
+        return self._cache[key]
+
     def probability_of_improvement(self, group_x: str, group_y: str, condition: int | str) -> float:
         """P(group X's return > group Y's) under ``condition`` (episodes as tasks)."""
         return st.probability_of_improvement(
@@ -299,6 +320,7 @@ class RobustnessReport:
             "reference": self.reference.to_dict(),
             "summary": self.summary(**summary_kwargs),
             "families": self.families(**summary_kwargs),
+            "generalisation": self.generalisation(**summary_kwargs),
             **self._rliable_dict(summary_kwargs),
         }
 
@@ -398,6 +420,20 @@ class RobustnessReport:
                 writer.writerow(flat)
         return path
 
+    def save_generalisation_csv(self, path: str | Path, **summary_kwargs: Any) -> Path:
+        """One row per (model group, test set) with the generalisation gap and its CI."""
+        path = Path(path)
+        with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=GENERALISATION_COLUMNS)
+            writer.writeheader()
+            for row in self.generalisation(**summary_kwargs):
+                flat = {k: v for k, v in row.items() if k in GENERALISATION_COLUMNS}
+                low, high = row["generalisation_gap_ci"]
+                writer.writerow(
+                    {**flat, "generalisation_gap_ci_low": low, "generalisation_gap_ci_high": high}
+                )
+        return path
+
     def save(self, directory: str | Path, **summary_kwargs: Any) -> dict[str, Path]:
         """Write ``report.json``, ``episodes.csv`` and ``summary.csv`` into ``directory``.
 
@@ -414,6 +450,10 @@ class RobustnessReport:
             "episodes_csv": self.save_csv(directory / "episodes.csv"),
             "summary_csv": self.save_summary_csv(directory / "summary.csv", **summary_kwargs),
         }
+        if self.generalisation(**summary_kwargs):  # level / context sets were evaluated
+            paths["generalisation_csv"] = self.save_generalisation_csv(
+                directory / "generalisation.csv", **summary_kwargs
+            )
         return {**paths, **self._save_rliable_csvs(directory, summary_kwargs)}
 
     def _save_rliable_csvs(self, directory: Path, kwargs: dict[str, Any]) -> dict[str, Path]:

@@ -109,6 +109,7 @@ class LevelSetOptions(Options):
 
     levels: Annotated[Any, _from_checker(_levels, "levels")]
     split_seed: Annotated[int, integer(low=0)] = 0
+    order: Annotated[str, choice("shuffle", "seed")] = "shuffle"
 
 
 def _contexts(value: Any) -> None:
@@ -121,6 +122,7 @@ class ContextSetOptions(Options):
     """``rlnoise.wrappers.ContextSet``: the dynamics contexts (attributes / make_kwargs)."""
 
     contexts: Annotated[Any, _from_checker(_contexts, "contexts")]
+    order: Annotated[str, choice("shuffle", "seed")] = "shuffle"
 
 
 def _randomised_parameters(value: Any) -> None:

@@ -45,8 +45,13 @@ NOISE_WRAPPERS = (
     RewardNoise,
 )
 
+#: Wrappers that choose a run's training data (levels, contexts): left out of its evaluation
+#: env, where the ``levels`` / ``contexts`` conditions choose the test data.
+TRAINING_DATA_WRAPPERS = (LevelSet, ContextSet)
+
 __all__ = [
     "NOISE_WRAPPERS",
+    "TRAINING_DATA_WRAPPERS",
     "ActionDelay",
     "ActionNoise",
     "ContextSet",

@@ -40,7 +40,7 @@ from gymnasium.core import ActType, ObsType
 from rlnoise.core.checks import show
 from rlnoise.core.random import derive_seed
 from rlnoise.wrappers.dynamics import DynamicsSetting, apply_attributes
-from rlnoise.wrappers.levels import LevelShuffle
+from rlnoise.wrappers.levels import SeedOrder, make_order
 
 __all__ = ["ContextSet", "ContextSplit", "check_contexts", "context_split"]
 
@@ -154,16 +154,24 @@ class ContextSet(
         env: The env.
         contexts: Dynamics settings or ``{"attributes": {...}, "make_kwargs": {...}}``
             mappings (e.g. the ``train`` of a :func:`context_split`).
+        order: ``"shuffle"`` (default) or ``"seed"``: ``reset(seed=s)`` plays
+            context ``s mod n`` (the evaluation's ``contexts`` conditions).
 
     Raises:
-        ValueError: As :func:`check_contexts`; an attribute the env does not
+        ValueError: As :func:`check_contexts`; an unknown ``order``; an attribute the env does not
             have; make kwargs for an env without a spec, or that change its spaces.
     """
 
-    def __init__(self, env: gym.Env[ObsType, ActType], contexts: Sequence[ContextLike]):
+    def __init__(
+        self,
+        env: gym.Env[ObsType, ActType],
+        contexts: Sequence[ContextLike],
+        order: str = "shuffle",
+    ):
         self.contexts = check_contexts(contexts)
+        self.order = make_order(range(len(self.contexts)), order)
         gym.utils.RecordConstructorArgs.__init__(
-            self, contexts=[c.to_dict() for c in self.contexts]
+            self, contexts=[c.to_dict() for c in self.contexts], order=order
         )
         gym.Wrapper.__init__(self, env)
         base = env.unwrapped
@@ -180,7 +188,6 @@ class ContextSet(
             raise ValueError(
                 "contexts with make_kwargs need an env made by gym.make (its spec re-makes it)"
             )
-        self.order = LevelShuffle(range(len(self.contexts)), None)
         self.context: DynamicsSetting | None = None
 
     def _base_for(self, context: DynamicsSetting) -> gym.Env:
@@ -215,7 +222,8 @@ class ContextSet(
     ) -> tuple[ObsType, dict[str, Any]]:
         """Reset the env in the next context; a seed restarts the context sequence."""
         if seed is not None:
-            self.order.reseed(derive_seed(seed, "contexts"))
+            by_seed = isinstance(self.order, SeedOrder)
+            self.order.reseed(seed if by_seed else derive_seed(seed, "contexts"))
         index = self.order.next()
         context = self.contexts[index]
         self._swap_base(self._base_for(context))

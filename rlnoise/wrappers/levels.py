@@ -46,7 +46,20 @@ from gymnasium.core import ActType, ObsType
 from rlnoise.core.checks import check_int, show
 from rlnoise.core.random import derive_seed, make_rng
 
-__all__ = ["LEVEL_SEED_BOUND", "LevelSet", "LevelShuffle", "training_levels", "unseen_levels"]
+__all__ = [
+    "LEVEL_SEED_BOUND",
+    "ORDERS",
+    "LevelSet",
+    "LevelShuffle",
+    "SeedOrder",
+    "training_levels",
+    "unseen_levels",
+]
+
+#: How a set wrapper orders its items: ``shuffle`` (training: passes in random orders) or
+#: ``seed`` (evaluation: ``reset(seed=s)`` plays item ``s mod n``, so consecutive episode
+#: seeds cover the set in passes, the same items for every policy evaluated).
+ORDERS = ("shuffle", "seed")
 
 #: Level seeds lie in ``[0, LEVEL_SEED_BOUND)``: any env accepts them (numpy takes 32-bit seeds).
 LEVEL_SEED_BOUND = 2**31
@@ -141,6 +154,47 @@ class LevelShuffle:
         return level
 
 
+class SeedOrder:
+    """The item sequence of evaluation: ``reset(seed=s)`` plays item ``s mod n``, then ``s + 1``...
+
+    Args:
+        items: The items (level seeds, context indices).
+
+    Example:
+        >>> order = SeedOrder((10, 20, 30))
+        >>> order.reseed(4)
+        >>> [order.next() for _ in range(3)]
+        [20, 30, 10]
+    """
+
+    def __init__(self, items: Sequence[int]) -> None:
+        self.levels = np.asarray(items, dtype=np.int64)
+        self._position = 0
+
+    def reseed(self, seed: int | None) -> None:
+        """Continue from item ``seed mod n`` (``None``: from the first)."""
+        self._position = 0 if seed is None else int(seed) % len(self.levels)
+
+    def next(self) -> int:
+        """The current item; the next call gives the one after it."""
+        level = int(self.levels[self._position])
+        self._position = (self._position + 1) % len(self.levels)
+        return level
+
+
+def make_order(items: Sequence[int], order: str) -> LevelShuffle | SeedOrder:
+    """The sequence ``order`` (one of :data:`ORDERS`) over ``items``.
+
+    Raises:
+        ValueError: An unknown ``order``.
+    """
+    if order == "seed":
+        return SeedOrder(items)
+    if order != "shuffle":
+        raise ValueError(f"order must be one of {list(ORDERS)}, got {show(order)}")
+    return LevelShuffle(items, None)
+
+
 class LevelSet(
     gym.Wrapper[ObsType, ActType, ObsType, ActType],
     gym.utils.RecordConstructorArgs,
@@ -168,9 +222,13 @@ class LevelSet(
             ``split_seed``) or the level seeds themselves (e.g.
             :func:`unseen_levels` to test).
         split_seed: Which split a count refers to.
+        order: ``"shuffle"`` (default) or ``"seed"``: ``reset(seed=s)`` plays
+            level ``levels[s mod n]`` and ``reset()`` the next one (how the
+            evaluation's ``levels`` conditions play a set: consecutive episode
+            seeds cover it in passes, the same levels for every policy).
 
     Raises:
-        ValueError: As :func:`check_levels`.
+        ValueError: As :func:`check_levels`; an unknown ``order``.
     """
 
     def __init__(
@@ -178,22 +236,25 @@ class LevelSet(
         env: gym.Env[ObsType, ActType],
         levels: int | Sequence[int],
         split_seed: int = 0,
+        order: str = "shuffle",
     ):
         self.levels = check_levels(levels, split_seed)
+        self.order = make_order(self.levels, order)
         gym.utils.RecordConstructorArgs.__init__(
             self,
             levels=levels if isinstance(levels, int) else list(self.levels),
             split_seed=split_seed,
+            order=order,
         )
         gym.Wrapper.__init__(self, env)
-        self.order = LevelShuffle(self.levels, None)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[ObsType, dict[str, Any]]:
         """Reset the env on the next level; a seed restarts the level sequence."""
         if seed is not None:
-            self.order.reseed(derive_seed(seed, "levels"))
+            by_seed = isinstance(self.order, SeedOrder)
+            self.order.reseed(seed if by_seed else derive_seed(seed, "levels"))
         level = self.order.next()
         obs, info = self.env.reset(seed=level, options=options)
         info["level"] = level

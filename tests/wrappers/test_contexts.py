@@ -87,6 +87,15 @@ def test_contextset_same_seed_same_sequence_each_pass_covers_the_set() -> None:
     assert env.unwrapped.polemass_length == pytest.approx(0.1 * env.unwrapped.length)
 
 
+def test_contextset_seed_order_plays_context_seed_mod_n() -> None:
+    env = ContextSet(gym.make("CartPole-v1"), LENGTHS, order="seed")
+    played = []
+    for seed in (4, 5, 6, 7):
+        _, info = env.reset(seed=seed)
+        played.append((info["context"], env.unwrapped.length))
+    assert played == [(1, 0.5), (2, 0.7), (0, 0.3), (1, 0.5)]
+
+
 def test_contextset_restores_attributes_other_contexts_set() -> None:
     contexts = [{"attributes": {"length": 1.0}}, {"attributes": {"masscart": 3.0}}]
     env = ContextSet(gym.make("CartPole-v1"), contexts)

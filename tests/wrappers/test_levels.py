@@ -67,6 +67,16 @@ def test_same_seed_same_level_sequence_and_every_pass_covers_the_set() -> None:
         assert sorted(first[start : start + 5]) == sorted(training_levels(5))
 
 
+def test_seed_order_plays_level_seed_mod_n_and_continues_in_order() -> None:
+    # The evaluation's order: episode seeds s, s + 1... play levels[s mod n], levels[s + 1 mod n]...
+    levels = training_levels(3)
+    env = LevelSet(gym.make("CartPole-v1"), 3, order="seed")
+    assert [env.reset(seed=s)[1]["level"] for s in (7, 8, 9)] == [levels[1], levels[2], levels[0]]
+    assert _sequence(env, 7, 4) == [levels[1], levels[2], levels[0], levels[1]]
+    with pytest.raises(ValueError, match="order must be one of"):
+        LevelSet(gym.make("CartPole-v1"), 3, order="random")
+
+
 def test_the_level_is_the_env_reset_seed() -> None:
     env = LevelSet(gym.make("CartPole-v1"), unseen_levels(3))
     obs, info = env.reset(seed=0)

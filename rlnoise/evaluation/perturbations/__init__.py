@@ -19,6 +19,9 @@
 ``dynamics``       env attributes and ``gym.make`` kwargs      ``evaluation.envs.EnvMaker``
 ``obs_delay``      the observation of ``k`` steps ago           ``wrappers.delay.DelayLine``
 ``action_delay``   the action chosen ``k`` steps ago executed   ``wrappers.delay.DelayLine``
+``levels``         training / unseen levels (reset seeds)      ``wrappers.LevelSet``
+``contexts``       training / interpolation / extrapolation    ``wrappers.ContextSet``
+                   dynamics contexts
 =================  ==========================================  ==============================
 
 How to add a perturbation type (delays, reward noise, domain randomisation,
@@ -66,9 +69,11 @@ __all__ = [
     "PERTURBATION_TYPES",
     "ActionDelayPerturbation",
     "ActionNoisePerturbation",
+    "ContextsPerturbation",
     "DynamicsPerturbation",
     "GridItem",
     "LearnedAttackPerturbation",
+    "LevelsPerturbation",
     "ObservationAttackPerturbation",
     "ObservationDelayPerturbation",
     "ObservationNoisePerturbation",
@@ -131,11 +136,13 @@ def grid_builder(key: str) -> type[Perturbation] | None:
 # The built-in types (imported after the registry exists, which they do not import).
 from rlnoise.evaluation.perturbations.action_noise import ActionNoisePerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.attack import ObservationAttackPerturbation  # noqa: E402
+from rlnoise.evaluation.perturbations.contexts import ContextsPerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.delay import (  # noqa: E402
     ActionDelayPerturbation,
     ObservationDelayPerturbation,
 )
 from rlnoise.evaluation.perturbations.dynamics import DynamicsPerturbation  # noqa: E402
+from rlnoise.evaluation.perturbations.levels import LevelsPerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.observation_noise import (  # noqa: E402
     ObservationNoisePerturbation,
 )
@@ -153,6 +160,8 @@ _BUILT_IN: tuple[type[Perturbation], ...] = (
     DynamicsPerturbation,
     ObservationDelayPerturbation,
     ActionDelayPerturbation,
+    LevelsPerturbation,
+    ContextsPerturbation,
 )
 for _cls in _BUILT_IN:
     register_perturbation(_cls)
