@@ -275,13 +275,21 @@ class RobustnessReport:
         return family_rows(rows, curves, self.conditions, self.groups)
 
     def generalisation(
-        self, *, n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0
+        self,
+        *,
+        n_resamples: int = 10_000,
+        confidence: float = 0.95,
+        seed: int = 0,
+        task_bootstrap: bool = False,
     ) -> list[dict[str, Any]]:
         """The generalisation gap per (model group, test set): train minus test return.
 
         Rows of :func:`~rlnoise.evaluation.generalisation.generalisation_rows`
-        (``[]`` without ``levels`` / ``contexts`` conditions).
+        (``[]`` without ``levels`` / ``contexts`` conditions). ``task_bootstrap``
+        is accepted as by every statistic of the report and changes nothing: the
+        gap is one number per run, and its CI resamples runs.
         """
+        del task_bootstrap
         key = ("generalisation", n_resamples, confidence, seed)
         if key not in self._cache:
             self._cache[key] = generalisation_rows(
