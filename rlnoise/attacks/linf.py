@@ -33,9 +33,9 @@ def linf_attack(
     scores_fn: Callable[[torch.Tensor], torch.Tensor],
     obs: torch.Tensor,
     *,
-    eps: float,
+    eps: float | torch.Tensor,
     steps: int,
-    step_size: float,
+    step_size: float | torch.Tensor,
     discrete: bool,
     start: torch.Tensor | None = None,
     actions_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
@@ -49,9 +49,10 @@ def linf_attack(
         scores_fn: Observation batch ``(n, *obs_shape)`` -> scores ``(n, k)``,
             differentiable.
         obs: Clean observations ``(n, *obs_shape)``, floating point.
-        eps: l_inf radius.
+        eps: l_inf radius: a float, or a tensor broadcastable to ``obs``
+            (per-dimension radius).
         steps: Gradient steps.
-        step_size: Size of each signed step.
+        step_size: Size of each signed step (float or tensor, as ``eps``).
         discrete: Cross-entropy against the clean greedy action (True) or MAD
             action deviation (False).
         start: Offsets in ``[-eps, eps]`` to start from, shape of ``obs``
@@ -67,7 +68,7 @@ def linf_attack(
         Attacked observations, detached, with ``|x_adv - obs| <= eps``.
     """
     obs = obs.detach()
-    if eps == 0.0:
+    if not bool(torch.as_tensor(eps).any()):
         return obs.clone()
     with torch.no_grad():
         clean_scores = scores_fn(obs)

@@ -14,6 +14,11 @@
 ``weight_noise``   the policy's weights perturbed, one draw    ``nn.row_weights``
                    per episode                                 (``rlnoise.nn.WeightNoise``)
 ``fgsm``, ``pgd``  adversarial observation, l_inf ball         ``attacks.linf``
+``critic``,        critic / MAD attacks, random noise in the   ``attacks.objectives``,
+``mad``,           same ball (``random_uniform``,              ``attacks.heads``,
+``random_*``       ``random_sign``); eps units                 ``attacks.budget``
+``*_smoothing``    test-time defences: EMA of actions / of     (``perturbations.defences``)
+                   the (attacked) observations
 ``dynamics``       env attributes and ``gym.make`` kwargs      ``evaluation.envs.EnvMaker``
 =================  ==========================================  ==============================
 
@@ -61,10 +66,12 @@ __all__ = [
     "GRID_KEYS",
     "PERTURBATION_TYPES",
     "ActionNoisePerturbation",
+    "ActionSmoothingPerturbation",
     "DynamicsPerturbation",
     "GridItem",
     "ObservationAttackPerturbation",
     "ObservationNoisePerturbation",
+    "ObservationSmoothingPerturbation",
     "Perturbation",
     "RandomActionPerturbation",
     "StickyActionPerturbation",
@@ -124,6 +131,10 @@ def grid_builder(key: str) -> type[Perturbation] | None:
 # The built-in types (imported after the registry exists, which they do not import).
 from rlnoise.evaluation.perturbations.action_noise import ActionNoisePerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.attack import ObservationAttackPerturbation  # noqa: E402
+from rlnoise.evaluation.perturbations.defences import (  # noqa: E402
+    ActionSmoothingPerturbation,
+    ObservationSmoothingPerturbation,
+)
 from rlnoise.evaluation.perturbations.dynamics import DynamicsPerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.observation_noise import (  # noqa: E402
     ObservationNoisePerturbation,
@@ -140,6 +151,8 @@ _BUILT_IN: tuple[type[Perturbation], ...] = (
     StickyActionPerturbation,
     ObservationAttackPerturbation,
     DynamicsPerturbation,
+    ActionSmoothingPerturbation,
+    ObservationSmoothingPerturbation,
 )
 for _cls in _BUILT_IN:
     register_perturbation(_cls)

@@ -1,0 +1,170 @@
+"""Which observation attack hurts an agent most? Every attack of the ``strongest`` grid, per agent.
+
+Three agents, trained with SB3's default hyperparameters (``--seeds`` seeds each):
+
+- PPO on CartPole-v1 and DQN on CartPole-v1, attacked at absolute radii ``--eps-cartpole``;
+- TD3 on InvertedPendulum-v5 (MuJoCo), attacked at ``--eps-pendulum`` in units of the
+  state std (SA-DDPG's setting: 0.3 std). The std vector is estimated ONCE, from clean
+  rollouts of all TD3 runs pooled, and is the same for every run; it is in the report JSON.
+
+Each run is evaluated with :func:`rlnoise.evaluation.evaluate_robustness` (batched,
+common random numbers) on clean, random uniform and sign noise of the same budget, FGSM,
+PGD, the critic attack (Pattanaik et al. 2018) and MAD (Zhang et al. 2020). The script
+prints one table per agent and radius: IQM return over runs with a 95% stratified-bootstrap
+CI, and writes the reports (JSON/CSV) and a markdown summary under ``--out``.
+
+Trained models are cached under ``OUT/models``; a rerun retrains nothing and reuses the
+evaluation cells.
+
+Usage:
+    python scripts/reproduce_attacks.py                    # the README's numbers (reduced budget)
+    python scripts/reproduce_attacks.py --full             # larger budgets (hours of CPU)
+    python scripts/reproduce_attacks.py --train-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+AGENTS = {
+    # name: (algorithm, env id, training steps (reduced), training steps (--full))
+    "ppo_cartpole": ("PPO", "CartPole-v1", 60_000, 200_000),
+    "dqn_cartpole": ("DQN", "CartPole-v1", 100_000, 300_000),
+    "td3_pendulum": ("TD3", "InvertedPendulum-v5", 15_000, 100_000),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS))
+    parser.add_argument("--episodes", type=int, default=20, help="episodes per run and condition")
+    parser.add_argument("--eps-cartpole", type=float, nargs="+", default=[0.05, 0.1])
+    parser.add_argument("--eps-pendulum", type=float, nargs="+", default=[0.3])
+    parser.add_argument("--pgd-steps", type=int, default=10)
+    parser.add_argument("--full", action="store_true", help="the larger training budgets")
+    parser.add_argument("--train-only", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("results/attacks"))
+    return parser.parse_args()
+
+
+def train(agent: str, seed: int, out: Path, full: bool) -> Path:
+    """Train (or find) one run with SB3's default hyperparameters."""
+    import stable_baselines3 as sb3
+
+    algo, env_id, steps, full_steps = AGENTS[agent]
+    path = out / "models" / agent / f"seed{seed}.zip"
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = getattr(sb3, algo)("MlpPolicy", env_id, seed=seed, device="cpu")
+    start = time.perf_counter()
+    model.learn(full_steps if full else steps)
+    tmp = path.with_suffix(".tmp.zip")
+    model.save(tmp)
+    os.replace(tmp, path)
+    print(f"trained {agent} seed {seed} in {time.perf_counter() - start:.0f} s", flush=True)
+    return path
+
+
+def grid(eps: float, unit: str, steps: int, std: list[float] | None) -> dict[str, Any]:
+    """The ``strongest`` grid at one radius (random, FGSM, PGD, critic, MAD)."""
+    common: dict[str, Any] = {"levels": [eps], "unit": unit}
+    if std is not None:
+        common["std"] = std
+    return {
+        "clean": True,
+        "random_uniform": dict(common),
+        "random_sign": dict(common),
+        "fgsm": dict(common),
+        "pgd": {**common, "steps": steps},
+        "critic": {**common, "steps": steps},
+        "mad": {**common, "steps": steps},
+    }
+
+
+def table(report: Any, title: str) -> str:
+    """Markdown: per condition, IQM over runs of the per-run mean return and its 95% CI."""
+    rows = report.summary()
+    lines = [f"### {title}", "", "| condition | IQM return | 95% CI |", "|---|---:|---:|"]
+    for row in rows:
+        low, high = row["iqm_ci"] if "iqm_ci" in row else (row["iqm_low"], row["iqm_high"])
+        lines.append(f"| {row['condition']} | {row['iqm']:.1f} | [{low:.1f}, {high:.1f}] |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(1)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    paths = {a: [train(a, s, out, args.full) for s in args.seeds] for a in args.agents}
+    print(f"training done at {time.perf_counter() - started:.0f} s", flush=True)
+    if args.train_only:
+        return
+    from rlnoise.attacks.budget import estimate_state_std
+    from rlnoise.evaluation import evaluate_robustness
+
+    sections, meta = [], {}
+    for agent, runs in paths.items():
+        algo, env_id, _, _ = AGENTS[agent]
+        continuous = agent == "td3_pendulum"
+        std = None
+        if continuous:
+            std = estimate_state_std(
+                [str(p) for p in runs], env_id, n_episodes=5, seed=10_000, algo=algo
+            ).tolist()
+            meta[agent] = {"state_std": std}
+        for eps in args.eps_pendulum if continuous else args.eps_cartpole:
+            unit = "std" if continuous else "absolute"
+            t0 = time.perf_counter()
+            report = evaluate_robustness(
+                {agent: [str(p) for p in runs]},
+                env_id,
+                grid(eps, unit, args.pgd_steps, std),
+                n_episodes=args.episodes,
+                seed=1_000,
+                device="cpu",
+                algo=algo,
+                progress=False,
+                num_threads=1,
+                resume_dir=out / "cells",
+            )
+            wall = time.perf_counter() - t0
+            name = f"{agent}_eps{eps:g}{'std' if continuous else ''}"
+            report.save_json(out / f"{name}.json") if hasattr(report, "save_json") else None
+            title = f"{agent} (eps={eps:g} {unit}, {len(runs)} seeds, {args.episodes} episodes)"
+            sections.append(table(report, title) + f"\n\nevaluation wall time: {wall:.0f} s\n")
+            print(sections[-1], flush=True)
+            returns = np.asarray(report.returns).mean(axis=2)
+            meta[name] = {
+                "conditions": report.condition_names,
+                "per_run_mean_return": returns.tolist(),
+                "wall_s": wall,
+            }
+    total = time.perf_counter() - started
+    command = "python scripts/reproduce_attacks.py " + " ".join(
+        f"--seeds {' '.join(map(str, args.seeds))}".split()
+    )
+    text = "\n".join(sections) + f"\n\ncommand: `{command}`; total wall time {total:.0f} s\n"
+    tmp = out / "tables.md.tmp"
+    tmp.write_text(text)
+    os.replace(tmp, out / "tables.md")
+    tmp = out / "summary.json.tmp"
+    tmp.write_text(json.dumps({"args": vars(args) | {"out": str(out)}, **meta}, indent=1))
+    os.replace(tmp, out / "summary.json")
+
+
+if __name__ == "__main__":
+    main()
