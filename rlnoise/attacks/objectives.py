@@ -107,6 +107,11 @@ def categorical_kl_direction(logits: torch.Tensor, clean_logits: torch.Tensor) -
     p = torch.softmax(logits.to(torch.float64), dim=1)
     p_clean = torch.softmax(clean_logits.to(torch.float64), dim=1)
     direction = p - p_clean
+    # The entries sum to 0; the largest probability rounds (1 - tiny -> 1), so take its entry
+    # from the others, which keep their precision: -sum_{j != k} (p_j - p_clean_j).
+    column = p.argmax(dim=1, keepdim=True)
+    others = direction.scatter(1, column, 0.0).sum(dim=1, keepdim=True)
+    direction = direction.scatter(1, column, -others)
     norm = direction.abs().amax(dim=1, keepdim=True)
     direction = torch.where(norm > 0, direction / torch.where(norm > 0, norm, 1.0), 0.0)
     return direction.to(logits.dtype)
