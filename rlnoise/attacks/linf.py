@@ -74,6 +74,8 @@ def linf_attack(
         clean_scores = scores_fn(obs)
         if discrete:
             target = clean_scores.argmax(dim=1)
+            mask = torch.zeros_like(clean_scores, dtype=torch.bool)
+            mask.scatter_(1, target.reshape(-1, 1), True)
         else:
             reference = clean_scores if actions_fn is None else actions_fn(clean_scores)
 
@@ -81,7 +83,7 @@ def linf_attack(
         scores = scores_fn(x)
         if discrete:
             (grad,) = torch.autograd.grad(
-                scores, x, grad_outputs=cross_entropy_direction(scores.detach(), target)
+                scores, x, grad_outputs=_cross_entropy_direction(scores.detach(), mask)
             )
             return grad
         action = scores if actions_fn is None else actions_fn(scores)
@@ -161,15 +163,20 @@ def linf_pgd(
     if fixed is not None:
         lower, upper = torch.where(fixed, obs, lower), torch.where(fixed, obs, upper)
     x = obs.clone() if start is None else torch.clamp(obs + start, lower, upper)
-    for _ in range(steps):
-        x = x.detach().requires_grad_(True)
-        with torch.enable_grad():
+    with torch.enable_grad():  # entered once: per-step overhead matters on small policies
+        for _ in range(steps):
+            x.requires_grad_(True)
             if gradient_fn is not None:
                 grad = gradient_fn(x)
             else:
                 assert loss_fn is not None
                 (grad,) = torch.autograd.grad(loss_fn(x).sum(), x)
-        x = torch.clamp(x.detach() + step_size * grad.sign(), lower, upper)
+            x = x.detach()
+            if isinstance(step_size, torch.Tensor):
+                x = x.addcmul_(grad.sign_(), step_size)
+            else:
+                x = x.add_(grad.sign_(), alpha=step_size)
+            x = torch.clamp(x, lower, upper)
     return x.detach()
 
 
@@ -189,11 +196,15 @@ def cross_entropy_direction(scores: torch.Tensor, target: torch.Tensor) -> torch
     Returns:
         ``(n, k)`` in the dtype of ``scores``.
     """
-    z = scores.to(torch.float64)
-    p = torch.exp(z - torch.logsumexp(z, dim=1, keepdim=True))
-    column = target.reshape(-1, 1)
-    others = p.scatter(1, column, 0.0).sum(dim=1, keepdim=True)
-    direction = p.scatter(1, column, -others)
+    mask = torch.zeros_like(scores, dtype=torch.bool).scatter_(1, target.reshape(-1, 1), True)
+    return _cross_entropy_direction(scores, mask)
+
+
+def _cross_entropy_direction(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    # Few tensor ops: on a small policy each op costs about as much as a layer's forward.
+    p = torch.softmax(scores.to(torch.float64), dim=1)
+    others = p.masked_fill(mask, 0.0).sum(dim=1, keepdim=True)
+    direction = torch.where(mask, -others, p)
     norm = direction.abs().amax(dim=1, keepdim=True)
-    direction = torch.where(norm > 0, direction / torch.where(norm > 0, norm, 1.0), 0.0)
-    return direction.to(scores.dtype)
+    # a zero row (never: others > 0 unless k = 1) stays zero: 0 / tiny = 0
+    return (direction / norm.clamp_min(torch.finfo(torch.float64).tiny)).to(scores.dtype)
