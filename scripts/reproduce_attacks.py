@@ -37,8 +37,8 @@ import torch
 AGENTS = {
     # name: (algorithm, env id, training steps (reduced), training steps (--full))
     "ppo_cartpole": ("PPO", "CartPole-v1", 60_000, 200_000),
-    "dqn_cartpole": ("DQN", "CartPole-v1", 100_000, 300_000),
-    "td3_pendulum": ("TD3", "InvertedPendulum-v5", 15_000, 100_000),
+    "dqn_cartpole": ("DQN", "CartPole-v1", 60_000, 300_000),
+    "td3_pendulum": ("TD3", "InvertedPendulum-v5", 10_000, 100_000),
 }
 
 
@@ -48,8 +48,8 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS))
-    parser.add_argument("--episodes", type=int, default=20, help="episodes per run and condition")
-    parser.add_argument("--eps-cartpole", type=float, nargs="+", default=[0.05, 0.1])
+    parser.add_argument("--episodes", type=int, default=10, help="episodes per run and condition")
+    parser.add_argument("--eps-cartpole", type=float, nargs="+", default=[0.1, 0.2])
     parser.add_argument("--eps-pendulum", type=float, nargs="+", default=[0.3])
     parser.add_argument("--pgd-steps", type=int, default=10)
     parser.add_argument("--full", action="store_true", help="the larger training budgets")

@@ -118,7 +118,7 @@ def test_mad_on_a_gaussian_policy_is_the_mean_distance_over_the_variance() -> No
     with torch.no_grad():
         model.policy.log_std.fill_(-0.5)
         model.policy.action_net.weight.mul_(100.0)  # SB3 initialises it at gain 0.01
-    w, b = _weights(model.policy.action_net)
+    w, _ = _weights(model.policy.action_net)
     obs = _obs(16, 3)
     start = _obs(16, 3, seed=1).numpy() * EPS
     x0 = obs.double().numpy() + start

@@ -177,7 +177,9 @@ def attacked_returns(trained_cartpole: PPO) -> dict[str, float]:
         max_steps=300, reference_score=0.0,
     )  # fmt: skip
     means = report.returns[0].mean(axis=1)
-    return {name.split(":")[0]: float(m) for name, m in zip(report.condition_names, means)}
+    return {
+        name.split(":")[0]: float(m) for name, m in zip(report.condition_names, means, strict=True)
+    }
 
 
 @pytest.mark.parametrize(
