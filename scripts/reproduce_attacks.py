@@ -37,8 +37,8 @@ import torch
 AGENTS = {
     # name: (algorithm, env id, training steps (reduced), training steps (--full))
     "ppo_cartpole": ("PPO", "CartPole-v1", 60_000, 200_000),
-    "dqn_cartpole": ("DQN", "CartPole-v1", 60_000, 300_000),
-    "td3_pendulum": ("TD3", "InvertedPendulum-v5", 10_000, 100_000),
+    "dqn_cartpole": ("DQN", "CartPole-v1", 40_000, 300_000),
+    "td3_pendulum": ("TD3", "InvertedPendulum-v5", 8_000, 100_000),
 }
 
 

@@ -29,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -123,12 +123,13 @@ def radius(
 
 def estimate_state_std(
     models: Any,
-    env_id: str,
+    env_id: str | Callable[[], Any],
     *,
     n_episodes: int = 10,
     seed: int = 0,
     algo: str | None = None,
     max_steps: int = 1000,
+    normalizers: Sequence[Callable[[np.ndarray], np.ndarray] | None] | None = None,
 ) -> np.ndarray:
     """The per-dimension std of the states visited by clean deterministic rollouts, pooled.
 
@@ -138,11 +139,13 @@ def estimate_state_std(
     Args:
         models: An SB3 model, a saved zip, or a list of them (pooled: the std
             of all their states together).
-        env_id: Gymnasium id.
+        env_id: Gymnasium id, or a callable making the env.
         n_episodes: Episodes per model (reset seeds ``seed, seed + 1, ...``).
         seed: First reset seed.
         algo: Algorithm of saved zips (``"PPO"``...), found from the zip when ``None``.
         max_steps: Cap on the steps of an episode.
+        normalizers: Per model, the observation transform its policy expects
+            (VecNormalize statistics), or ``None``; the std is of the raw states.
 
     Returns:
         float64 vector, one std per observation dimension (raw env units).
@@ -162,15 +165,17 @@ def estimate_state_std(
     if not items:
         raise ValueError("estimate_state_std needs at least one model")
     states: list[np.ndarray] = []
-    for item in items:
+    for index, item in enumerate(items):
         model = _load(item, algo)
-        env = gym.make(env_id)
+        normalize = None if normalizers is None else normalizers[index]
+        env = gym.make(env_id) if isinstance(env_id, str) else env_id()
         try:
             for episode in range(n_episodes):
                 obs, _ = env.reset(seed=seed + episode)
                 for _ in range(max_steps):
                     states.append(np.asarray(obs, np.float64).ravel())
-                    action, _ = model.predict(obs, deterministic=True)
+                    seen = obs if normalize is None else normalize(obs)
+                    action, _ = model.predict(seen, deterministic=True)
                     obs, _, terminated, truncated, _ = env.step(action)
                     if terminated or truncated:
                         break

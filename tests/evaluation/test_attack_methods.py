@@ -205,3 +205,23 @@ def test_each_attack_hurts_a_trained_agent_more_than_random_noise_in_the_ball(
     assert attacked_returns["clean"] == 300.0  # the fixture balances the pole throughout
     random = min(attacked_returns["random_uniform"], attacked_returns["random_sign"])
     assert attacked_returns[method] < random
+
+
+def test_a_grid_may_ask_for_the_std_estimated_once_from_a_named_run() -> None:
+    runs = [PPO("MlpPolicy", "CartPole-v1", seed=s, device="cpu") for s in (0, 1)]
+    request = {"estimate": "g-1", "episodes": 2, "seed": 5}  # runs of group g: g-0, g-1
+    grid = {"random_sign": {"levels": [0.3], "unit": "std", "std": request},
+            "mad": {"levels": [0.3], "unit": "std", "std": request}}  # fmt: skip
+    report = evaluate_robustness({"g": runs}, "CartPole-v1", grid, 2, 0, "cpu", progress=False)
+    written = [c["perturbations"][0]["std"] for c in report.to_dict()["conditions"][1:]]
+    expected = estimate_state_std(runs[1], "CartPole-v1", n_episodes=2, seed=5)
+    assert written == [expected.tolist()] * 2  # one vector, of run g-1, for every condition
+
+
+def test_a_std_estimate_naming_an_unknown_run_is_refused() -> None:
+    model = PPO("MlpPolicy", "CartPole-v1", seed=0, device="cpu")
+    grid = {"mad": {"levels": [0.3], "unit": "std", "std": {"estimate": "nope"}}}
+    with pytest.raises(ValueError, match="std estimate names run 'nope'; the runs are"):
+        evaluate_robustness(model, "CartPole-v1", grid, 1, 0, "cpu", progress=False)
+    with pytest.raises(ValueError, match=r"mad.std.estimate must be 'pooled' or a run name"):
+        ObservationAttackPerturbation("mad", 0.3, unit="std", std={"estimate": 3})

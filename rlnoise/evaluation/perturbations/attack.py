@@ -58,7 +58,12 @@ from rlnoise.evaluation.perturbations.base import (
     space_name,
 )
 
-__all__ = ["ATTACK_METHODS", "GRADIENT_METHODS", "RANDOM_METHODS", "ObservationAttackPerturbation"]
+__all__ = [
+    "ATTACK_METHODS",
+    "GRADIENT_METHODS",
+    "RANDOM_METHODS",
+    "ObservationAttackPerturbation",
+]
 
 GRADIENT_METHODS = ("fgsm", "pgd", "critic", "mad")
 RANDOM_METHODS = ("random_uniform", "random_sign")
@@ -107,7 +112,7 @@ class ObservationAttackPerturbation(Perturbation):
     random_start: bool | None = None
     space: str = "raw"
     unit: str = "absolute"
-    std: tuple[float, ...] | None = None
+    std: tuple[float, ...] | tuple[tuple[str, Any], ...] | None = None
     types: ClassVar[tuple[str, ...]] = ATTACK_METHODS
     grid_keys: ClassVar[tuple[str, ...]] = ATTACK_METHODS
     exclusive: ClassVar[str | None] = "observation attack"
@@ -122,10 +127,12 @@ class ObservationAttackPerturbation(Perturbation):
         set_(self, "method", method)
         set_(self, "eps", as_eps(f"{method}.eps", self.eps))
         set_(self, "unit", check_choice(f"{method}.unit", self.unit, UNITS))
-        if self.std is not None:
+        if isinstance(self.std, Mapping) or _pending(self.std):
+            set_(self, "std", _estimate_request(method, self.std))
+        elif self.std is not None:
             std = as_eps(f"{method}.std", self.std)
             set_(self, "std", (std,) if isinstance(std, float) else std)
-        if self.unit == "std" and self.std is None:
+        if self.unit == "std" and self.std is None:  # no default: it must be one shared vector
             raise ValueError(
                 f"{method}.unit 'std' needs the state-std vector {method}.std "
                 "(estimate it once with rlnoise.attacks.budget.estimate_state_std)"
@@ -170,7 +177,9 @@ class ObservationAttackPerturbation(Perturbation):
         # fingerprints) of absolute-unit attacks stay what they were.
         if self.unit != "absolute":
             out["unit"] = self.unit
-        if self.std is not None:
+        if _pending(self.std):
+            out["std"] = dict(self.std)  # type: ignore[arg-type]
+        elif self.std is not None:
             out["std"] = list(self.std)
         return out
 
@@ -225,8 +234,36 @@ class ObservationAttackPerturbation(Perturbation):
             items.append(GridItem(attack, attack.label.rsplit(":", 1)[0], level))
         return items
 
+    @property
+    def std_request(self) -> dict[str, Any] | None:
+        """The ``{estimate, episodes, seed}`` of a std still to estimate, else ``None``."""
+        return dict(self.std) if _pending(self.std) else None  # type: ignore[arg-type]
+
     def compile(self, lanes: Lanes) -> AttackInjector:
+        if _pending(self.std):
+            raise ValueError(
+                f"{lanes.where}: the state std {self.to_dict()['std']} is estimated by "
+                "evaluate_robustness before any episode (resolve_state_std); pass the grid there"
+            )
         return _AttackInjector(self, lanes)
+
+
+def _pending(std: Any) -> bool:
+    return isinstance(std, tuple) and bool(std) and isinstance(std[0], tuple)
+
+
+def _estimate_request(method: str, value: Any) -> tuple[tuple[str, Any], ...]:
+    """``{estimate: pooled|RUN, episodes: 10, seed: 0}`` as sorted pairs (hashable)."""
+    request = dict(value)
+    check_keys(f"{method}.std", request, ["estimate", "episodes", "seed"])
+    target = request.get("estimate")
+    if not isinstance(target, str) or not target:
+        raise ValueError(
+            f"{method}.std.estimate must be 'pooled' or a run name, got {show(target)}"
+        )
+    episodes = check_int(f"{method}.std.episodes", request.get("episodes", 10), low=1)
+    seed = check_int(f"{method}.std.seed", request.get("seed", 0), low=0)
+    return (("episodes", episodes), ("estimate", target), ("seed", seed))
 
 
 class _AttackInjector(AttackInjector):
@@ -296,10 +333,9 @@ class _AttackInjector(AttackInjector):
     ) -> torch.Tensor:
         attack = self.attack_spec
         low, high = (None, None) if bounds is None else bounds
+        std: Any = attack.std  # a vector here: compile() refuses a pending estimate
         try:
-            flat = radius(
-                value, attack.unit, low=low, high=high, std=attack.std, where=attack.method
-            )
+            flat = radius(value, attack.unit, low=low, high=high, std=std, where=attack.method)
         except ValueError as error:
             raise ValueError(f"{lanes.where}: {error}") from None
         size = int(np.prod(shape))
