@@ -77,11 +77,11 @@ def train(agent: str, seed: int, out: Path, full: bool) -> Path:
     return path
 
 
-def grid(eps: float, unit: str, steps: int, std: list[float] | None) -> dict[str, Any]:
+def grid(eps: float, unit: str, steps: int) -> dict[str, Any]:
     """The ``strongest`` grid at one radius (random, FGSM, PGD, critic, MAD)."""
     common: dict[str, Any] = {"levels": [eps], "unit": unit}
-    if std is not None:
-        common["std"] = std
+    if unit == "std":  # one vector, from clean rollouts of every run pooled, estimated once
+        common["std"] = {"estimate": "pooled", "episodes": 5, "seed": 10_000}
     return {
         "clean": True,
         "random_uniform": dict(common),
@@ -94,12 +94,21 @@ def grid(eps: float, unit: str, steps: int, std: list[float] | None) -> dict[str
 
 
 def table(report: Any, title: str) -> str:
-    """Markdown: per condition, IQM over runs of the per-run mean return and its 95% CI."""
-    rows = report.summary()
-    lines = [f"### {title}", "", "| condition | IQM return | 95% CI |", "|---|---:|---:|"]
-    for row in rows:
-        low, high = row["iqm_ci"] if "iqm_ci" in row else (row["iqm_low"], row["iqm_high"])
+    """Markdown: per condition, the IQM return (runs x episodes) with its 95% stratified CI."""
+    lines = [f"#### {title}", "", "| condition | IQM return | 95% CI |", "|---|---:|---:|"]
+    for row in report.summary():
+        low, high = row["iqm_ci"]
         lines.append(f"| {row['condition']} | {row['iqm']:.1f} | [{low:.1f}, {high:.1f}] |")
+    # Per run, the strongest attack (lowest mean return); the report adds its own worst-of
+    # column where it has one.
+    per_run = np.asarray(report.returns).mean(axis=2)
+    attacks = [i for i, c in enumerate(report.conditions) if c.perturbations]
+    worst = per_run[:, attacks].min(axis=1)
+    names = [report.conditions[attacks[j]].name for j in per_run[:, attacks].argmin(axis=1)]
+    lines.append(
+        f"\nworst of the attacks per run (mean return): {np.round(worst, 1).tolist()} "
+        f"({', '.join(names)})"
+    )
     return "\n".join(lines)
 
 
@@ -113,26 +122,19 @@ def main() -> None:
     print(f"training done at {time.perf_counter() - started:.0f} s", flush=True)
     if args.train_only:
         return
-    from rlnoise.attacks.budget import estimate_state_std
     from rlnoise.evaluation import evaluate_robustness
 
     sections, meta = [], {}
     for agent, runs in paths.items():
         algo, env_id, _, _ = AGENTS[agent]
         continuous = agent == "td3_pendulum"
-        std = None
-        if continuous:
-            std = estimate_state_std(
-                [str(p) for p in runs], env_id, n_episodes=5, seed=10_000, algo=algo
-            ).tolist()
-            meta[agent] = {"state_std": std}
         for eps in args.eps_pendulum if continuous else args.eps_cartpole:
             unit = "std" if continuous else "absolute"
             t0 = time.perf_counter()
             report = evaluate_robustness(
                 {agent: [str(p) for p in runs]},
                 env_id,
-                grid(eps, unit, args.pgd_steps, std),
+                grid(eps, unit, args.pgd_steps),
                 n_episodes=args.episodes,
                 seed=1_000,
                 device="cpu",
@@ -143,20 +145,22 @@ def main() -> None:
             )
             wall = time.perf_counter() - t0
             name = f"{agent}_eps{eps:g}{'std' if continuous else ''}"
-            report.save_json(out / f"{name}.json") if hasattr(report, "save_json") else None
+            report.save_json(out / f"{name}.json")
             title = f"{agent} (eps={eps:g} {unit}, {len(runs)} seeds, {args.episodes} episodes)"
             sections.append(table(report, title) + f"\n\nevaluation wall time: {wall:.0f} s\n")
             print(sections[-1], flush=True)
             returns = np.asarray(report.returns).mean(axis=2)
+            perturbations = report.conditions[-1].perturbations
             meta[name] = {
+                "state_std": getattr(perturbations[0], "std", None),
                 "conditions": report.condition_names,
                 "per_run_mean_return": returns.tolist(),
                 "wall_s": wall,
             }
     total = time.perf_counter() - started
-    command = "python scripts/reproduce_attacks.py " + " ".join(
-        f"--seeds {' '.join(map(str, args.seeds))}".split()
-    )
+    import sys
+
+    command = "python " + " ".join(sys.argv)
     text = "\n".join(sections) + f"\n\ncommand: `{command}`; total wall time {total:.0f} s\n"
     tmp = out / "tables.md.tmp"
     tmp.write_text(text)
