@@ -162,12 +162,14 @@ def main() -> None:
 
     command = "python " + " ".join(sys.argv)
     text = "\n".join(sections) + f"\n\ncommand: `{command}`; total wall time {total:.0f} s\n"
-    tmp = out / "tables.md.tmp"
+    # one file per set of agents: agents evaluated by separate invocations do not overwrite
+    suffix = "" if args.agents == list(AGENTS) else "_" + "_".join(args.agents)
+    tmp = out / f"tables{suffix}.md.tmp"
     tmp.write_text(text)
-    os.replace(tmp, out / "tables.md")
-    tmp = out / "summary.json.tmp"
+    os.replace(tmp, out / f"tables{suffix}.md")
+    tmp = out / f"summary{suffix}.json.tmp"
     tmp.write_text(json.dumps({"args": vars(args) | {"out": str(out)}, **meta}, indent=1))
-    os.replace(tmp, out / "summary.json")
+    os.replace(tmp, out / f"summary{suffix}.json")
 
 
 if __name__ == "__main__":
