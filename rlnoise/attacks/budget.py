@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from rlnoise.core.checks import check_choice, show
+from rlnoise.core.checks import check_choice, check_float, show
 
 __all__ = ["UNITS", "as_eps", "estimate_state_std", "radius"]
 
@@ -50,10 +50,7 @@ def as_eps(name: str, value: Any) -> float | tuple[float, ...]:
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a number >= 0 or a list of them, got {show(value)}")
     if isinstance(value, int | float | np.floating | np.integer):
-        out = float(value)
-        if not np.isfinite(out) or out < 0:
-            raise ValueError(f"{name} must be a finite number >= 0, got {show(value)}")
-        return out
+        return check_float(name, value, low=0.0)
     if isinstance(value, list | tuple | np.ndarray):
         items = [as_eps(name, v) for v in np.asarray(value, dtype=object).ravel()]
         if not items:

@@ -84,7 +84,7 @@ def test_std_unit_uses_the_given_vector() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"method": "pgd", "eps": -0.1}, "pgd.eps must be a finite number >= 0"),
+        ({"method": "pgd", "eps": -0.1}, r"pgd.eps must be >= 0.0, got -0.1"),
         ({"method": "mad", "eps": 0.1, "unit": "sigma"}, r"mad.unit must be one of"),
         ({"method": "mad", "eps": 0.1, "unit": "std"}, "mad.unit 'std' needs"),
         ({"method": "pgd", "eps": 0.1, "std": [1.0]}, "pgd.std is only used with unit 'std'"),
