@@ -185,9 +185,10 @@ def cross_entropy_direction(scores: torch.Tensor, target: torch.Tensor) -> torch
 
     The gradient is ``softmax(z) - onehot(y)``. A confident policy saturates
     float32 softmax (``p_y`` rounds to 1, the others to 0), which would zero
-    the gradient and silently disable the attack. Computing it in float64 with
-    ``p_y - 1 = -sum_{j != y} p_j`` and rescaling each row by a positive
-    constant keeps its exact direction, and so the sign step, representable.
+    the gradient and silently disable the attack. Divided by the positive
+    ``sum_{j != y} p_j`` (``= 1 - p_y``, its largest entry) it is ``-1`` at ``y``
+    and the softmax of the other scores elsewhere: the same direction, and so
+    the same sign step, computed without saturating.
 
     Args:
         scores: Logits or Q-values ``(n, k)``.
@@ -201,10 +202,9 @@ def cross_entropy_direction(scores: torch.Tensor, target: torch.Tensor) -> torch
 
 
 def _cross_entropy_direction(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    # Few tensor ops: on a small policy each op costs about as much as a layer's forward.
-    p = torch.softmax(scores.to(torch.float64), dim=1)
-    others = p.masked_fill(mask, 0.0).sum(dim=1, keepdim=True)
-    direction = torch.where(mask, -others, p)
-    norm = direction.abs().amax(dim=1, keepdim=True)
-    # a zero row (never: others > 0 unless k = 1) stays zero: 0 / tiny = 0
-    return (direction / norm.clamp_min(torch.finfo(torch.float64).tiny)).to(scores.dtype)
+    # (softmax(z) - onehot(y)) / sum_{j != y} p_j: -1 at y, and at j != y the softmax of the
+    # other scores alone, p_j / sum_{j != y} p_j, which never saturates. The divisor is the
+    # row's largest |entry|, so this is the rescaled gradient, in three tensor ops (on a small
+    # policy each op costs about as much as a layer's forward).
+    others = torch.softmax(scores.masked_fill(mask, float("-inf")), dim=1)
+    return torch.where(mask, -1.0, others)
