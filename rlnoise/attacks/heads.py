@@ -12,7 +12,8 @@ family                action distribution / action     critic value of the polic
 ``q`` (DQN)           Boltzmann ``softmax(Q(s))``;     ``max_a Q(s, a)`` = Q(s, π(s))
                       action ``argmax Q``
 ``squashed_actor``    ``actor.get_action_dist_params``  ``min_i critic(s, tanh μ(s))_i``
-(SAC, TQC-like)       (Gaussian before tanh)           (what SAC's actor maximises)
+(SAC, TQC)            (Gaussian before tanh)           (what SAC's actor maximises; TQC:
+                                                       the mean of its quantiles)
 ``deterministic``     ``actor(obs)``                   ``critic.q1_forward(s, μ(s))``
 (TD3, DDPG)                                            (what TD3's actor maximises)
 ====================  ===============================  ===================================
@@ -144,8 +145,9 @@ class PolicyHeads:
         """The critic's value of the policy's own action at rows ``x``, per row ``(n,)``.
 
         PPO/A2C: ``V(x)``. DQN: ``Q(x, argmax Q(x)) = max_a Q(x, a)``. SAC:
-        ``min_i Q_i(x, tanh μ(x))``. TD3/DDPG: ``Q_1(x, μ(x))``. The action is
-        the one the policy takes at ``x`` itself, as in Pattanaik et al. (2018).
+        ``min_i Q_i(x, tanh μ(x))`` (TQC: the mean of every critic's quantiles).
+        TD3/DDPG: ``Q_1(x, μ(x))``. The action is the one the policy takes at
+        ``x`` itself, as in Pattanaik et al. (2018).
         """
         obs = self.prepare(x)
         policy = self.policy
@@ -156,5 +158,7 @@ class PolicyHeads:
         if self.family == "squashed_actor":
             mean, _, _ = policy.actor.get_action_dist_params(obs)
             q_values = policy.critic(obs, torch.tanh(mean))
+            if isinstance(q_values, torch.Tensor):  # TQC: (n, critics, quantiles)
+                return q_values.flatten(1).mean(dim=1)  # what TQC's actor maximises
             return torch.cat(q_values, dim=1).amin(dim=1)
         return policy.critic.q1_forward(obs, policy.actor(obs)).reshape(-1)

@@ -164,3 +164,17 @@ def test_unsupported_policies_are_refused_in_one_line() -> None:
     model = TD3("MlpPolicy", "Pendulum-v1", seed=0, device="cpu", buffer_size=10)
     with pytest.raises(ValueError, match="deterministic"):
         PolicyHeads(model.policy).distribution(torch.zeros(1, 3))
+
+
+def test_sb3_contrib_heads_tqc_critic_and_trpo_mad() -> None:
+    sb3_contrib = pytest.importorskip("sb3_contrib")
+    tqc = sb3_contrib.TQC("MlpPolicy", "Pendulum-v1", seed=0, device="cpu", buffer_size=10)
+    heads = PolicyHeads(tqc.policy)
+    obs = _obs(4, 3)
+    with torch.no_grad():
+        action = torch.tanh(tqc.policy.actor.get_action_dist_params(obs)[0])
+        quantiles = tqc.policy.critic(obs, action)  # (n, critics, quantiles)
+        np.testing.assert_allclose(heads.value(obs), quantiles.mean(dim=(1, 2)), rtol=1e-6)
+    trpo = sb3_contrib.TRPO("MlpPolicy", "Pendulum-v1", seed=0, device="cpu")
+    loss_fn, _ = mad_objective(PolicyHeads(trpo.policy), obs)
+    assert loss_fn is not None and float(loss_fn(obs).abs().max()) == 0.0  # KL(p || p) = 0
