@@ -116,6 +116,29 @@ def table(report: Any, title: str) -> str:
     return "\n".join(lines)
 
 
+def figure(panels: list[tuple[str, list[dict[str, Any]]]], path: Path) -> None:
+    """One panel per agent and radius: IQM return per condition with its 95% CI."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for ax, (title, rows) in zip(axes[0], panels, strict=True):
+        names = [r["condition"] for r in rows][::-1]
+        iqm = np.array([r["iqm"] for r in rows][::-1])
+        low, high = np.array([r["iqm_ci"] for r in rows][::-1]).T
+        ax.barh(names, iqm, xerr=[iqm - low, high - iqm], color="tab:blue", alpha=0.7)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("IQM return (95% CI)")
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
+    plt.close(fig)
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
@@ -128,7 +151,7 @@ def main() -> None:
         return
     from rlnoise.evaluation import evaluate_robustness
 
-    sections, meta = [], {}
+    sections, meta, panels = [], {}, []
     for agent, runs in paths.items():
         algo, env_id, _, _ = AGENTS[agent]
         continuous = agent == "td3_pendulum"
@@ -151,6 +174,7 @@ def main() -> None:
             name = f"{agent}_eps{eps:g}{'std' if continuous else ''}"
             report.save_json(out / f"{name}.json")
             title = f"{agent} (eps={eps:g} {unit}, {len(runs)} seeds, {args.episodes} episodes)"
+            panels.append((f"{agent}, eps={eps:g} {unit}", report.summary()))
             sections.append(table(report, title) + f"\n\nevaluation wall time: {wall:.0f} s\n")
             print(sections[-1], flush=True)
             returns = np.asarray(report.returns).mean(axis=2)
@@ -168,6 +192,7 @@ def main() -> None:
     text = "\n".join(sections) + f"\n\ncommand: `{command}`; total wall time {total:.0f} s\n"
     # one file per set of agents: agents evaluated by separate invocations do not overwrite
     suffix = "" if args.agents == list(AGENTS) else "_" + "_".join(args.agents)
+    figure(panels, out / f"attacks{suffix}.png")
     tmp = out / f"tables{suffix}.md.tmp"
     tmp.write_text(text)
     os.replace(tmp, out / f"tables{suffix}.md")
