@@ -7,6 +7,9 @@ Side by side in one run, alternating, repeated; prints median ratios:
     the same Gaussian observation noise in a ``TransformObservation`` wrapper
     (target: >= 5x faster). Noise realisations differ between the two, so
     episode lengths differ a little; the steps/s ratio is printed as well;
+  * the cost of PGD with K = 10 steps over a clean evaluation, per env step
+    (``--episodes`` episodes, one condition each; target <= K + 1 = 11x: K
+    forward/backward passes plus the forward that acts);
   * a 64-condition x 100-episode grid (observation noise of four kinds, random
     and sticky actions, weight noise, FGSM, dynamics) run once: wall time and
     peak RSS of the process (target: < 2 GB).
@@ -17,7 +20,7 @@ array (target: well under a second).
 
 Usage:
     python scripts/bench_eval.py [--device cpu|cuda|auto] [--model PATH] [--repeats 3]
-        [--skip-large]
+        [--skip-large] [--pgd-only]
 
 Without ``--model`` a PPO is trained for 30k steps first (about 10 s on 2 cores).
 ``--device cuda`` without a CUDA device stops with an error (use ``auto`` to fall back).
@@ -111,6 +114,42 @@ def batched(model: PPO, n_episodes: int, seed: int, device: str) -> tuple[float,
     return time.perf_counter() - start, time.process_time() - cpu, int(report.lengths.sum())
 
 
+def per_step(
+    model: PPO, grid: dict[str, object], episodes: int, seed: int, device: str
+) -> tuple[float, float]:
+    """Wall and CPU seconds per env step of one grid (no random reference played)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    report = evaluate_robustness(
+        model, ENV_ID, grid, n_episodes=episodes, seed=seed, device=device, progress=False,
+        reference_score=0.0, max_steps=200,
+    )  # fmt: skip
+    steps = int(report.lengths.sum())
+    return (time.perf_counter() - start) / steps, (time.process_time() - cpu) / steps
+
+
+def pgd_cost(model: PPO, episodes: int, seed: int, device: str, repeats: int) -> None:
+    """Median ratio of PGD (K = 10) over clean evaluation, per env step, side by side."""
+    k = 10
+    clean_grid: dict[str, object] = {"clean": True}
+    pgd_grid: dict[str, object] = {"clean": False, "pgd": {"levels": [0.05], "steps": k}}
+    print(f"\nPGD K={k} vs clean, {episodes} episodes (<= 200 steps) each, per env step")
+    ratios, cpu_ratios = [], []
+    for repeat in range(repeats):
+        order = [clean_grid, pgd_grid] if repeat % 2 == 0 else [pgd_grid, clean_grid]
+        timed = {id(g): per_step(model, g, episodes, seed, device) for g in order}
+        (t_clean, c_clean), (t_pgd, c_pgd) = timed[id(clean_grid)], timed[id(pgd_grid)]
+        ratios.append(t_pgd / t_clean)
+        cpu_ratios.append(c_pgd / c_clean)
+        print(
+            f"  repeat {repeat}: clean {1e6 * t_clean:7.1f} us/step | pgd {1e6 * t_pgd:7.1f} "
+            f"us/step | ratio {ratios[-1]:.2f}x"
+        )
+    ratio = statistics.median(ratios)
+    verdict = "met" if ratio <= k + 1 else "NOT met"
+    print(f"  median cost ratio (wall): {ratio:.2f}x   target <= {k + 1}x: {verdict}")
+    print(f"  median cost ratio (process CPU time): {statistics.median(cpu_ratios):.2f}x")
+
+
 def large_grid() -> dict[str, object]:
     return {
         "clean": True,
@@ -153,6 +192,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-large", action="store_true", help="skip the 64 x 100 grid")
+    parser.add_argument("--pgd-only", action="store_true", help="only the PGD cost ratio")
     args = parser.parse_args()
     torch.set_num_threads(1)
     try:
@@ -169,6 +209,9 @@ def main() -> None:
         print(f"trained PPO for 30k steps in {time.perf_counter() - start:.1f} s")
     model = PPO.load(path, device=device)  # both sides run the policy on the same device
     batched(model, 2, args.seed, device)  # warm-up (imports, first CUDA kernels)
+    pgd_cost(model, args.episodes, args.seed, device, args.repeats)
+    if args.pgd_only:
+        return
 
     print(f"\n{len(LEVELS)} obs-noise levels x {args.episodes} episodes on {ENV_ID}")
     ratios, cpu_ratios, throughput = [], [], []

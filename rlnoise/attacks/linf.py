@@ -33,9 +33,9 @@ def linf_attack(
     scores_fn: Callable[[torch.Tensor], torch.Tensor],
     obs: torch.Tensor,
     *,
-    eps: float,
+    eps: float | torch.Tensor,
     steps: int,
-    step_size: float,
+    step_size: float | torch.Tensor,
     discrete: bool,
     start: torch.Tensor | None = None,
     actions_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
@@ -49,9 +49,10 @@ def linf_attack(
         scores_fn: Observation batch ``(n, *obs_shape)`` -> scores ``(n, k)``,
             differentiable.
         obs: Clean observations ``(n, *obs_shape)``, floating point.
-        eps: l_inf radius.
+        eps: l_inf radius: a float, or a tensor broadcastable to ``obs``
+            (per-dimension radius).
         steps: Gradient steps.
-        step_size: Size of each signed step.
+        step_size: Size of each signed step (float or tensor, as ``eps``).
         discrete: Cross-entropy against the clean greedy action (True) or MAD
             action deviation (False).
         start: Offsets in ``[-eps, eps]`` to start from, shape of ``obs``
@@ -67,12 +68,14 @@ def linf_attack(
         Attacked observations, detached, with ``|x_adv - obs| <= eps``.
     """
     obs = obs.detach()
-    if eps == 0.0:
+    if not bool(torch.as_tensor(eps).any()):
         return obs.clone()
     with torch.no_grad():
         clean_scores = scores_fn(obs)
         if discrete:
             target = clean_scores.argmax(dim=1)
+            mask = torch.zeros_like(clean_scores, dtype=torch.bool)
+            mask.scatter_(1, target.reshape(-1, 1), True)
         else:
             reference = clean_scores if actions_fn is None else actions_fn(clean_scores)
 
@@ -80,7 +83,7 @@ def linf_attack(
         scores = scores_fn(x)
         if discrete:
             (grad,) = torch.autograd.grad(
-                scores, x, grad_outputs=cross_entropy_direction(scores.detach(), target)
+                scores, x, grad_outputs=_cross_entropy_direction(scores.detach(), mask)
             )
             return grad
         action = scores if actions_fn is None else actions_fn(scores)
@@ -160,15 +163,20 @@ def linf_pgd(
     if fixed is not None:
         lower, upper = torch.where(fixed, obs, lower), torch.where(fixed, obs, upper)
     x = obs.clone() if start is None else torch.clamp(obs + start, lower, upper)
-    for _ in range(steps):
-        x = x.detach().requires_grad_(True)
-        with torch.enable_grad():
+    with torch.enable_grad():  # entered once: per-step overhead matters on small policies
+        for _ in range(steps):
+            x.requires_grad_(True)
             if gradient_fn is not None:
                 grad = gradient_fn(x)
             else:
                 assert loss_fn is not None
                 (grad,) = torch.autograd.grad(loss_fn(x).sum(), x)
-        x = torch.clamp(x.detach() + step_size * grad.sign(), lower, upper)
+            x = x.detach()
+            if isinstance(step_size, torch.Tensor):
+                x = x.addcmul_(grad.sign_(), step_size)
+            else:
+                x = x.add_(grad.sign_(), alpha=step_size)
+            x = torch.clamp(x, lower, upper)
     return x.detach()
 
 
@@ -177,9 +185,10 @@ def cross_entropy_direction(scores: torch.Tensor, target: torch.Tensor) -> torch
 
     The gradient is ``softmax(z) - onehot(y)``. A confident policy saturates
     float32 softmax (``p_y`` rounds to 1, the others to 0), which would zero
-    the gradient and silently disable the attack. Computing it in float64 with
-    ``p_y - 1 = -sum_{j != y} p_j`` and rescaling each row by a positive
-    constant keeps its exact direction, and so the sign step, representable.
+    the gradient and silently disable the attack. Divided by the positive
+    ``sum_{j != y} p_j`` (``= 1 - p_y``, its largest entry) it is ``-1`` at ``y``
+    and the softmax of the other scores elsewhere: the same direction, and so
+    the same sign step, computed without saturating.
 
     Args:
         scores: Logits or Q-values ``(n, k)``.
@@ -188,11 +197,14 @@ def cross_entropy_direction(scores: torch.Tensor, target: torch.Tensor) -> torch
     Returns:
         ``(n, k)`` in the dtype of ``scores``.
     """
-    z = scores.to(torch.float64)
-    p = torch.exp(z - torch.logsumexp(z, dim=1, keepdim=True))
-    column = target.reshape(-1, 1)
-    others = p.scatter(1, column, 0.0).sum(dim=1, keepdim=True)
-    direction = p.scatter(1, column, -others)
-    norm = direction.abs().amax(dim=1, keepdim=True)
-    direction = torch.where(norm > 0, direction / torch.where(norm > 0, norm, 1.0), 0.0)
-    return direction.to(scores.dtype)
+    mask = torch.zeros_like(scores, dtype=torch.bool).scatter_(1, target.reshape(-1, 1), True)
+    return _cross_entropy_direction(scores, mask)
+
+
+def _cross_entropy_direction(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    # (softmax(z) - onehot(y)) / sum_{j != y} p_j: -1 at y, and at j != y the softmax of the
+    # other scores alone, p_j / sum_{j != y} p_j, which never saturates. The divisor is the
+    # row's largest |entry|, so this is the rescaled gradient, in three tensor ops (on a small
+    # policy each op costs about as much as a layer's forward).
+    others = torch.softmax(scores.masked_fill(mask, float("-inf")), dim=1)
+    return torch.where(mask, -1.0, others)

@@ -34,6 +34,7 @@ from rlnoise.evaluation.perturbations.base import (
     ObservationInjector,
     WeightInjector,
 )
+from rlnoise.evaluation.perturbations.defences import AttackChain
 from rlnoise.evaluation.policy import PolicyAdapter
 
 __all__ = ["Pipeline", "episode_seed", "observation_dtype"]
@@ -83,7 +84,10 @@ class Pipeline:
         self.raw = [i for i in observations if i.space == "raw"]
         self.normalized = [i for i in observations if i.space == "normalized"]
         attacks = [i for i in self.injectors if isinstance(i, AttackInjector)]
-        self.attack: AttackInjector | None = attacks[0] if attacks else None
+        # An attack and test-time defences on the policy input (obs_smoothing) run in order.
+        self.attack: AttackInjector | None = (
+            None if not attacks else attacks[0] if len(attacks) == 1 else AttackChain(attacks)
+        )
         if self.attack is not None and self.attack.space == "raw" and self.normalized:
             raise ValueError(
                 f"{lanes.where}: a raw-space attack cannot be followed by normalized-space "

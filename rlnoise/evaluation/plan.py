@@ -29,6 +29,7 @@ from rlnoise.evaluation.conditions import Condition
 from rlnoise.evaluation.envs import EnvMaker
 from rlnoise.evaluation.loop import REFERENCE, BatchedLoop
 from rlnoise.evaluation.models import ModelRun, resolve_device, vec_normalize_digest
+from rlnoise.evaluation.perturbations.state_std import resolve_state_std
 from rlnoise.evaluation.reference import REFERENCE_CONDITION, Reference
 from rlnoise.evaluation.reference_lane import ReferenceLane
 from rlnoise.evaluation.report import RobustnessReport
@@ -136,6 +137,8 @@ class EvaluationPlan:
         self.maker = maker = EnvMaker(env, make_kwargs)
         self.conditions = collect_conditions(conditions, env if isinstance(env, str) else None)
         self.runs = collect_runs(model_or_models, algo, placed)
+        # attacks in state-std units with 'std: {estimate: ...}': one vector for every run
+        self.conditions = resolve_state_std(self.conditions, self.runs, env)
         self.adapters = [make_adapter(run, placed) for run in self.runs]
         learned = None if resume_dir is None else Path(resume_dir) / "learned_attacks"
         for run, adapter in zip(self.runs, self.adapters, strict=True):

@@ -4,7 +4,8 @@ A single gradient attack overstates robustness; the robust-RL literature
 (SA-PPO, ATLA, WocaR) reports the worst over several attacks of one budget.
 Attack conditions are those with an
 :class:`~rlnoise.evaluation.perturbations.ObservationAttackPerturbation` (or
-a subclass: any attack method); they are grouped by the attack's ``budget``
+a subclass: any attack method; random noise in the ball, ``random_uniform`` and
+``random_sign``, is the baseline and never part of it); they are grouped by the attack's ``budget``
 (radius and unit, e.g. ``eps=0.1``) and by the condition's other
 perturbations (an attack on a defended agent is compared with attacks on the
 same defence only). A group needs at least two attack conditions (of any
@@ -59,8 +60,8 @@ PREFIX = "worst-of-attacks:"
 
 def budget_key(condition: Condition) -> str | None:
     """The budget of ``condition``'s attack and its other perturbations; ``None``: no attack."""
-    attacks = condition.find(ObservationAttackPerturbation)
-    if not attacks:
+    attacks = [a for a in condition.find(ObservationAttackPerturbation) if a.adversarial]
+    if not attacks:  # no attack, or random noise in the ball (the baseline, not an attack)
         return None
     others = sorted(p.label for p in condition.perturbations if p is not attacks[0])
     return "+".join([attacks[0].budget, *others])

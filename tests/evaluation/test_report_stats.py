@@ -324,3 +324,19 @@ def test_worst_of_attacks_plot_shows_each_budgets_worst_iqm_and_ci(
         mine = [r for r in rows if r["group"] == group]
         assert dots.get_ydata().tolist() == [r["iqm"] for r in mine]
         assert ax.containers[g].get_label() == f"{group}: worst of attacks"
+
+
+def test_random_noise_in_the_ball_is_the_baseline_not_part_of_worst_of() -> None:
+    from rlnoise.evaluation.conditions import Condition
+    from rlnoise.evaluation.perturbations import ObservationAttackPerturbation as Attack
+    from rlnoise.evaluation.worst_attack import attack_budgets
+
+    conditions = [
+        Condition.clean(),
+        Condition("random_sign:0.1", (Attack("random_sign", 0.1),)),
+        Condition("fgsm:0.1", (Attack("fgsm", 0.1),)),
+        Condition("random_uniform:0.1", (Attack("random_uniform", 0.1),)),
+        Condition("pgd:0.1", (Attack("pgd", 0.1),)),
+    ]
+    assert attack_budgets(conditions) == {"eps=0.1": [2, 4]}
+    assert not Attack("random_uniform", 0.1).adversarial and Attack("mad", 0.1).adversarial

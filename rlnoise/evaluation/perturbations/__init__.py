@@ -16,6 +16,11 @@
 ``fgsm``, ``pgd``  adversarial observation, l_inf ball         ``attacks.linf``
 ``rs``/``rs_mad``  Robust Sarsa (+MAD): PGD on a learned Q     ``attacks.robust_sarsa``
 ``learned``        a PPO adversary trained against the model   ``attacks.adversary``
+``critic``,        critic / MAD attacks, random noise in the   ``attacks.objectives``,
+``mad``,           same ball (``random_uniform``,              ``attacks.heads``,
+``random_*``       ``random_sign``); eps units                 ``attacks.budget``
+``*_smoothing``    test-time defences: EMA of actions / of     (``perturbations.defences``)
+                   the (attacked) observations
 ``dynamics``       env attributes and ``gym.make`` kwargs      ``evaluation.envs.EnvMaker``
 ``obs_delay``      the observation of ``k`` steps ago           ``wrappers.delay.DelayLine``
 ``action_delay``   the action chosen ``k`` steps ago executed   ``wrappers.delay.DelayLine``
@@ -69,6 +74,7 @@ __all__ = [
     "PERTURBATION_TYPES",
     "ActionDelayPerturbation",
     "ActionNoisePerturbation",
+    "ActionSmoothingPerturbation",
     "ContextsPerturbation",
     "DynamicsPerturbation",
     "GridItem",
@@ -77,6 +83,7 @@ __all__ = [
     "ObservationAttackPerturbation",
     "ObservationDelayPerturbation",
     "ObservationNoisePerturbation",
+    "ObservationSmoothingPerturbation",
     "Perturbation",
     "RandomActionPerturbation",
     "StickyActionPerturbation",
@@ -137,6 +144,10 @@ def grid_builder(key: str) -> type[Perturbation] | None:
 from rlnoise.evaluation.perturbations.action_noise import ActionNoisePerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.attack import ObservationAttackPerturbation  # noqa: E402
 from rlnoise.evaluation.perturbations.contexts import ContextsPerturbation  # noqa: E402
+from rlnoise.evaluation.perturbations.defences import (  # noqa: E402
+    ActionSmoothingPerturbation,
+    ObservationSmoothingPerturbation,
+)
 from rlnoise.evaluation.perturbations.delay import (  # noqa: E402
     ActionDelayPerturbation,
     ObservationDelayPerturbation,
@@ -162,6 +173,8 @@ _BUILT_IN: tuple[type[Perturbation], ...] = (
     ActionDelayPerturbation,
     LevelsPerturbation,
     ContextsPerturbation,
+    ActionSmoothingPerturbation,
+    ObservationSmoothingPerturbation,
 )
 for _cls in _BUILT_IN:
     register_perturbation(_cls)

@@ -61,7 +61,7 @@ from rlnoise.core.checks import check_choice, check_probability, show
 from rlnoise.core.random import make_rng
 from rlnoise.core.spec import NoiseSpec
 from rlnoise.core.stream import NoiseStream
-from rlnoise.evaluation.perturbations.attack import ObservationAttackPerturbation
+from rlnoise.evaluation.perturbations.attack import ObservationAttackPerturbation, attack_radius
 from rlnoise.evaluation.perturbations.base import (
     AttackInjector,
     GridItem,
@@ -291,6 +291,8 @@ def learned_adversary(attack: LearnedAttackPerturbation, lanes: Lanes) -> Any:
     assert isinstance(config, AdversaryConfig)
     key = _key("adversary", context, eps=attack.eps, config=config.to_dict())
     act = _policy_fn(adapter)
+    shape = tuple(adapter.input_space.shape)
+    eps = attack_radius(attack, attack.eps, adapter.bounds("raw"), shape, lanes).cpu().numpy()
 
     def victim(obs: np.ndarray) -> Any:
         return act(adapter.normalize(obs))
@@ -299,7 +301,7 @@ def learned_adversary(attack: LearnedAttackPerturbation, lanes: Lanes) -> Any:
         started = time.perf_counter()
         curve = None if path is None else path.with_suffix(".csv")
         model, rows = train_adversary(
-            lambda: context.maker.make(None), victim, attack.eps, config, curve_path=curve
+            lambda: context.maker.make(None), victim, eps, config, curve_path=curve
         )
         if path is not None:
             with atomic_path(path) as temporary:
@@ -341,14 +343,18 @@ class _RobustSarsaInjector(AttackInjector):
         self.attack_spec, self.space = attack, attack.space
         self.q = robust_sarsa_critic(attack, lanes)
         self.bounds = _bounds(adapter, attack.space)
+        shape = tuple(adapter.input_space.shape)
+        space_bounds = adapter.bounds(attack.space)
+        self.eps = attack_radius(attack, attack.eps, space_bounds, shape, lanes)
+        self.step = attack_radius(attack, attack.step_size or 0.0, space_bounds, shape, lanes)
         random_start = (
             (not adapter.discrete) if attack.random_start is None else attack.random_start
         )
         self.start_draws: NoiseStream | None = None
-        if random_start and attack.eps > 0:
+        if random_start and bool(self.eps.any()):
+            # Unit-uniform draws scaled by the radius (scalar or one per dimension).
             rngs = [make_rng(0) for _ in range(lanes.n_lanes)]
-            uniform = NoiseSpec("uniform", scale=attack.eps)
-            shape = tuple(adapter.input_space.shape)
+            uniform = NoiseSpec("uniform", scale=1.0)
             self.start_draws = NoiseStream(uniform, shape, rngs, dtype=np.float32)
         space = adapter.action_space
         self.low = self.span = None
@@ -383,7 +389,7 @@ class _RobustSarsaInjector(AttackInjector):
         start = None
         if self.start_draws is not None:
             draws = self.start_draws.sample()[lanes]
-            start = torch.as_tensor(draws, device=obs.device, dtype=obs.dtype)
+            start = torch.as_tensor(draws, device=obs.device, dtype=obs.dtype) * self.eps
 
         def action_fn(x: torch.Tensor) -> torch.Tensor:
             return self._action_vector(to_policy(x))
@@ -402,9 +408,9 @@ class _RobustSarsaInjector(AttackInjector):
             action_fn,
             obs,
             state=true_state,
-            eps=attack.eps,
+            eps=self.eps,
             steps=int(attack.steps or 1),
-            step_size=float(attack.step_size or 0.0),
+            step_size=self.step,
             mad_ratio=attack.mad_ratio or 0.0,
             mad_fn=mad_fn,
             start=start,
@@ -420,8 +426,10 @@ class _AdversaryInjector(AttackInjector):
         self.attack_spec, self.space = attack, attack.space
         self.policy = learned_adversary(attack, lanes)
         self.bounds = _bounds(self.adapter, "raw")
+        shape = tuple(self.adapter.input_space.shape)
+        self.eps = attack_radius(attack, attack.eps, self.adapter.bounds("raw"), shape, lanes)
 
     def attack(self, obs: torch.Tensor, lanes: np.ndarray) -> torch.Tensor:
         low, high = (None, None) if self.bounds is None else self.bounds
-        x_adv = adversary_perturb(self.policy, obs, self.attack_spec.eps, low=low, high=high)
+        x_adv = adversary_perturb(self.policy, obs, self.eps, low=low, high=high)
         return self.adapter.normalize_torch(x_adv) if self.adapter.normalizes else x_adv
