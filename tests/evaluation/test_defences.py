@@ -119,7 +119,8 @@ def test_strongest_grids_hold_every_attack_at_shared_budgets() -> None:
         conditions = build_grid(load_grid(name))
         attacks = [c.perturbations[0] for c in conditions if c.perturbations]
         methods = {a.type for a in attacks}
-        assert {"random_uniform", "random_sign", "fgsm", "pgd", "critic", "mad"} <= methods
+        expected = {"random_uniform", "random_sign", "fgsm", "pgd", "critic", "mad"}
+        assert expected | {"rs", "rs_mad", "learned"} == methods
         budgets = {a.budget for a in attacks}  # type: ignore[attr-defined]
         for budget in budgets:  # every budget is attacked by every method
             assert {a.type for a in attacks if a.budget == budget} == methods  # type: ignore[attr-defined]
@@ -130,6 +131,7 @@ def test_strongest_fast_runs_on_a_trained_agent(trained_cartpole: PPO) -> None:
         trained_cartpole, "CartPole-v1", "strongest_fast", 2, 0, "cpu", progress=False,
         max_steps=100, reference_score=0.0,
     )  # fmt: skip
-    assert report.returns.shape == (1, 7, 2)
+    assert report.returns.shape == (1, 10, 2)
+    assert [row["condition"] for row in report.worst_of_attacks()] == ["worst-of-attacks:eps=0.1"]
     budgets = {getattr(p, "budget", None) for c in report.conditions for p in c.perturbations}
     assert budgets == {"eps=0.1"}
