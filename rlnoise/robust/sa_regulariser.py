@@ -193,10 +193,34 @@ def sa_term(
     last = linf_pgd(
         None, obs, eps=eps, steps=steps, step_size=size, start=start, gradient_fn=gradient
     )
-    with torch.no_grad():
-        keep(last, inner(reference, outputs(last)))
-    rows = outer(outputs(obs), outputs(best_x))
-    return SATerm(rows.mean(), rows.detach(), first[0], best_x)
+    # One forward for the clean rows, the last iterate and the best earlier one (small
+    # networks cost per call, not per row); keep per row the larger of the two iterates.
+    n = len(obs)
+    clean, at_last, at_best = _split(outputs(torch.cat([obs, last, best_x])), n)
+    last_rows, best_rows = outer(clean, at_last), outer(clean, at_best)
+    if not first:  # no PGD step: the start is the last iterate
+        first.append(inner(reference, at_last).detach())
+    better = inner(reference, at_last).detach() >= best
+    rows = torch.where(better, last_rows, best_rows)
+    shape = (-1,) + (1,) * (obs.dim() - 1)
+    attacked = torch.where(better.reshape(shape), last, best_x)
+    return SATerm(rows.mean(), rows.detach(), first[0], attacked)
+
+
+def _split(out: Any, n: int) -> list[Any]:
+    """Cut outputs of a batch of ``3n`` rows into three of ``n`` (tensors or distributions)."""
+    if isinstance(out, torch.Tensor):
+        return list(out.split(n))
+    parts: list[list[Any]] = [[], [], []]
+    for dist in out:
+        for i, rows in enumerate((slice(0, n), slice(n, 2 * n), slice(2 * n, 3 * n))):
+            if isinstance(dist, torch.distributions.Normal):
+                parts[i].append(torch.distributions.Normal(dist.loc[rows], dist.scale[rows]))
+            elif isinstance(dist, torch.distributions.Categorical | torch.distributions.Bernoulli):
+                parts[i].append(type(dist)(logits=dist.logits[rows]))
+            else:
+                raise ValueError(f"SARegulariser: no KL for {type(dist).__name__} distributions")
+    return parts
 
 
 def actor_parameters(policy: Any) -> list[torch.nn.Parameter]:
