@@ -83,7 +83,7 @@ def parse_args() -> Args:
     )
     for item in dataclasses.fields(Args):
         default = (
-            item.default_factory()  # type: ignore[misc]
+            item.default_factory()
             if item.default_factory is not dataclasses.MISSING
             else item.default
         )

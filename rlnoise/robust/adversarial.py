@@ -192,7 +192,8 @@ class AdversarialObservations(VecEnvWrapper):
         self.step_size = None if step_size is None else check_float("step_size", step_size, low=0.0)
         self.schedule = _schedule(schedule, "schedule")
         self.attack = make_attack(attack, self.steps, self.step_size)
-        self.seed = None if seed is None else check_int("seed", seed)
+        # Not ``self.seed``: that is VecEnv.seed(), the envs' own seeding.
+        self.attack_seed = None if seed is None else check_int("seed", seed)
         self._model: weakref.ref[Any] | None = None
         self._clock: int | None = None
         self._rng: np.random.Generator | None = None
@@ -209,7 +210,9 @@ class AdversarialObservations(VecEnvWrapper):
         """Attack ``model``'s current policy from now on (seeds the generators on first use)."""
         self._model = weakref.ref(model)
         if self._rng is None:
-            base = self.seed if self.seed is not None else getattr(model, "seed", None)
+            base = (
+                self.attack_seed if self.attack_seed is not None else getattr(model, "seed", None)
+            )
             seed = None if base is None else derive_seed(base, "adversarial-observations")
             self._rng = make_rng(seed)
             self._generator = make_torch_generator(None if seed is None else seed + 1)
@@ -231,7 +234,7 @@ class AdversarialObservations(VecEnvWrapper):
 
     # -- VecEnv ----------------------------------------------------------------------
     def reset(self) -> Any:
-        return self.start(self.venv.reset())
+        return self.start(self.venv.reset())  # type: ignore[arg-type]  # a Box space: an array
 
     def start(self, obs: np.ndarray) -> np.ndarray:
         """Attack observations just reset to (what :meth:`reset` does after the inner reset)."""
@@ -251,7 +254,7 @@ class AdversarialObservations(VecEnvWrapper):
             terminal = infos[i].get("terminal_observation")
             if terminal is not None and ending[i]:
                 infos[i]["terminal_observation"] = self.perturb(terminal[None], None)[0]
-        return self.perturb(obs, mask), rewards, dones, infos
+        return self.perturb(obs, mask), rewards, dones, infos  # type: ignore[arg-type]
 
     def _draw(self, n: int) -> np.ndarray:
         if self._rng is None:

@@ -60,7 +60,7 @@ def policy_head(policy: Any) -> PolicyHead:
             )
 
         def actor_critic(obs: torch.Tensor) -> torch.Tensor:
-            distribution = policy.get_distribution(obs).distribution
+            distribution: Any = policy.get_distribution(obs).distribution
             return distribution.logits if discrete else distribution.mean
 
         return PolicyHead(actor_critic, discrete, "actor_critic")

@@ -66,6 +66,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +146,8 @@ def sa_term(
     """
     obs = obs.detach()
     family = policy_head(policy).family
+    outputs: Callable[[torch.Tensor], Any]
+    inner: Callable[[Any, Any], torch.Tensor]
     if family == "actor_critic":
 
         def outputs(x: torch.Tensor) -> Any:
@@ -224,12 +227,12 @@ def _split(out: Any, n: int) -> list[Any]:
 
 
 def actor_parameters(policy: Any) -> list[torch.nn.Parameter]:
-    """The parameters the regulariser's gradient may reach: the policy (PPO/A2C), ``q_net``, ``actor``.
+    """Parameters the regulariser may reach: the policy (PPO/A2C), ``q_net`` or ``actor``.
 
     For PPO/A2C the value head is among them but gets no gradient from ``D``.
     """
     family = policy_head(policy).family
-    module = {"actor_critic": policy, "dqn": getattr(policy, "q_net", None)}.get(
+    module: Any = {"actor_critic": policy, "dqn": getattr(policy, "q_net", None)}.get(
         family, getattr(policy, "actor", None)
     )
     return [p for p in module.parameters() if p.requires_grad]
@@ -350,7 +353,9 @@ class SARegulariser(BaseCallback):
             self._replace(buffer, "get", lambda get: _RegularisedGet(get, self._on_batch))
         buffer = getattr(self.model, "replay_buffer", None)
         if buffer is not None:
-            self._replace(buffer, "sample", lambda sample: _RegularisedSample(sample, self._on_batch))
+            self._replace(
+                buffer, "sample", lambda sample: _RegularisedSample(sample, self._on_batch)
+            )
         if not self._restore:
             raise ValueError(
                 f"SARegulariser found no rollout_buffer or replay_buffer on "

@@ -1,4 +1,4 @@
-"""Adversarial observation training: what SB3 stores is the attacked observation, at the fraction."""
+"""Adversarial observation training: SB3 stores the attacked observations, at the fraction."""
 
 from __future__ import annotations
 

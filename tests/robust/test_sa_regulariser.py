@@ -125,8 +125,13 @@ def test_logs_hooks_removed_and_seeded() -> None:
 
 
 def test_schedules_follow_the_clock() -> None:
-    callback = SARegulariser(kappa=0.5, eps=0.2, steps=2, seed=0,
-                             eps_schedule={"type": "linear", "start": 0, "end": 1, "steps": 128})
+    callback = SARegulariser(
+        kappa=0.5,
+        eps=0.2,
+        steps=2,
+        seed=0,
+        eps_schedule={"type": "linear", "start": 0, "end": 1, "steps": 128},
+    )
     callback.set_noise_step(64)
     assert callback.noise_scales() == {"sa_kappa": 0.5, "sa_eps": pytest.approx(0.1)}
     model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=64, n_epochs=1, seed=0,
