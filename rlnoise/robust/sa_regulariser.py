@@ -74,6 +74,7 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 from rlnoise.attacks.linf import linf_pgd
+from rlnoise.callbacks.sources import register_training_source, unregister_training_source
 from rlnoise.core.checks import check_float, check_int
 from rlnoise.core.random import derive_seed, make_torch_generator
 from rlnoise.core.schedules import Schedule
@@ -342,6 +343,7 @@ class SARegulariser(BaseCallback):
     # -- learn() ---------------------------------------------------------------------
     def _on_training_start(self) -> None:
         policy = self.model.policy
+        register_training_source(self.model, self)  # found by NoiseScheduleCallback's clock
         if self._generator is None:
             base = self.seed if self.seed is not None else getattr(self.model, "seed", None)
             seed = None if base is None else derive_seed(base, "sa-regulariser")
@@ -381,6 +383,7 @@ class SARegulariser(BaseCallback):
                 setattr(buffer, name, previous)
         self._restore.clear()
         self._pending.clear()
+        unregister_training_source(self.model, self)
 
     # -- per minibatch ---------------------------------------------------------------
     def _on_batch(self, obs: Any) -> None:

@@ -120,6 +120,8 @@ def test_schedule_warm_up_from_zero_and_clock() -> None:
     assert wrapper.current_eps() == 0.0
     obs = venv.reset()
     assert wrapper.perturb(obs, np.ones(1, dtype=bool)) is obs  # radius 0: untouched
+    wrapper.seed(0)  # VecEnv.seed(), not shadowed by the wrapper's own seed option
+    assert wrapper.attack_seed is None
     wrapper.set_noise_step(50)
     assert wrapper.noise_scales() == {"adversarial_eps": pytest.approx(0.1)}
 
