@@ -162,3 +162,22 @@ def test_yaml_builds_and_validates() -> None:
     with pytest.raises(ValueError, match=r"^callbacks\[0\]\.fraction must be <= 1.0, got 1.5"):
         ExperimentConfig.from_dict({**base, "callbacks": [bad]})
     assert np.isfinite(built.eps)
+
+
+def test_dqn_margin_form() -> None:
+    from stable_baselines3 import DQN
+
+    from rlnoise.robust.sa_regulariser import _margin
+
+    policy = DQN("MlpPolicy", "CartPole-v1", seed=0, device="cpu").policy
+    obs = observations()
+    term = sa_term(policy, obs, eps=EPS, steps=5, generator=make_torch_generator(0), hinge=1.0)
+    with torch.no_grad():
+        q_clean, q_adv = policy.q_net(obs), policy.q_net(term.attacked)
+    margin = _margin(q_clean, q_adv)
+    # SA-DQN's hinge: max(max_{a != a*} Q(s+δ, a) − Q(s+δ, a*), −c), a* the clean greedy action.
+    torch.testing.assert_close(term.divergence, torch.clamp(margin, min=-1.0))
+    assert margin.mean() > _margin(q_clean, q_clean).mean()  # the attack closes the gap
+    term.value.backward()
+    assert all(p.grad is not None for p in policy.q_net.parameters())
+    assert all(p.grad is None for p in policy.q_net_target.parameters())
