@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from typing import Any
@@ -114,8 +115,10 @@ def main() -> None:
         medians[name] = {k: statistics.median(v) for k, v in r.items()}
         print(f"{name:<18} {medians[name]['learn']:>7.2f}x {medians[name]['update']:>10.2f}x")
     if args.json:
-        with open(args.json, "w") as handle:
+        temporary = f"{args.json}.tmp"
+        with open(temporary, "w") as handle:
             json.dump({"args": vars(args), "median_ratios": medians}, handle, indent=2)
+        os.replace(temporary, args.json)
 
 
 if __name__ == "__main__":
