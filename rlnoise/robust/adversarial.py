@@ -272,8 +272,8 @@ class AdversarialObservations(VecEnvWrapper):
             mask = ending = self._draw(self.num_envs)
         for i in np.flatnonzero(dones):  # the stored next observation of a finished episode
             terminal = infos[i].get("terminal_observation")
-            if terminal is not None and ending[i]:
-                infos[i]["terminal_observation"] = self.perturb(terminal[None], None)[0]
+            if terminal is not None and ending[i]:  # the row's draw of this step: no new draw
+                infos[i]["terminal_observation"] = self._apply(terminal[None], ending[i : i + 1])[0]
         return self.perturb(obs, mask), rewards, dones, infos  # type: ignore[arg-type]
 
     def _draw(self, n: int) -> np.ndarray:
@@ -286,6 +286,9 @@ class AdversarialObservations(VecEnvWrapper):
         mask = self._draw(len(obs)) if mask is None else np.asarray(mask, dtype=bool)
         self.seen += len(obs)
         self.attacked += int(mask.sum())
+        return self._apply(obs, mask)
+
+    def _apply(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         eps = self.current_eps()
         if eps == 0.0 or not mask.any():
             return obs

@@ -133,3 +133,19 @@ def test_bad_options_name_field_and_value() -> None:
         AdversarialTraining(attack="cw")
     with pytest.raises(ValueError, match=r"per must be one of"):
         AdversarialTraining(per="rollout")
+
+
+def test_terminal_observation_follows_its_rows_draw() -> None:
+    recorder = Recorder(make_vec_env("CartPole-v1", n_envs=2, seed=0))
+    model = DQN("MlpPolicy", recorder, learning_starts=10_000, seed=0, device="cpu")
+    callback = AdversarialTraining(attack="fgsm", eps=EPS, fraction=0.5, seed=0)
+    model.learn(400, callback=callback)
+    buffer = model.replay_buffer
+    n = buffer.pos - 1
+    dones = np.stack(recorder.dones[:n])
+    next_changed = np.abs(buffer.next_observations[:n] - np.stack(recorder.next_obs[:n])) > 0
+    obs_changed = np.abs(buffer.observations[1 : n + 1] - np.stack(recorder.obs[1 : n + 1])) > 0
+    # At an episode end the terminal observation (stored as next observation) and the reset
+    # observation returned beside it share the row's draw of that step.
+    assert dones.sum() >= 10
+    np.testing.assert_array_equal(next_changed.any(-1)[dones], obs_changed.any(-1)[dones])
