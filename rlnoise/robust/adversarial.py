@@ -23,8 +23,9 @@ forward, and no reference to the model in subprocesses).
 :class:`AdversarialTraining` is the user-facing piece (Python and YAML
 ``callbacks:``): when ``learn()`` initialises it, it wraps the model's env once
 (``set_env(..., force_reset=False)``) and attacks the observation SB3 already
-reset to (``model._last_obs``, in place: that reset happened before any
-callback exists), so from the first step on every stored observation went
+reset to (``model._last_obs``, read through
+:func:`rlnoise.policies.binder.last_observation`, in place: that reset happened
+before any callback exists), so from the first step on every stored observation went
 through the attack draw.
 
 Attacks are callables ``attack(policy, obs, eps, generator) -> obs_adv``
@@ -59,6 +60,7 @@ from rlnoise.attacks.linf import cross_entropy_direction, linf_attack
 from rlnoise.core.checks import check_choice, check_float, check_int, show
 from rlnoise.core.random import derive_seed, make_rng, make_torch_generator
 from rlnoise.core.schedules import ConstantSchedule, Schedule, schedule_from_dict
+from rlnoise.policies.binder import last_observation
 from rlnoise.robust.heads import policy_head
 
 __all__ = [
@@ -365,7 +367,7 @@ class AdversarialTraining(BaseCallback):
         self.wrapper = AdversarialObservations(env, self.model, **self.options)  # type: ignore[arg-type]
         self.model.set_env(self.wrapper, force_reset=False)
         # SB3 reset the env in _setup_learn, before callbacks exist: attack that observation too.
-        last = getattr(self.model, "_last_obs", None)
+        last = last_observation(self.model)
         if isinstance(last, np.ndarray):
             last[...] = self.wrapper.start(last)
 
