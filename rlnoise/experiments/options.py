@@ -227,6 +227,45 @@ class NoiseScheduleCallbackOptions(Options):
     verbose: Annotated[int, integer(low=0)] = 0
 
 
+# -- robust training --------------------------------------------------------------------------
+def _attack(value: Any) -> None:
+    from rlnoise.robust.adversarial import make_attack
+
+    if not isinstance(value, str):  # YAML names an attack; a callable is Python-only
+        raise ValueError(f"attack must be an attack name, got {value!r}")
+    make_attack(value)
+
+
+class AdversarialTrainingOptions(Options):
+    """``rlnoise.robust.AdversarialTraining``: attacked observations during rollouts."""
+
+    attack: Annotated[str, _from_checker(_attack, "attack")] = "pgd"
+    eps: Annotated[float, number(low=0.0)] = 0.1
+    fraction: Annotated[float, number(low=0.0, high=1.0)] = 1.0
+    per: Annotated[str, choice("step", "episode")] = "step"
+    schedule: Annotated[Any, _from_checker(_schedule, "schedule")] = None
+    steps: Annotated[int, integer(low=1)] = 10
+    step_size: Annotated[float | None, or_null(number(low=0.0))] = None
+    seed: Annotated[int | None, or_null(integer())] = None
+    log: Annotated[bool, boolean()] = True
+    verbose: Annotated[int, integer(low=0)] = 0
+
+
+class SARegulariserOptions(Options):
+    """``rlnoise.robust.SARegulariser``: the state-adversarial regulariser."""
+
+    kappa: Annotated[float, number(low=0.0)] = 0.1
+    eps: Annotated[float, number(low=0.0)] = 0.1
+    steps: Annotated[int, integer(low=0)] = 5
+    step_size: Annotated[float | None, or_null(number(low=0.0))] = None
+    kappa_schedule: Annotated[Any, _from_checker(_schedule, "kappa_schedule")] = None
+    eps_schedule: Annotated[Any, _from_checker(_schedule, "eps_schedule")] = None
+    hinge: Annotated[float, number(low=0.0)] = 1.0
+    seed: Annotated[int | None, or_null(integer())] = None
+    log: Annotated[bool, boolean()] = True
+    verbose: Annotated[int, integer(low=0)] = 0
+
+
 # -- policies ---------------------------------------------------------------------------------
 def _slot_check(module: str, function: str, name: str) -> Any:
     def check(spec: NoiseSpec) -> None:
@@ -293,6 +332,8 @@ COMPONENT_OPTIONS: dict[str, type[Options]] = {
     "rlnoise.callbacks.DynamicsLogCallback": DynamicsLogCallbackOptions,
     "rlnoise.callbacks.GradientNoiseCallback": GradientNoiseCallbackOptions,
     "rlnoise.callbacks.NoiseScheduleCallback": NoiseScheduleCallbackOptions,
+    "rlnoise.robust.AdversarialTraining": AdversarialTrainingOptions,
+    "rlnoise.robust.SARegulariser": SARegulariserOptions,
 }
 
 

@@ -20,6 +20,9 @@ minibatch (SNI)       PPO/A2C ``evaluate_actions`` in ``train``   ``rollout_buff
 epsilon target (DQN)  parameter-noise adaptation                  ``_current_progress_remaining``
 ====================  ==========================================  ==============================
 
+Adversarial training reads the algorithm's pending observation
+(:func:`last_observation`, ``_last_obs``) once, when ``learn()`` starts.
+
 Evaluation reads two more things of a policy, through public helpers here:
 its actions before post-processing (:func:`predict_tensor`, SB3's
 ``_predict``) and the arguments that rebuild it on another device
@@ -103,6 +106,7 @@ __all__ = [
     "check_algorithm",
     "constructing_algorithm",
     "constructor_parameters",
+    "last_observation",
     "predict_tensor",
     "replace_epsilon_greedy",
 ]
@@ -235,6 +239,20 @@ def predict_tensor(policy: Any, observation: Any, deterministic: bool = True) ->
         torch.Size([3])
     """
     return policy._predict(observation, deterministic=deterministic)
+
+
+def last_observation(algorithm: BaseAlgorithm) -> Any:
+    """The observation the algorithm acts on next (SB3's ``_last_obs``; ``None`` before a reset).
+
+    Adversarial training attacks it in place when it starts, since SB3 reset
+    the env before any callback existed.
+
+    Example:
+        >>> from stable_baselines3 import PPO
+        >>> last_observation(PPO("MlpPolicy", "CartPole-v1", device="cpu")) is None
+        True
+    """
+    return algorithm.__dict__.get("_last_obs")
 
 
 def constructor_parameters(policy: Any) -> dict[str, Any]:

@@ -54,7 +54,7 @@ from rlnoise.attacks.adversary import AdversaryConfig, check_radius, radius_key,
 from rlnoise.core.checks import check_int
 from rlnoise.runs.files import atomic_path, write_text
 
-__all__ = ["ATLASchedule", "AdversarialObservations", "AlternatingTraining"]
+__all__ = ["ATLASchedule", "AdversaryObservations", "AlternatingTraining"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def _vec_wrapper_base() -> Any:
     return VecEnvWrapper
 
 
-class AdversarialObservations(_vec_wrapper_base()):  # type: ignore[misc]
+class AdversaryObservations(_vec_wrapper_base()):  # type: ignore[misc]
     """A VecEnv whose observations a PPO adversary perturbs: ``clip(s + eps * a, low, high)``.
 
     Args:
@@ -176,7 +176,7 @@ class AlternatingTraining:
         probe.close()
         self.adversary = adversary
         venv = make_vec_env(make_env, n_envs=agent.n_envs, seed=self.config.seed)
-        agent.set_env(AdversarialObservations(venv, adversary, eps))
+        agent.set_env(AdversaryObservations(venv, adversary, eps))
         self.phases: list[tuple[str, int, int]] = []
         self.rounds_done = 0
 

@@ -12,7 +12,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
 from rlnoise.attacks.adversary import AdversaryConfig
-from rlnoise.robust.atla import AdversarialObservations, AlternatingTraining, ATLASchedule
+from rlnoise.robust.atla import AdversaryObservations, AlternatingTraining, ATLASchedule
 
 STEPS = 64  # one rollout of 32 steps x 2 envs for both PPOs: the phases end exactly there
 
@@ -82,7 +82,7 @@ def test_phases_alternate_on_the_schedule_and_freeze_the_other_model() -> None:
 def test_the_agent_learns_from_perturbed_observations() -> None:
     atla = make_atla()
     env = atla.agent.get_env()
-    assert isinstance(env, AdversarialObservations)
+    assert isinstance(env, AdversaryObservations)
     atla.agent_phase()
     # after training SB3 keeps the rollout flattened env by env: (envs x steps, 4)
     first = atla.agent.rollout_buffer.observations.reshape(2, STEPS // 2, 4)[:, 0]
