@@ -30,7 +30,8 @@ through the attack draw.
 
 Attacks are callables ``attack(policy, obs, eps, generator) -> obs_adv``
 (:data:`Attack`); ``"fgsm"``, ``"pgd"`` and ``"random"`` are built in and
-:func:`register_attack` adds others by name (critic, MAD...) so that YAML can
+:func:`register_attack` adds others by name (``critic`` and ``mad`` are the
+evaluation's objectives, :mod:`rlnoise.attacks.objectives`) so that YAML can
 name them. Randomness (which rows are attacked, random starts) comes from
 generators the wrapper owns, seeded from ``seed`` (or the model's seed).
 
@@ -56,7 +57,9 @@ from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
-from rlnoise.attacks.linf import cross_entropy_direction, linf_attack
+from rlnoise.attacks.heads import PolicyHeads
+from rlnoise.attacks.linf import cross_entropy_direction, linf_attack, linf_pgd
+from rlnoise.attacks.objectives import critic_objective, mad_objective
 from rlnoise.core.checks import check_choice, check_float, check_int, show
 from rlnoise.core.random import derive_seed, make_rng, make_torch_generator
 from rlnoise.core.schedules import ConstantSchedule, Schedule, schedule_from_dict
@@ -119,10 +122,36 @@ def _random_attack(policy: Any, obs: torch.Tensor, eps: float, generator: torch.
     return obs + eps * noise
 
 
+def _objective_attack(kind: str) -> Callable[[int, float | None], Attack]:
+    """The evaluation's ``critic`` / ``mad`` objectives (:mod:`rlnoise.attacks.objectives`)."""
+
+    def factory(steps: int, step_size: float | None) -> Attack:
+        def attack(policy: Any, obs: torch.Tensor, eps: float, generator: torch.Generator) -> Any:
+            heads = PolicyHeads(policy)
+            if kind == "critic":
+                loss_fn, gradient_fn = critic_objective(heads)
+                start = None
+            else:  # MAD's loss has zero gradient at the clean observation: a random start
+                loss_fn, gradient_fn = mad_objective(heads, obs)
+                unit = torch.rand(obs.shape, generator=generator, device=obs.device) * 2 - 1
+                start = unit * eps
+            size = eps if steps == 1 else (2.5 * eps / steps if step_size is None else step_size)
+            return linf_pgd(
+                loss_fn, obs, eps=eps, steps=steps, step_size=size, start=start,
+                gradient_fn=gradient_fn,
+            )  # fmt: skip
+
+        return attack
+
+    return factory
+
+
 #: Attack factories by name: ``factory(steps, step_size) -> Attack``.
 ATTACKS: dict[str, Callable[[int, float | None], Attack]] = {
     "fgsm": lambda steps, step_size: _gradient_attack(1, None),
     "pgd": _gradient_attack,
+    "critic": _objective_attack("critic"),
+    "mad": _objective_attack("mad"),
     "random": lambda steps, step_size: _random_attack,
 }
 
@@ -138,10 +167,10 @@ def make_attack(attack: str | Attack, steps: int = 10, step_size: float | None =
     Example:
         >>> make_attack("fgsm").__name__
         'attack'
-        >>> make_attack("cw")
+        >>> make_attack("cw")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: attack must be one of ['fgsm', 'pgd', 'random'] or a callable, got 'cw'
+        ValueError: attack must be one of ['critic', 'fgsm', ...] or a callable, got 'cw'
     """
     if callable(attack):
         return attack

@@ -149,3 +149,22 @@ def test_terminal_observation_follows_its_rows_draw() -> None:
     # observation returned beside it share the row's draw of that step.
     assert dones.sum() >= 10
     np.testing.assert_array_equal(next_changed.any(-1)[dones], obs_changed.any(-1)[dones])
+
+
+@pytest.mark.parametrize("attack", ["critic", "mad"])
+def test_the_evaluations_critic_and_mad_objectives_train_too(attack: str) -> None:
+    """The attacks of the evaluation grid are nameable here; they stay in the ball and move."""
+    from rlnoise.robust.adversarial import make_attack
+
+    model = PPO("MlpPolicy", "CartPole-v1", seed=0, device="cpu")
+    obs = torch.as_tensor(np.random.default_rng(0).normal(size=(16, 4)), dtype=torch.float32)
+    generator = torch.Generator().manual_seed(0)
+    attacked = make_attack(attack, steps=3)(model.policy, obs, EPS, generator)
+    assert (attacked - obs).abs().max() <= EPS + 1e-6
+    assert (attacked - obs).abs().max() > 0
+    recorder = Recorder(make_vec_env("CartPole-v1", n_envs=2, seed=0))
+    dqn = DQN("MlpPolicy", recorder, learning_starts=10_000, seed=0, device="cpu")
+    dqn.learn(50, callback=AdversarialTraining(attack=attack, steps=2, eps=EPS, seed=0))
+    stored = dqn.replay_buffer.observations[: dqn.replay_buffer.pos]
+    clean = np.stack(recorder.obs[: dqn.replay_buffer.pos])
+    assert 0 < np.abs(stored - clean).max() <= EPS + 1e-6
