@@ -140,6 +140,21 @@ class NoiseScheduleCallbackOptions(Options):
     verbose: Annotated[int, integer(low=0)] = 0
 
 
+# -- exploration ------------------------------------------------------------------------------
+def _exploration_spec(spec: NoiseSpec) -> None:
+    from rlnoise.exploration import check_exploration_spec
+
+    check_exploration_spec(spec)
+
+
+class ExplorationNoiseCallbackOptions(Options):
+    """``rlnoise.exploration.ExplorationNoiseCallback``."""
+
+    spec: Annotated[Any, noise_spec(_exploration_spec, optional=False)]
+    seed: Annotated[int | None, or_null(integer())] = None
+    verbose: Annotated[int, integer(low=0)] = 0
+
+
 # -- policies ---------------------------------------------------------------------------------
 def _slot_check(module: str, function: str, name: str) -> Any:
     def check(spec: NoiseSpec) -> None:
@@ -197,6 +212,7 @@ COMPONENT_OPTIONS: dict[str, type[Options]] = {
     "rlnoise.envs.CartPolePixels": CartPolePixelsOptions,
     "rlnoise.callbacks.GradientNoiseCallback": GradientNoiseCallbackOptions,
     "rlnoise.callbacks.NoiseScheduleCallback": NoiseScheduleCallbackOptions,
+    "rlnoise.exploration.ExplorationNoiseCallback": ExplorationNoiseCallbackOptions,
 }
 
 

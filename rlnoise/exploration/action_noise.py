@@ -123,12 +123,12 @@ class SpecActionNoise(VectorizedActionNoise):
 
     # SB3's VectorizedActionNoise keeps one copied noise per env under these names; there is
     # no such copy here, and nothing in SB3 reads them outside that class.
-    @property  # type: ignore[override]
+    @property  # type: ignore[misc]
     def base_noise(self) -> ActionNoise:
         """This object (each env's noise is a row of :attr:`streams`, not a copy)."""
         return self
 
-    @property  # type: ignore[override]
+    @property  # type: ignore[misc]
     def noises(self) -> list[ActionNoise]:
         """This object once (its rows are the envs' noises)."""
         return [self]

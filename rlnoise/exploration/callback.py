@@ -35,8 +35,9 @@ depends: given ``s_t`` the action is not distributed as ``pi_old(. | s_t)``.
 The stored ratio is then the ratio to the policy, not to the behaviour that
 acted, and the clipped surrogate is a (biased) off-policy estimate — the
 correlation changes which actions are tried, the update treats them as the
-policy's. Pink noise of ``length`` L has a lag-1 correlation near 0.8 and
-white noise 0, so the bias grows with the color. A spec whose marginal is not
+policy's. The lag-1 correlation of the draws is 0 for white noise, about
+0.77 for pink and 0.996 for red noise (``length`` 999), so the bias grows
+with the color. A spec whose marginal is not
 N(0, 1) at all (another scale, ``ou``, ``uniform``, ``laplace``, a schedule)
 makes even the marginal wrong; the callback warns then.
 
@@ -58,6 +59,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.distributions import (
     DiagGaussianDistribution,
@@ -136,6 +138,11 @@ class ExplorationNoiseCallback(BaseCallback):
         model = self.model
         policy = model.policy
         n_envs = int(model.n_envs)
+        if not isinstance(model.action_space, spaces.Box):
+            raise ValueError(
+                f"exploration noise is for continuous (Box) actions, got {type(model).__name__} "
+                f"with {model.action_space}"
+            )
         actor = getattr(policy, "actor", None)
         if actor is not None and hasattr(actor, "action_dist"):
             owner, current = actor, actor.action_dist  # SAC, TQC, CrossQ
