@@ -7,7 +7,13 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
-PYTEST_ARGS ?= -n 2
+RAY_STAMP  := $(VENV)/.installed-ray
+# `make RAY=1 test` (CI) also installs the [ray] extra, so the `ray` tests run instead of
+# being skipped; the base install and [dev] stay without Ray.
+RAY    ?= 0
+TEST_STAMP := $(if $(filter 1,$(RAY)),$(RAY_STAMP),$(STAMP))
+# loadgroup: the tests of one xdist_group (the Ray tests) share a worker, so one Ray starts.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 .PHONY: install test demo lint format bench docs clean
 
@@ -19,7 +25,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-test: $(STAMP)
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
+	touch $(RAY_STAMP)
+
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)

@@ -32,32 +32,57 @@ def _add_spec(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace],
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from rlnoise.experiments import load_config, train_experiment
+    from rlnoise.core.checks import check_int
+    from rlnoise.runs.backends import backend_from_args
 
-    if args.threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}")
-    config = load_config(args.config, overrides=args.override)
+    check_int("--threads", args.threads, low=1)
+    backend = backend_from_args(args, per="run")  # before loading: a missing Ray is one line
+    from rlnoise.experiments.sweep import Sweep, load_experiment
+    from rlnoise.experiments.train import train_many
+
+    sources = [load_experiment(path, overrides=args.override) for path in args.config]
     if args.seeds:
         if len(set(args.seeds)) != len(args.seeds):
             raise ValueError(f"--seeds must not repeat, got {args.seeds}")
-        unknown = sorted(set(args.seeds) - set(config.seeds))
-        if unknown:
-            raise ValueError(
-                f"--seeds {unknown} are not in the config's seeds {list(config.seeds)}"
-            )
+        for source in sources:
+            for config in source.configs if isinstance(source, Sweep) else [source]:
+                unknown = sorted(set(args.seeds) - set(config.seeds))
+                if unknown:
+                    which = "" if len(args.config) == 1 else f" ({config.name})"
+                    raise ValueError(
+                        f"--seeds {unknown} are not in the config's seeds {list(config.seeds)}"
+                        f"{which}"
+                    )
     import torch
 
     torch.set_num_threads(args.threads)
-    directories = train_experiment(config, seeds=args.seeds, progress_bar=not args.no_progress)
-    print(f"{len(directories)} run(s) in {config.output_dir}")
+    directories = train_many(
+        sources,
+        backend=backend,
+        seeds=args.seeds,
+        threads=args.threads,
+        progress=not args.no_progress,
+        log=None,
+    )
+    roots = [s.root if isinstance(s, Sweep) else s.output_dir for s in sources]
+    print(f"{len(directories)} run(s) in {', '.join(roots)}")
     return 0
 
 
 def _add_train(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
-    parser = sub.add_parser("train", help="train an experiment config over its seeds")
-    parser.add_argument("config", help="experiment YAML, e.g. configs/ppo_cartpole_obs_noise.yaml")
+    from rlnoise.runs.backends import add_backend_arguments
+
+    parser = sub.add_parser(
+        "train", help="train experiment configs (and sweeps) over their seeds, here or on Ray"
+    )
     parser.add_argument(
-        "--seeds", type=int, nargs="+", help="train only these of the config's seeds"
+        "config",
+        nargs="+",
+        help="experiment YAML(s), e.g. configs/ppo_cartpole_obs_noise.yaml; a config with a "
+        "`sweep` trains every experiment it expands into",
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", help="train only these of the configs' seeds"
     )
     parser.add_argument(
         "--override",
@@ -70,9 +95,10 @@ def _add_train(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace]
         "--threads",
         type=int,
         default=1,
-        help="torch CPU threads (default 1: fastest for small MLP policies; more for CNNs)",
+        help="torch CPU threads per run (default 1: fastest for small MLP policies; more for CNNs)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_backend_arguments(parser, per="run")
     return _cmd_train
 
 

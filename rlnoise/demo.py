@@ -153,7 +153,7 @@ def run_demo(
         ValueError: A bad setting (named as its ``rlnoise demo`` flag), before any training.
         DirectoryInUse: Another process is using ``out``.
     """
-    from rlnoise.core._checks import check_int
+    from rlnoise.core.checks import check_int
     from rlnoise.evaluation.models import resolve_device
     from rlnoise.runs.lock import directory_lock
 
@@ -176,9 +176,10 @@ def _train_evaluate_report(
     start: float,
 ) -> int:
     from rlnoise.evaluation import evaluate_robustness
+    from rlnoise.evaluation.display import print_tables, save_report
     from rlnoise.evaluation.grid import build_grid
+    from rlnoise.evaluation.identity import check_report_directory, evaluation_identity
     from rlnoise.evaluation.models import file_digest
-    from rlnoise.evaluation.report import check_report_directory, evaluation_identity
 
     configs = demo_configs(root, steps, seeds)
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
@@ -214,10 +215,10 @@ def _train_evaluate_report(
         resume_dir=root / "eval_cells",
     )
     print("[3/3] results")
-    report.print_table()
+    print_tables(report)
     groups = list(configs)
     _comparison(report, groups[0], groups[1])
-    paths = report.save(root / "report")
+    paths = save_report(report, root / "report")
     print(f"\ndemo finished in {time.perf_counter() - start:.0f} s; wrote:")
     print(f"  training runs       {root / 'train'}")
     for name, path in sorted(paths.items()):

@@ -43,8 +43,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rlnoise.evaluation import evaluate_robustness
 from rlnoise.evaluation import statistics as st
-from rlnoise.evaluation.conditions import Condition, ObservationNoise
+from rlnoise.evaluation.conditions import Condition
 from rlnoise.evaluation.models import resolve_device
+from rlnoise.evaluation.perturbations import ObservationNoisePerturbation
 
 LEVELS = [0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.4]
 ENV_ID = "CartPole-v1"
@@ -98,7 +99,9 @@ def baseline(model: PPO, n_episodes: int, seed: int) -> tuple[float, float, int]
 
 def batched(model: PPO, n_episodes: int, seed: int, device: str) -> tuple[float, float, int]:
     conditions = [
-        Condition(f"gaussian:{s}", (ObservationNoise(f"gaussian:{s}"),), "obs:gaussian", s)
+        Condition(
+            f"gaussian:{s}", (ObservationNoisePerturbation(f"gaussian:{s}"),), "obs:gaussian", s
+        )
         for s in LEVELS
     ]
     start, cpu = time.perf_counter(), time.process_time()

@@ -16,6 +16,7 @@ Usage:
     python scripts/reproduce_robustness.py                       # the README's table
     python scripts/reproduce_robustness.py --hyperparams zoo     # rl-zoo's PPO settings
     python scripts/reproduce_robustness.py --steps 50000 --seeds 0 1 2 --train-noise 0 0.05
+    python scripts/reproduce_robustness.py --backend ray --address auto  # on a Ray cluster
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from typing import Any
 
 from rlnoise.demo import PPO_SETTINGS, comparison_rows, ppo_cartpole
 from rlnoise.evaluation import evaluate_robustness
+from rlnoise.evaluation.display import print_tables, save_report
 from rlnoise.experiments.config import ExperimentConfig
 from rlnoise.experiments.train import run_dir, train_many
+from rlnoise.runs.backends import Backend
 
 
 @dataclass
@@ -67,7 +70,14 @@ class Args:
         },
     )
     workers: int = field(
-        default=min(2, os.cpu_count() or 1), metadata={"help": "training processes"}
+        default=min(2, os.cpu_count() or 1),
+        metadata={"help": "training processes (local), or the CPUs of a Ray started here"},
+    )
+    backend: str = field(
+        default="local", metadata={"help": "where runs train: local or ray (rlnoise[ray])"}
+    )
+    address: str = field(
+        default="", metadata={"help": "ray: a running cluster, auto or HOST:PORT (empty: none)"}
     )
     device: str = field(default="auto", metadata={"help": "evaluation device"})
 
@@ -128,8 +138,16 @@ def main() -> None:
     start = time.perf_counter()
     configs = {group_name(sigma): make_config(args, sigma) for sigma in args.train_noise}
     n_runs = len(configs) * len(args.seeds)
-    print(f"training {n_runs} PPO runs of {args.steps} steps ({args.workers} processes)")
-    train_many(configs.values(), workers=args.workers)
+    print(
+        f"training {n_runs} PPO runs of {args.steps} steps ({args.backend}, {args.workers} workers)"
+    )
+    backend = Backend(
+        args.backend,
+        workers=None if args.address else args.workers,
+        address=args.address or None,
+        flags={"kind": "--backend", "workers": "--workers", "address": "--address"},
+    )
+    train_many(configs.values(), backend=backend)
     models = {g: [run_dir(c, s) / "model.zip" for s in c.seeds] for g, c in configs.items()}
     grid = {"clean": True, "gaussian": args.eval_noise, "fgsm": args.fgsm}
     root = run_root(args)
@@ -143,11 +161,11 @@ def main() -> None:
         algo="PPO",
         resume_dir=root / "eval_cells",
     )
-    report.print_table()
+    print_tables(report)
     groups = list(configs)
     table = markdown(report, groups)
     print(table)
-    paths = report.save(root / "report")
+    paths = save_report(report, root / "report")
     seeds = " ".join(map(str, args.seeds))
     noises = " ".join(f"{s:g}" for s in args.train_noise)
     command = f"python scripts/reproduce_robustness.py --hyperparams {args.hyperparams}"

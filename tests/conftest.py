@@ -7,6 +7,9 @@ import os
 import torch
 from hypothesis import settings
 
+# The `ray` marker's skip and the `ray_local` fixture.
+pytest_plugins = ["tests.runs.ray_plugin"]
+
 torch.set_num_threads(1)
 os.environ.setdefault("MPLBACKEND", "Agg")
 

@@ -103,3 +103,53 @@ def test_train_threads_flag_sets_torch_threads(tmp_path, capsys) -> None:
         assert torch.get_num_threads() == 2  # the default (1) would leave it at 1
     finally:
         torch.set_num_threads(before)
+
+
+def _tiny_config(tmp_path, name: str, seeds: str = "[0]") -> str:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(
+        f"name: {name}\nalgo: PPO\nenv: {{id: CartPole-v1, n_envs: 1}}\n"
+        "algo_kwargs: {n_steps: 32, batch_size: 32, n_epochs: 1}\npolicy_kwargs: {net_arch: [8]}\n"
+        f"total_timesteps: 32\nseeds: {seeds}\ndevice: cpu\noutput_dir: {tmp_path / name}\n"
+    )
+    return str(path)
+
+
+def test_train_takes_several_configs_and_reports_each_run(tmp_path, capsys) -> None:
+    first, second = _tiny_config(tmp_path, "a", "[0, 1]"), _tiny_config(tmp_path, "b")
+    assert main(["train", first, second, "--seeds", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err  # every config must hold the seeds asked for
+    assert err == "rlnoise train: error: --seeds [1] are not in the config's seeds [0] (b)\n"
+    assert main(["train", first, second, "--no-progress"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert sorted(out[:3]) == [
+        f"a seed 0: wrote {tmp_path / 'a' / 'seed_0'}",
+        f"a seed 1: wrote {tmp_path / 'a' / 'seed_1'}",
+        f"b seed 0: wrote {tmp_path / 'b' / 'seed_0'}",
+    ]
+    assert out[3] == f"3 run(s) in {tmp_path / 'a'}, {tmp_path / 'b'}"
+
+
+def test_train_without_ray_says_what_to_install_before_anything(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    config = _tiny_config(tmp_path, "a")
+    assert main(["train", config, "--backend", "ray"]) == 2
+    assert capsys.readouterr().err == (
+        "rlnoise train: error: --backend ray needs Ray, which is not installed: "
+        'pip install "rlnoise[ray]"\n'
+    )
+    assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--address", "auto"], "--address need --backend ray"),
+        (["--workers", "0"], "--workers must be an integer >= 1, got 0"),
+        (["--cpus-per-run", "2"], "--cpus-per-run need --backend ray"),
+    ],
+)
+def test_train_backend_flags_are_checked_before_anything(tmp_path, capsys, flags, message):
+    assert main(["train", _tiny_config(tmp_path, "a"), *flags]) == 2
+    assert capsys.readouterr().err == f"rlnoise train: error: {message}\n"
+    assert not (tmp_path / "a").exists()

@@ -108,6 +108,7 @@ def _kept(contract_id: str, extra_import: tuple[str, str] | None = None) -> bool
         ("runs-light", "rlnoise.runs.contract", "torch"),
         ("acyclic", "rlnoise.core.random", "rlnoise.core.stream"),
         ("acyclic", "rlnoise.runs.files", "rlnoise.runs.lock"),
+        ("acyclic", "rlnoise.evaluation.report", "rlnoise.evaluation.display"),
         ("private-modules", "rlnoise.evaluation.grid", "rlnoise.wrappers._tree"),
     ],
 )

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from rlnoise.core._checks import check_choice, check_float, check_int
+from rlnoise.core.checks import check_choice, check_float, check_int
 
 __all__ = [
     "RESAMPLE_MODES",

@@ -68,7 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="directory with one sub-directory per run (model.zip, optional vecnormalize.pkl)",
+        help="directory with one sub-directory per run (model.zip, optional vecnormalize.pkl), "
+        "or the root of a sweep (one group per member)",
     )
     parser.add_argument(
         "--env",
@@ -114,7 +115,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_flags(args: argparse.Namespace) -> None:
     """Check every number and name flag before anything is loaded; errors name the flag."""
-    from rlnoise.core._checks import check_int
+    from rlnoise.core.checks import check_int
     from rlnoise.evaluation.models import algorithm_key, resolve_device
 
     check_int("--episodes", args.episodes, low=1)
@@ -281,7 +282,7 @@ def _identity(
     """What this command evaluates (compared with a report already in ``--out``)."""
     from rlnoise.evaluation.envs import EnvMaker
     from rlnoise.evaluation.grid import build_grid
-    from rlnoise.evaluation.report import evaluation_identity
+    from rlnoise.evaluation.identity import evaluation_identity
 
     conditions = build_grid(grid, env if isinstance(env, str) else None)
     return evaluation_identity(
@@ -300,11 +301,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ``--out`` is checked writable and locked before any episode runs, and stays
     locked until the last file is written.
     """
-    from rlnoise.evaluation.report import check_report_directory
+    from rlnoise.evaluation.display import print_tables, save_report
+    from rlnoise.evaluation.identity import check_report_directory
     from rlnoise.evaluation.runner import evaluate_robustness
+    from rlnoise.runs.discovery import expand_sweep_roots
     from rlnoise.runs.lock import directory_lock
 
     check_flags(args)
+    args.runs = expand_sweep_roots(args.runs)  # a sweep's root: one group per member
     found = discover(args)
     grid, grid_label = _grid(args, found)
     models = _models(args, found)
@@ -328,8 +332,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             reference_score=args.reference_score,
         )
         report.metadata["grid"] = grid_label
-        paths = report.save(out, plots=not args.no_plots, n_resamples=args.bootstrap)
-    report.print_table(n_resamples=args.bootstrap)
+        paths = save_report(report, out, plots=not args.no_plots, n_resamples=args.bootstrap)
+    print_tables(report, n_resamples=args.bootstrap)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

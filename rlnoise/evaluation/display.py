@@ -1,5 +1,9 @@
 """Showing a report: rich tables on the terminal, matplotlib PNGs (Agg backend).
 
+This module reads reports (:mod:`rlnoise.evaluation.report`); a report knows
+nothing of how it is shown.
+
+- :func:`save_report`: the report's data files and its PNGs, in one directory.
 - :func:`print_tables`: one row per (model group, condition) with the IQM and
   its 95% CI, mean ± std, the difference of the IQM to clean with its CI and
   the normalised score with its CI (and, when the env returned any, the
@@ -18,14 +22,42 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from rlnoise.evaluation.report import RobustnessReport
+from rlnoise.evaluation.report import RobustnessReport
+from rlnoise.evaluation.summary import is_curve_group
+from rlnoise.runs.files import atomic_path
 
-__all__ = ["plot_bars", "plot_curves", "print_tables"]
+__all__ = ["plot_bars", "plot_curves", "print_tables", "save_report"]
+
+
+def save_report(
+    report: RobustnessReport, directory: str | Path, *, plots: bool = True, **summary_kwargs: Any
+) -> dict[str, Path]:
+    """Write the report's files into ``directory``: its data files and the PNG plots.
+
+    ``report.json``, ``episodes.csv`` and ``summary.csv``
+    (:meth:`RobustnessReport.save`), then ``robustness_curve.png`` and
+    ``conditions_bar.png`` when there is something to draw (``plots=False``:
+    the data files only). Every file is written whole (temporary file, rename).
+
+    Returns:
+        The paths written, by kind (``json``, ``episodes_csv``, ``summary_csv``,
+        ``curve_png``, ``bar_png``).
+    """
+    directory = Path(directory)
+    paths = report.save(directory, **summary_kwargs)
+    if plots:
+        for key, name, plot in [
+            ("curve_png", "robustness_curve.png", plot_curves),
+            ("bar_png", "conditions_bar.png", plot_bars),
+        ]:
+            with atomic_path(directory / name) as temporary:
+                if plot(report, temporary, **summary_kwargs) is not None:
+                    paths[key] = directory / name
+    return paths
 
 
 def _fmt(value: Any, digits: int | None = None) -> str:
@@ -178,8 +210,6 @@ def plot_bars(report: RobustnessReport, path: str | Path, **summary_kwargs: Any)
     Dots with error bars rather than bars: returns can be negative, and a bar
     hanging from 0 reads as a size that means nothing.
     """
-    from rlnoise.evaluation.report import is_curve_group
-
     rows = report.summary(**summary_kwargs)
     names = [
         c.name

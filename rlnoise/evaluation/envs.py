@@ -6,24 +6,34 @@ when the env says so, which counts every episode exactly once.
 
 Example:
     >>> maker = EnvMaker("CartPole-v1")
-    >>> env = maker.make(Dynamics(attributes={"length": 1.0}))
+    >>> env = maker.make(DynamicsPerturbation(attributes={"length": 1.0}))
     >>> env.unwrapped.length, env.unwrapped.polemass_length
     (1.0, 0.1)
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
 
-from rlnoise.core._checks import show
-from rlnoise.evaluation.conditions import Dynamics
+from rlnoise.core.checks import show
+from rlnoise.evaluation.perturbations.dynamics import DynamicsPerturbation
 
-__all__ = ["EnvMaker"]
+if TYPE_CHECKING:
+    from rlnoise.evaluation.conditions import Condition
+
+__all__ = ["EnvMaker", "env_key"]
+
+
+def env_key(condition: Condition) -> str:
+    """Key of the env a condition needs (``""``: the unchanged env); equal keys share envs."""
+    change = condition.env_change
+    return json.dumps(change.to_dict(), sort_keys=True) if change is not None else ""
 
 
 def _refresh_cartpole(env: Any) -> None:
@@ -90,7 +100,7 @@ class EnvMaker:
             out["channels_first"] = True
         return out
 
-    def make(self, dynamics: Dynamics | None = None) -> gym.Env:
+    def make(self, dynamics: DynamicsPerturbation | None = None) -> gym.Env:
         """A new env with ``dynamics`` applied.
 
         Raises:
@@ -113,7 +123,7 @@ class EnvMaker:
             self._apply_attributes(env, dynamics)
         return _to_channels_first(env) if self.channels_first else env
 
-    def _apply_attributes(self, env: gym.Env, dynamics: Dynamics) -> None:
+    def _apply_attributes(self, env: gym.Env, dynamics: DynamicsPerturbation) -> None:
         inner = env.unwrapped
         for name, value in dynamics.attributes:
             current = getattr(inner, name, None)

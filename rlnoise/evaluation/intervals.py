@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from rlnoise.core._checks import check_float, check_int
+from rlnoise.core.checks import check_float, check_int
 from rlnoise.evaluation.bootstrap import (
     Seed,
     independent_bootstrap,

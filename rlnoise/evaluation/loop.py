@@ -34,9 +34,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlnoise.evaluation.cells import Cell, dynamics_key
-from rlnoise.evaluation.conditions import Condition, Dynamics
-from rlnoise.evaluation.envs import EnvMaker
+from rlnoise.evaluation.cells import Cell
+from rlnoise.evaluation.conditions import Condition
+from rlnoise.evaluation.envs import EnvMaker, env_key
 from rlnoise.evaluation.policy import PolicyAdapter
 from rlnoise.evaluation.reference import REFERENCE_CONDITION
 from rlnoise.runs.progress import Progress
@@ -90,8 +90,7 @@ class BatchedLoop:
         pool = self.pools.setdefault(key, [])
         if pool:
             return pool.pop()
-        dynamics = condition.find(Dynamics)
-        return self.maker.make(dynamics[0] if dynamics else None)
+        return self.maker.make(condition.env_change)
 
     def _reset(self, slot: int, episode: int) -> None:
         env = self.slot_env[slot]
@@ -143,7 +142,7 @@ class BatchedLoop:
         pending = deque(todo)
         remaining_by_key: dict[str, int] = {}
         for _, index in todo:
-            key = dynamics_key(self._condition(index))
+            key = env_key(self._condition(index))
             remaining_by_key[key] = remaining_by_key.get(key, 0) + 1
         active: list[Cell] = []
         bar = Progress(len(todo) * self.n_episodes, desc="evaluating", unit="ep", enabled=progress)
@@ -199,10 +198,11 @@ class BatchedLoop:
             lanes, slots = cell.live
             if lanes.size == 0:
                 continue
-            if cell.ignores_policy:
-                direct.append((slots, cell.act_without_policy(lanes)))
+            pipeline = cell.pipeline
+            if pipeline.ignores_policy:
+                direct.append((slots, pipeline.act_without_policy(lanes)))
                 continue
-            if cell.perturbs_observations:
+            if pipeline.perturbs_observations:
                 parts.append(cell.observe(self.obs[slots], lanes))
             else:
                 parts.append(adapter.normalize(self.obs[slots]))
@@ -212,12 +212,14 @@ class BatchedLoop:
             return direct
         obs_t = adapter.to_tensor(parts[0] if len(parts) == 1 else np.concatenate(parts))
         for cell, lanes, _, start, n in rows:
-            if cell.attack is not None:
-                obs_t[start : start + n] = cell.attack_observations(obs_t[start : start + n], lanes)
-        shared = [row for row in rows if row[0].weight_noise is None]
+            if cell.pipeline.attack is not None:
+                obs_t[start : start + n] = cell.pipeline.attack_rows(
+                    obs_t[start : start + n], lanes
+                )
+        shared = [row for row in rows if row[0].pipeline.weights is None]
         if len(shared) == len(rows):
             actions = adapter.actions(obs_t)
-            if not any(row[0].perturbs_actions for row in rows):  # the common case: one piece
+            if not any(row[0].pipeline.perturbs_actions for row in rows):  # common: one piece
                 slots = rows[0][2] if len(rows) == 1 else np.concatenate([r[2] for r in rows])
                 return [(slots, actions), *direct]
             first = {id(row[0]): row[3] for row in rows}
@@ -229,16 +231,14 @@ class BatchedLoop:
             first = {id(row[0]): start for row, start in zip(shared, starts, strict=False)}
         out = []
         for cell, lanes, slots, start, n in rows:
-            if cell.weight_noise is None:
+            pipeline = cell.pipeline
+            if pipeline.weights is None:
                 mine = actions[first[id(cell)] : first[id(cell)] + n]
             else:
-                weights = cell.weights
-                if lanes.size < cell.n_lanes:  # some lanes retired: their weights drop out
-                    lane_index = torch.as_tensor(lanes, device=obs_t.device)
-                    weights = {k: w[lane_index] for k, w in weights.items()}
+                weights = pipeline.weights.weights(lanes)
                 mine = adapter.actions_with_weights(weights, obs_t[start : start + n])
-            if cell.perturbs_actions:
-                mine = cell.act_perturbed(mine, lanes)
+            if pipeline.perturbs_actions:
+                mine = pipeline.act(mine, lanes)
             out.append((slots, mine))
         return out + direct
 

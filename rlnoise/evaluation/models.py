@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rlnoise.evaluation.observations import normalized_keys
+from rlnoise.evaluation.normalization import normalized_keys
 
 __all__ = [
     "ALGORITHMS",

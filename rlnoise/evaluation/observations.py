@@ -3,11 +3,12 @@
 The runner keeps every live observation in one numpy array and perturbs whole
 rows. A Dict observation of Box subspaces is laid out as one flat row: each
 key's values, flattened, one key after another in the order of the policy's
-Dict space. Noise, normalisation, attacks and the transfer to the policy's
-device all work on these rows; :meth:`DictLayout.unflatten` turns a row batch
-back into the ``{key: tensor}`` the policy's features extractor takes, right
-before the forward pass (inside the scores module, so attacks differentiate
-through it and weight noise vmaps over it).
+Dict space. Noise, normalisation (:mod:`rlnoise.evaluation.normalization`),
+attacks and the transfer to the policy's device all work on these rows;
+:meth:`DictLayout.unflatten` turns a row batch back into the ``{key: tensor}``
+the policy's features extractor takes, right before the forward pass (inside
+the scores module, so attacks differentiate through it and weight noise vmaps
+over it).
 
 The flat dtype holds every key's values exactly (``float32`` unless a key
 needs ``float64``), and each key reaches the policy as ``float32``, which is
@@ -35,7 +36,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-__all__ = ["DictLayout", "DictNormalizer", "normalized_keys"]
+__all__ = ["DictLayout"]
 
 
 class DictLayout:
@@ -104,87 +105,3 @@ class DictLayout:
             key: rows[:, self.slices[key]].reshape(-1, *self.shapes[key]).float()
             for key in self.keys
         }
-
-
-def normalized_keys(vec_normalize: Any) -> list[str]:
-    """The keys whose statistics a Dict ``VecNormalize`` applies: ``norm_obs_keys``, else all."""
-    return list(getattr(vec_normalize, "norm_obs_keys", None) or vec_normalize.obs_rms)
-
-
-class DictNormalizer:
-    """``VecNormalize.normalize_obs`` for flat rows of Dict observations.
-
-    SB3 normalises the keys in ``norm_obs_keys`` (all keys by default), each
-    with its own statistics, in float64 and returns them as float32; the other
-    keys pass through. Here the same arithmetic runs on each key's slice.
-
-    Args:
-        layout: The rows' layout.
-        vec_normalize: ``VecNormalize`` with dict ``obs_rms``.
-        device: Where :meth:`normalize_torch` gets its rows (the policy's device).
-
-    Raises:
-        ValueError: Statistics for keys the policy does not have, or of the wrong shape.
-    """
-
-    def __init__(self, layout: DictLayout, vec_normalize: Any, device: torch.device):
-        rms = vec_normalize.obs_rms
-        self.epsilon = float(vec_normalize.epsilon)
-        self.clip = float(vec_normalize.clip_obs)
-        self.layout = layout
-        self.parts: list[tuple[slice, np.ndarray, np.ndarray]] = []
-        for key in normalized_keys(vec_normalize):
-            if key not in layout.slices or key not in rms:
-                raise ValueError(
-                    f"VecNormalize normalises the observation key {key!r}, but the policy's "
-                    f"observation keys are {list(layout.keys)}: they were not made for this policy"
-                )
-            mean = np.asarray(rms[key].mean, dtype=np.float64)
-            var = np.asarray(rms[key].var, dtype=np.float64)
-            shape = layout.shapes[key]
-            if mean.shape != shape or var.shape != shape:
-                raise ValueError(
-                    f"VecNormalize statistics of key {key!r} have shape {mean.shape}, but the "
-                    f"policy's observations have shape {shape}: they were not made for this policy"
-                )
-            self.parts.append((layout.slices[key], mean.reshape(-1), var.reshape(-1)))
-        self.parts.sort(key=lambda part: part[0].start)
-        self._torch = [
-            (
-                part,
-                torch.as_tensor(mean, device=device),
-                torch.sqrt(torch.as_tensor(var, device=device) + self.epsilon),
-            )
-            for part, mean, var in self.parts
-        ]
-
-    def normalize(self, rows: np.ndarray) -> np.ndarray:
-        """Normalised copy of ``rows`` (normalised keys rounded to float32, as SB3 returns them)."""
-        out = rows.copy()
-        for part, mean, var in self.parts:
-            values = (rows[:, part] - mean) / np.sqrt(var + self.epsilon)
-            out[:, part] = np.clip(values, -self.clip, self.clip).astype(np.float32)
-        return out
-
-    def normalize_torch(self, rows: torch.Tensor) -> torch.Tensor:
-        """Differentiable twin of :meth:`normalize` (bit-identical values)."""
-        if not self.parts:
-            return rows
-        pieces, end = [], 0
-        for part, mean, std in self._torch:
-            if part.start > end:
-                pieces.append(rows[:, end : part.start])
-            scaled = ((rows[:, part].to(torch.float64) - mean) / std).clamp(-self.clip, self.clip)
-            pieces.append(scaled.to(torch.float32).to(rows.dtype))
-            end = part.stop
-        if end < rows.shape[1]:
-            pieces.append(rows[:, end:])
-        return torch.cat(pieces, dim=1)
-
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Bounds of normalised rows: ``±clip_obs`` on normalised keys, the space's elsewhere."""
-        low = self.layout.space.low.copy()
-        high = self.layout.space.high.copy()
-        for part, _, _ in self.parts:
-            low[part], high[part] = -self.clip, self.clip
-        return low, high

@@ -3,16 +3,17 @@
 :class:`PolicyAdapter` wraps a trained policy (and the ``VecNormalize``
 statistics saved with it) and offers:
 
-- :meth:`~PolicyAdapter.act`: deterministic actions for a batch, computed
-  exactly as ``model.predict(obs, deterministic=True)`` computes them
-  (``policy._predict`` then the same clipping / unscaling);
+- :meth:`~PolicyAdapter.actions`: deterministic actions for a batch, computed
+  exactly as ``model.predict(obs, deterministic=True)`` computes them (the
+  mode of the policy's distribution from its scores, :mod:`rlnoise.evaluation.scores`,
+  then the same clipping / unscaling);
 - :meth:`~PolicyAdapter.scores`: the differentiable pre-distribution output
   (logits, Q-values or action means) that attacks differentiate;
-- :meth:`~PolicyAdapter.act_with_weights`: actions for rows that each carry
+- :meth:`~PolicyAdapter.actions_with_weights`: actions for rows that each carry
   their own copy of the action-path weights (test-time weight noise), in one
-  ``torch.func.vmap`` call;
-- ``VecNormalize``'s observation normalisation in numpy and in torch (the same
-  float64 arithmetic, so both give identical float32 results).
+  vmapped call (:func:`rlnoise.nn.row_weights.call_with_rows`);
+- ``VecNormalize``'s observation normalisation in numpy and in torch
+  (:mod:`rlnoise.evaluation.normalization`).
 
 Dict observations (``MultiInputPolicy``) of Box subspaces travel as flat rows
 (:class:`~rlnoise.evaluation.observations.DictLayout`), unflattened into the
@@ -30,125 +31,22 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from gymnasium import spaces
-from torch import nn
 
-from rlnoise.evaluation.observations import DictLayout, DictNormalizer
+from rlnoise.evaluation.normalization import BoxNormalizer, DictNormalizer, make_normalizer
+from rlnoise.evaluation.observations import DictLayout
+from rlnoise.evaluation.scores import (
+    ACTION_PATH,
+    DictScores,
+    Scores,
+    actions_from_scores,
+    categorical_mode_numpy,
+    policy_family,
+)
+from rlnoise.nn.row_weights import call_with_rows
+from rlnoise.policies.binder import predict_tensor
 
 __all__ = ["PolicyAdapter"]
-
-# Parameters that influence the action, by policy family (prefixes of named_parameters()).
-_ACTION_PATH = {
-    "actor_critic": (
-        "features_extractor.",
-        "pi_features_extractor.",
-        "mlp_extractor.policy_net.",
-        "action_net.",
-    ),
-    "q": ("q_net.",),
-    "squashed_actor": ("actor.",),
-    "deterministic_actor": ("actor.",),
-}
-
-
-def policy_family(policy: Any) -> str | None:
-    """Which score function applies: ``actor_critic``, ``q``, ``squashed_actor``,
-    ``deterministic_actor``, or ``None`` (only ``_predict`` is available)."""
-    from stable_baselines3.common.policies import ActorCriticPolicy
-    from stable_baselines3.dqn.policies import DQNPolicy
-    from stable_baselines3.td3.policies import TD3Policy
-
-    name = type(policy).__name__
-    if "Recurrent" in name or "Maskable" in name:
-        return "unsupported"
-    if isinstance(policy, ActorCriticPolicy):
-        return "actor_critic"
-    if isinstance(policy, DQNPolicy):
-        return "q"
-    if isinstance(policy, TD3Policy):
-        return "deterministic_actor"
-    actor = getattr(policy, "actor", None)
-    if actor is not None and hasattr(actor, "get_action_dist_params"):
-        return "squashed_actor"
-    return None
-
-
-# Below this gap between the two largest logits (relative to their size) float rounding in
-# softmax(logits - logsumexp(logits)) could tie or swap them; far above the ~1e-7 it can reach.
-_TIE_GAP = 1e-4
-
-
-def _categorical_mode(logits: torch.Tensor) -> torch.Tensor:
-    """``Categorical(logits=logits).probs.argmax(dim=1)``, SB3's deterministic discrete action.
-
-    ``argmax(probs)`` equals ``argmax(logits)`` unless the two largest logits are so
-    close that rounding in the softmax makes their probabilities tie (then the
-    first index wins). Rows with such a near-tie take the exact path (the same
-    operations ``torch.distributions.Categorical`` performs); the others skip
-    the softmax. Each row's result depends on that row alone.
-    """
-    fast = logits.argmax(dim=1)
-    if logits.shape[1] < 2:
-        return fast
-    top = logits.topk(2, dim=1).values
-    close = (top[:, 0] - top[:, 1]) <= _TIE_GAP * (1.0 + top[:, 0].abs())
-    if bool(close.any()):
-        rows = logits[close]
-        normalized = rows - rows.logsumexp(dim=-1, keepdim=True)
-        fast[close] = F.softmax(normalized, dim=-1).argmax(dim=1)
-    return fast
-
-
-def _categorical_mode_numpy(logits: torch.Tensor) -> np.ndarray:
-    """:func:`_categorical_mode` with the cheap part in numpy (tiny arrays: less overhead)."""
-    values = logits.detach().cpu().numpy()
-    mode = values.argmax(axis=1)
-    n_actions = values.shape[1]
-    if n_actions < 2:
-        return mode
-    top = np.partition(values, n_actions - 2, axis=1)[:, n_actions - 2 :]  # [second, first]
-    close = (top[:, 1] - top[:, 0]) <= _TIE_GAP * (1.0 + np.abs(top[:, 1]))
-    if close.any():
-        rows = np.flatnonzero(close)
-        picked = logits[torch.as_tensor(rows, device=logits.device)]
-        normalized = picked - picked.logsumexp(dim=-1, keepdim=True)
-        mode[rows] = F.softmax(normalized, dim=-1).argmax(dim=1).cpu().numpy()
-    return mode
-
-
-class _Scores(nn.Module):
-    """Differentiable pre-distribution output of a policy, as a module (for functional_call)."""
-
-    def __init__(self, policy: Any, family: str):
-        super().__init__()
-        self.policy = policy
-        self.family = family
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        policy = self.policy
-        if self.family == "actor_critic":
-            from stable_baselines3.common.policies import BaseModel
-
-            features = BaseModel.extract_features(policy, obs, policy.pi_features_extractor)
-            return policy.action_net(policy.mlp_extractor.forward_actor(features))
-        if self.family == "q":
-            return policy.q_net(obs)
-        if self.family == "squashed_actor":
-            mean_actions, _, _ = policy.actor.get_action_dist_params(obs)
-            return mean_actions
-        return policy.actor(obs)
-
-
-class _DictScores(_Scores):
-    """:class:`_Scores` of a Dict-observation policy, fed flat rows (see :class:`DictLayout`)."""
-
-    def __init__(self, policy: Any, family: str, layout: DictLayout):
-        super().__init__(policy, family)
-        self.layout = layout
-
-    def forward(self, obs: torch.Tensor) -> Any:
-        return super().forward(self.layout.unflatten(obs))  # type: ignore[arg-type]
 
 
 class PolicyAdapter:
@@ -198,77 +96,40 @@ class PolicyAdapter:
         self.discrete = isinstance(
             self.action_space, spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary
         )
-        self._scores: _Scores | None = None
+        self._scores: Scores | None = None
         if self.family is not None:
             self._scores = (
-                _Scores(policy, self.family)
+                Scores(policy, self.family)
                 if self.layout is None
-                else _DictScores(policy, self.family, self.layout)
+                else DictScores(policy, self.family, self.layout)
             )
         from stable_baselines3.common.distributions import CategoricalDistribution
 
         self._categorical = self.family == "actor_critic" and isinstance(
             getattr(policy, "action_dist", None), CategoricalDistribution
         )
-        self._norm: tuple[np.ndarray, np.ndarray, float, float] | None = None
-        self._dict_norm: DictNormalizer | None = None
-        if vec_normalize is not None and getattr(vec_normalize, "norm_obs", False):
-            rms = vec_normalize.obs_rms
-            if isinstance(rms, dict) != (self.layout is not None):
-                raise ValueError(
-                    f"VecNormalize statistics are for {'Dict' if isinstance(rms, dict) else 'Box'}"
-                    f" observations, but the policy's observation space is "
-                    f"{self.observation_space}: they were not made for this policy"
-                )
-            if self.layout is not None:
-                self._dict_norm = DictNormalizer(self.layout, vec_normalize, self.device)
-            else:
-                self._init_box_norm(vec_normalize)
-
-    def _init_box_norm(self, vec_normalize: Any) -> None:
-        rms = vec_normalize.obs_rms
-        mean = np.asarray(rms.mean, dtype=np.float64)
-        var = np.asarray(rms.var, dtype=np.float64)
-        if mean.shape != self._obs_shape or var.shape != self._obs_shape:
-            raise ValueError(
-                f"VecNormalize statistics have shape {mean.shape}, but the policy's "
-                f"observations have shape {self._obs_shape}: they were not made for this policy"
-            )
-        self._norm = (mean, var, float(vec_normalize.epsilon), float(vec_normalize.clip_obs))
-        self._norm_torch = (
-            torch.as_tensor(mean, device=self.device),
-            torch.sqrt(torch.as_tensor(var, device=self.device) + self._norm[2]),
+        self.normalizer: BoxNormalizer | DictNormalizer | None = make_normalizer(
+            vec_normalize, self.layout, self._obs_shape, self.observation_space, self.device
         )
 
     # -- normalisation -------------------------------------------------------------
     @property
     def normalizes(self) -> bool:
         """True when VecNormalize observation statistics are applied."""
-        return self._norm is not None or self._dict_norm is not None
+        return self.normalizer is not None
 
     def normalize(self, obs: np.ndarray) -> np.ndarray:
         """``VecNormalize.normalize_obs`` (float64 arithmetic, float32 result); identity without."""
-        if self._norm is None:
-            return obs if self._dict_norm is None else self._dict_norm.normalize(obs)
-        mean, var, eps, clip = self._norm
-        return np.clip((obs - mean) / np.sqrt(var + eps), -clip, clip).astype(np.float32)
+        return obs if self.normalizer is None else self.normalizer.normalize(obs)
 
     def normalize_torch(self, obs: torch.Tensor) -> torch.Tensor:
         """Differentiable twin of :meth:`normalize` (bit-identical values)."""
-        if self._norm is None:
-            return obs if self._dict_norm is None else self._dict_norm.normalize_torch(obs)
-        mean, std = self._norm_torch
-        clip = self._norm[3]
-        return ((obs.to(torch.float64) - mean) / std).clamp(-clip, clip).to(torch.float32)
+        return obs if self.normalizer is None else self.normalizer.normalize_torch(obs)
 
     def bounds(self, space: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Finite-or-infinite box an observation in ``space`` lives in (``None``: unbounded)."""
-        if space == "normalized" and self._norm is not None:
-            clip = self._norm[3]
-            shape = self.observation_space.shape
-            return np.full(shape, -clip, np.float32), np.full(shape, clip, np.float32)
-        if space == "normalized" and self._dict_norm is not None:
-            return self._dict_norm.bounds()
+        if space == "normalized" and self.normalizer is not None:
+            return self.normalizer.bounds()
         if isinstance(self.input_space, spaces.Box):
             return self.input_space.low, self.input_space.high
         return None
@@ -295,7 +156,7 @@ class PolicyAdapter:
         """
         if self._scores is None:
             policy_input = obs if self.layout is None else self.layout.unflatten(obs)
-            return self.policy._predict(policy_input, deterministic=True)
+            return predict_tensor(self.policy, policy_input)
         return self.actions_from_scores(self._scores(obs))
 
     @torch.inference_mode()
@@ -303,7 +164,7 @@ class PolicyAdapter:
         """``postprocess(act(obs))``: numpy actions exactly as ``policy.predict`` returns them."""
         if self._categorical:
             assert self._scores is not None
-            return _categorical_mode_numpy(self._scores(obs))
+            return categorical_mode_numpy(self._scores(obs))
         return self.postprocess(self.act(obs))
 
     @torch.inference_mode()
@@ -312,7 +173,7 @@ class PolicyAdapter:
     ) -> np.ndarray:
         """Numpy actions; row ``i`` uses ``weights[name][i]`` (see :meth:`act_with_weights`)."""
         if self._categorical:
-            return _categorical_mode_numpy(self._vmapped_scores(weights, obs))
+            return categorical_mode_numpy(self._vmapped_scores(weights, obs))
         return self.postprocess(self.act_with_weights(weights, obs))
 
     def postprocess(self, actions: torch.Tensor) -> np.ndarray:
@@ -326,7 +187,7 @@ class PolicyAdapter:
         return out
 
     # -- differentiable paths ----------------------------------------------------
-    def _require_family(self, what: str) -> _Scores:
+    def _require_family(self, what: str) -> Scores:
         if self._scores is None:
             raise ValueError(
                 f"{what} needs a policy of a supported family (ActorCriticPolicy, DQNPolicy, "
@@ -340,28 +201,7 @@ class PolicyAdapter:
 
     def actions_from_scores(self, scores: torch.Tensor) -> torch.Tensor:
         """Deterministic actions from :meth:`scores`, as the policy's distribution's mode."""
-        family = self.family
-        if family == "q":
-            return scores.argmax(dim=1).reshape(-1)
-        if family == "squashed_actor":
-            return torch.tanh(scores)
-        if family == "deterministic_actor":
-            return scores
-        from stable_baselines3.common import distributions as d
-
-        dist = self.policy.action_dist
-        if isinstance(dist, d.CategoricalDistribution):
-            return _categorical_mode(scores)
-        if isinstance(dist, d.MultiCategoricalDistribution):
-            parts = torch.split(scores, list(dist.action_dims), dim=1)
-            return torch.stack([_categorical_mode(p) for p in parts], dim=1)
-        if isinstance(dist, d.BernoulliDistribution):
-            return torch.round(torch.sigmoid(scores))  # Bernoulli(logits=...).probs
-        if isinstance(dist, d.SquashedDiagGaussianDistribution):
-            return torch.tanh(scores)
-        if isinstance(dist, d.StateDependentNoiseDistribution) and dist.bijector is not None:
-            return dist.bijector.forward(scores)
-        return scores
+        return actions_from_scores(self.policy, self.family, scores)
 
     def check_gradient(self) -> None:
         """Raise ``ValueError`` unless the scores have a gradient w.r.t. the observation."""
@@ -393,7 +233,7 @@ class PolicyAdapter:
         """
         self._require_family("weight noise")
         assert self.family is not None
-        prefixes = _ACTION_PATH[self.family]
+        prefixes = ACTION_PATH[self.family]
         named = {name: p for name, p in self.policy.named_parameters() if name.startswith(prefixes)}
         if where:
             named = {
@@ -414,16 +254,4 @@ class PolicyAdapter:
 
     def _vmapped_scores(self, weights: dict[str, torch.Tensor], obs: torch.Tensor) -> torch.Tensor:
         module = self._require_family("weight noise")
-        renamed = {f"policy.{name}": value for name, value in weights.items()}
-
-        def one_row(row_weights: dict[str, torch.Tensor], row: torch.Tensor) -> torch.Tensor:
-            # tie_weights=False: a shared features extractor is one module under several
-            # names (PPO's CnnPolicy: features_extractor is pi_features_extractor); with
-            # tying, functional_call restores it under one name and leaves the vmapped
-            # tensors in the caller's policy. Swapping it once reaches every alias.
-            out = torch.func.functional_call(
-                module, row_weights, (row.unsqueeze(0),), tie_weights=False
-            )
-            return out.squeeze(0)
-
-        return torch.func.vmap(one_row)(renamed, obs)
+        return call_with_rows(module, weights, obs, prefix="policy.")

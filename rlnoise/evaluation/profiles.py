@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from rlnoise.core._checks import check_int
+from rlnoise.core.checks import check_int
 from rlnoise.evaluation.bootstrap import Seed, as_scores
 from rlnoise.evaluation.intervals import interval_estimates
 

@@ -43,12 +43,13 @@ from typing import Any
 import numpy as np
 
 from rlnoise.evaluation import statistics as st
-from rlnoise.evaluation.conditions import Condition, RandomAction
+from rlnoise.evaluation.conditions import Condition
+from rlnoise.evaluation.perturbations import RandomActionPerturbation
 
 __all__ = ["REFERENCE_CONDITION", "NormalisedScores", "Reference"]
 
 #: What the default reference plays: the uniformly random policy, on the clean env.
-REFERENCE_CONDITION = Condition("reference:uniform_random", (RandomAction(1.0),))
+REFERENCE_CONDITION = Condition("reference:uniform_random", (RandomActionPerturbation(1.0),))
 
 _KINDS = ("uniform_random", "given", "unavailable")
 

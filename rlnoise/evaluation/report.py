@@ -10,8 +10,9 @@ condition's difference to clean and normalised score
 
 Example:
     >>> import numpy as np
-    >>> from rlnoise.evaluation.conditions import Condition, ObservationNoise
-    >>> noisy = Condition("g", (ObservationNoise("gaussian:0.1"),), "obs:gaussian", 0.1)
+    >>> from rlnoise.evaluation.conditions import Condition
+    >>> from rlnoise.evaluation.perturbations import ObservationNoisePerturbation
+    >>> noisy = Condition("g", (ObservationNoisePerturbation("gaussian:0.1"),), "obs:gaussian", 0.1)
     >>> conditions = (Condition.clean(), noisy)
     >>> report = RobustnessReport(
     ...     returns=np.array([[[10.0, 12.0], [5.0, 7.0]]]),
@@ -29,129 +30,20 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rlnoise.core.random import derive_seed
 from rlnoise.evaluation import statistics as st
 from rlnoise.evaluation.conditions import Condition
-from rlnoise.evaluation.reference import NormalisedScores, Reference
+from rlnoise.evaluation.identity import REPORT_FORMAT
+from rlnoise.evaluation.reference import Reference
+from rlnoise.evaluation.summary import condition_curves, family_rows, summary_rows
 from rlnoise.runs.files import atomic_path, write_text
 
-__all__ = [
-    "REPORT_FORMAT",
-    "RobustnessReport",
-    "check_report_directory",
-    "evaluation_identity",
-    "report_identity",
-]
-
-REPORT_FORMAT = "rlnoise.robustness_report/1"
-
-
-def evaluation_identity(
-    *,
-    env: str,
-    conditions: list[str],
-    runs: list[tuple[str, str]],
-    n_episodes: int,
-    seed: int,
-    max_steps: int | None,
-) -> dict[str, Any]:
-    """What makes two reports the same evaluation: env, condition names, runs, episodes.
-
-    Args:
-        env: The env's name (its id, or the factory's name).
-        conditions: Condition names in column order.
-        runs: ``(model group, weights digest)`` per run, in row order.
-        n_episodes: Episodes per (run, condition).
-        seed: Episode reset seed base.
-        max_steps: Step cap per episode.
-    """
-    return {
-        "env": env,
-        "conditions": list(conditions),
-        "runs": [[group, digest] for group, digest in runs],
-        "n_episodes": n_episodes,
-        "seed": seed,
-        "max_steps": max_steps,
-    }
-
-
-def report_identity(data: Any) -> dict[str, Any] | None:
-    """:func:`evaluation_identity` of a loaded ``report.json`` (``None`` if it is not a report)."""
-    try:
-        if data.get("format") != REPORT_FORMAT:
-            return None
-        metadata = data["metadata"]
-        return evaluation_identity(
-            env=metadata["env"]["id"],
-            conditions=[c["name"] for c in data["conditions"]],
-            runs=[(r.get("group", "model"), r.get("digest")) for r in data["runs"]],
-            n_episodes=metadata["n_episodes"],
-            seed=metadata["seed"],
-            max_steps=metadata["max_steps"],
-        )
-    except (AttributeError, KeyError, TypeError):
-        return None
-
-
-def check_report_directory(directory: str | Path, identity: dict[str, Any], flag: str) -> None:
-    """Refuse to write a report into ``directory`` when it holds another evaluation's.
-
-    The same evaluation again (a resumed or repeated run) may rewrite its own
-    report; a different one would replace it, and leave plots of the old one
-    beside the new files.
-
-    Args:
-        directory: Where the report would be written.
-        identity: :func:`evaluation_identity` of the evaluation about to run.
-        flag: How the user named the directory (``--out``), for the message.
-
-    Raises:
-        ValueError: ``directory`` is an existing file.
-        FileExistsError: It holds a ``report.json`` of a different evaluation,
-            or JSON that is not an rlnoise report (a ``report.json`` that is not
-            JSON at all, e.g. cut short, is reported and rebuilt instead).
-    """
-    directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise ValueError(f"{flag} {directory} is a file, not a directory")
-    path = directory / "report.json"
-    if not path.exists():
-        return
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        # Cut short or garbled: nothing in it can be lost, and the finished cells (which
-        # carry their own fingerprints) are what the report is rebuilt from.
-        print(
-            f"{flag} {directory}: report.json cannot be read (cut short or garbled); "
-            "it is rebuilt from the finished cells",
-            file=sys.stderr,
-        )
-        return
-    existing = report_identity(data)
-    if existing is None:
-        raise FileExistsError(
-            f"{flag} {directory} holds a report.json that is not a readable rlnoise report; "
-            f"choose another {flag} or move it away"
-        )
-    differing = [key for key in identity if existing.get(key) != identity[key]]
-    if differing:
-        raise FileExistsError(
-            f"{flag} {directory} holds the report of a different evaluation (differs in "
-            f"{differing}); choose another {flag} or move the old one away"
-        )
-
-
-def is_curve_group(group: str | None) -> bool:
-    """Groups drawn as curves over their level (noise-like); dynamics and ungrouped go in bars."""
-    return group is not None and not group.startswith("dynamics")
+__all__ = ["RobustnessReport"]
 
 
 @dataclass
@@ -257,73 +149,26 @@ class RobustnessReport:
         episodes), seeded per (seed, group), so each condition pairs with clean.
         """
         key = ("summary", n_resamples, confidence, seed)
-        if key in self._cache:
-            return self._cache[key]
-        rows = []
-        clean, counts = self.clean_index, self.nonfinite_observations
-        for group in self.groups:
-            compare = NormalisedScores(
-                None if clean is None else self.scores(group, clean),
+        if key not in self._cache:
+            self._cache[key] = summary_rows(
+                self.returns,
+                self.lengths,
+                self.conditions,
+                [run.get("group", "model") for run in self.runs],
                 self.reference,
+                self.nonfinite_observations,
                 n_resamples=n_resamples,
-                seed=derive_seed(seed, "bootstrap", group),
                 confidence=confidence,
+                seed=seed,
             )
-            mine = self._rows(group)
-            for index, condition in enumerate(self.conditions):
-                scores = self.scores(group, index)
-                iqm_draws = compare.draws(scores)
-                rows.append(
-                    {
-                        "group": group,
-                        "condition": condition.name,
-                        "condition_group": condition.group,
-                        "level": condition.level,
-                        "n_runs": int(scores.shape[0]),
-                        "n_episodes": int(scores.shape[1]),
-                        "mean": float(st.mean(scores)),
-                        "mean_ci": list(
-                            st.percentile_ci(compare.draws(scores, st.mean), confidence)
-                        ),
-                        "std": float(st.std(scores)),
-                        "median": float(st.median(scores)),
-                        "iqm": float(st.iqm(scores)),
-                        "iqm_ci": list(st.percentile_ci(iqm_draws, confidence)),
-                        **compare.row(scores, iqm_draws),
-                        "nonfinite_observations": None
-                        if counts is None
-                        else int(counts[mine, index].sum()),
-                        "mean_length": float(self.lengths[mine, index].mean()),
-                    }
-                )
-        self._cache[key] = rows
-        return rows
-
-    def _rows(self, group: str) -> list[int]:
-        return [i for i, run in enumerate(self.runs) if run.get("group", "model") == group]
+        return self._cache[key]
 
     def curves(self, **summary_kwargs: Any) -> dict[str, dict[str, list[dict[str, Any]]]]:
         """``{model group: {condition group: [summary rows sorted by level]}}`` for curve groups.
 
         The clean condition is added at level 0 to curves that lack a level-0 point.
         """
-        rows = self.summary(**summary_kwargs)
-        out: dict[str, dict[str, list[dict[str, Any]]]] = {}
-        for group in self.groups:
-            mine = [r for r in rows if r["group"] == group]
-            clean = next(
-                (r for r, c in zip(mine, self.conditions, strict=True) if c.is_clean), None
-            )
-            families: dict[str, list[dict[str, Any]]] = {}
-            for row, condition in zip(mine, self.conditions, strict=True):
-                if is_curve_group(condition.group) and condition.level is not None:
-                    families.setdefault(str(condition.group), []).append(row)
-            for points in families.values():
-                if clean is not None and all(p["level"] != 0 for p in points):
-                    points.append({**clean, "level": 0.0})
-                points.sort(key=lambda r: r["level"])
-            out[group] = families
-        return out
+        return condition_curves(self.summary(**summary_kwargs), self.conditions, self.groups)
 
     def families(self, **summary_kwargs: Any) -> list[dict[str, Any]]:
         """Per (model group, condition group): average and worst IQM, and (curves) AUC.
@@ -337,36 +182,7 @@ class RobustnessReport:
         """
         rows = self.summary(**summary_kwargs)
         curves = self.curves(**summary_kwargs)
-        out = []
-        for group in self.groups:
-            mine = [
-                (r, c)
-                for r, c in zip(
-                    [r for r in rows if r["group"] == group], self.conditions, strict=True
-                )
-                if c.group is not None
-            ]
-            names = list(dict.fromkeys(str(c.group) for _, c in mine))
-            for name in names:
-                members = [r for r, c in mine if c.group == name]
-                values = [r["iqm"] for r in members]
-                worst, worst_value = st.worst_case(values)
-                entry = {
-                    "group": group,
-                    "condition_group": name,
-                    "n_conditions": len(members),
-                    "iqm_average": float(np.mean(values)),
-                    "iqm_worst": worst_value,
-                    "worst_condition": members[worst]["condition"],
-                    "auc_normalised": None,
-                }
-                points = curves.get(group, {}).get(name)
-                if points and all(p["iqm_normalised"] is not None for p in points):
-                    entry["auc_normalised"] = st.robustness_auc(
-                        [p["level"] for p in points], [p["iqm_normalised"] for p in points]
-                    )
-                out.append(entry)
-        return out
+        return family_rows(rows, curves, self.conditions, self.groups)
 
     def probability_of_improvement(self, group_x: str, group_y: str, condition: int | str) -> float:
         """P(group X's return > group Y's) under ``condition`` (episodes as tasks)."""
@@ -481,31 +297,16 @@ class RobustnessReport:
                 writer.writerow(flat)
         return path
 
-    def save(
-        self, directory: str | Path, *, plots: bool = True, **summary_kwargs: Any
-    ) -> dict[str, Path]:
-        """Write ``report.json``, ``episodes.csv``, ``summary.csv`` and the PNG plots."""
-        from rlnoise.evaluation import display
+    def save(self, directory: str | Path, **summary_kwargs: Any) -> dict[str, Path]:
+        """Write ``report.json``, ``episodes.csv`` and ``summary.csv`` into ``directory``.
 
+        The tables and the plots are :mod:`rlnoise.evaluation.display`'s:
+        ``display.save_report`` writes these files and the PNGs.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        paths = {
+        return {
             "json": self.save_json(directory / "report.json", **summary_kwargs),
             "episodes_csv": self.save_csv(directory / "episodes.csv"),
             "summary_csv": self.save_summary_csv(directory / "summary.csv", **summary_kwargs),
         }
-        if plots:
-            for key, name, plot in [
-                ("curve_png", "robustness_curve.png", display.plot_curves),
-                ("bar_png", "conditions_bar.png", display.plot_bars),
-            ]:
-                with atomic_path(directory / name) as temporary:
-                    if plot(self, temporary, **summary_kwargs) is not None:
-                        paths[key] = directory / name
-        return paths
-
-    def print_table(self, console: Any = None, **summary_kwargs: Any) -> None:
-        """Print the summary (and per-family worst cases) as rich tables."""
-        from rlnoise.evaluation import display
-
-        display.print_tables(self, console=console, **summary_kwargs)

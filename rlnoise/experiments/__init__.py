@@ -1,4 +1,4 @@
-"""Experiments: YAML configs, training over seeds, the demo."""
+"""Experiments: YAML configs, sweeps, training over seeds (here, in processes or on Ray)."""
 
 from rlnoise.experiments.config import (
     ALLOWED_PREFIXES,
@@ -9,16 +9,21 @@ from rlnoise.experiments.config import (
     load_config,
     resolve_class,
 )
-from rlnoise.experiments.train import train_experiment, train_seed
+from rlnoise.experiments.sweep import Sweep, expand_sweep, load_experiment
+from rlnoise.experiments.train import train_experiment, train_many, train_seed
 
 __all__ = [
     "ALLOWED_PREFIXES",
     "ComponentConfig",
     "EnvConfig",
     "ExperimentConfig",
+    "Sweep",
     "apply_overrides",
+    "expand_sweep",
     "load_config",
+    "load_experiment",
     "resolve_class",
     "train_experiment",
+    "train_many",
     "train_seed",
 ]

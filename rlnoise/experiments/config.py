@@ -39,7 +39,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict, PlainValidator, ValidationError
 from pydantic.dataclasses import dataclass
 
-from rlnoise.core._checks import show
+from rlnoise.core.checks import show
 from rlnoise.experiments.components import ComponentConfig, components
 from rlnoise.experiments.fields import (
     PathError,
@@ -392,6 +392,11 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
     data = load_yaml_file(path)
+    if isinstance(data, dict) and "sweep" in data:
+        raise ValueError(
+            f"{path} declares a sweep (several experiments): rlnoise train runs it; from "
+            "Python, rlnoise.experiments.sweep.load_experiment reads it"
+        )
     try:
         return ExperimentConfig.from_dict(apply_overrides(data or {}, overrides or []))
     except ValueError as error:

@@ -33,7 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, PlainValidator, ValidationError
 
-from rlnoise.core._checks import show
+from rlnoise.core.checks import show
 from rlnoise.core.kinds import KINDS
 from rlnoise.core.spec import NoiseSpec, as_noise_spec
 

@@ -98,6 +98,31 @@ class RandomActionReplacementOptions(Options):
     per_dimension: Annotated[bool, boolean()] = False
 
 
+def _levels(value: Any) -> None:
+    from rlnoise.wrappers.levels import check_levels
+
+    check_levels(value)
+
+
+class LevelSetOptions(Options):
+    """``rlnoise.wrappers.LevelSet``: a count of training levels or the level seeds."""
+
+    levels: Annotated[Any, _from_checker(_levels, "levels")]
+    split_seed: Annotated[int, integer(low=0)] = 0
+
+
+def _contexts(value: Any) -> None:
+    from rlnoise.wrappers.contexts import check_contexts
+
+    check_contexts(value)
+
+
+class ContextSetOptions(Options):
+    """``rlnoise.wrappers.ContextSet``: the dynamics contexts (attributes / make_kwargs)."""
+
+    contexts: Annotated[Any, _from_checker(_contexts, "contexts")]
+
+
 class CartPolePixelsOptions(Options):
     """``rlnoise.envs.CartPolePixels``."""
 
@@ -201,6 +226,8 @@ class NoisyPolicyOptions(Options):
     ] = None
     layer_norm: Annotated[Any, PlainValidator(_layer_norm)] = None
     noise_seed: Annotated[int | None, or_null(integer())] = None
+    #: PPO/A2C only (``NoisyActorCriticPolicy``): selective noise injection's λ.
+    sni_lambda: Annotated[float | None, or_null(number(low=0.0, high=1.0))] = None
 
 
 #: Public dotted path -> options type. The test suite checks each against the
@@ -209,6 +236,8 @@ COMPONENT_OPTIONS: dict[str, type[Options]] = {
     "rlnoise.wrappers.ObservationNoise": ObservationNoiseOptions,
     "rlnoise.wrappers.ActionNoise": ActionNoiseOptions,
     "rlnoise.wrappers.RandomActionReplacement": RandomActionReplacementOptions,
+    "rlnoise.wrappers.LevelSet": LevelSetOptions,
+    "rlnoise.wrappers.ContextSet": ContextSetOptions,
     "rlnoise.envs.CartPolePixels": CartPolePixelsOptions,
     "rlnoise.callbacks.GradientNoiseCallback": GradientNoiseCallbackOptions,
     "rlnoise.callbacks.NoiseScheduleCallback": NoiseScheduleCallbackOptions,

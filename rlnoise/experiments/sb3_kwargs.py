@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
-from rlnoise.core._checks import show
+from rlnoise.core.checks import show
 from rlnoise.runs.classes import SLOTS, resolve_class, slot_base
 
 __all__ = [

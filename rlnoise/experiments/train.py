@@ -14,25 +14,28 @@ directory without a valid ``done.json`` (see :mod:`rlnoise.runs.contract`) is
 an interrupted run and is trained again. The output directory is locked for
 the whole command (:func:`rlnoise.runs.lock.directory_lock`): a second
 ``rlnoise train`` on it is refused at once, so it can never delete the
-folder of a seed the first one is training. Workers of :func:`train_many`
-run under their parent's lock.
+folder of a seed the first one is training.
+
+:func:`train_many` trains several experiments and sweeps
+(:mod:`~rlnoise.experiments.sweep`) at once, one unit of work per (config,
+seed) (:func:`train_unit`), in this process, in local processes or as Ray
+tasks (:mod:`rlnoise.runs.backends`). The driver holds every output
+directory's lock; the workers write into it on its behalf, and a run killed
+midway (even SIGKILL) leaves an unfinished seed directory that the next
+attempt (Ray's retry, or a rerun) clears and trains again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import platform
 import shutil
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from rlnoise.experiments.build import check_env_id, from_config, make_training_env, versions
 from rlnoise.experiments.config import (
     IDENTITY_EXCLUDES,
     ExperimentConfig,
@@ -40,6 +43,8 @@ from rlnoise.experiments.config import (
     resolve_algorithm,
     resolve_class,
 )
+from rlnoise.experiments.sweep import Sweep, claim_sweep_root
+from rlnoise.runs.backends import Backend, WorkUnit, run_units
 from rlnoise.runs.config import read_experiment, write_experiment, write_run_config
 from rlnoise.runs.contract import (
     CONFIG_FILE,
@@ -49,7 +54,7 @@ from rlnoise.runs.contract import (
     is_finished,
     write_done,
 )
-from rlnoise.runs.env import WrapperChain
+from rlnoise.runs.discovery import SWEEP_FILE
 from rlnoise.runs.errors import Interrupted
 from rlnoise.runs.files import atomic_path
 from rlnoise.runs.lock import LOCK_FILE, directory_lock
@@ -58,36 +63,10 @@ __all__ = [
     "make_training_env",
     "run_dir",
     "train_experiment",
+    "train_many",
     "train_seed",
+    "train_unit",
 ]
-
-
-def make_training_env(config: ExperimentConfig, seed: int) -> Any:
-    """The SB3 VecEnv a run trains on: make_vec_env + wrappers (+ VecNormalize)."""
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
-
-    check_env_id(config.env.id)
-    venv = make_vec_env(
-        config.env.id,
-        n_envs=config.env.n_envs,
-        seed=seed,
-        env_kwargs=dict(config.env.kwargs),
-        wrapper_class=WrapperChain(config.env.wrappers) if config.env.wrappers else None,
-        vec_env_cls=SubprocVecEnv if config.env.vec_env == "subproc" else DummyVecEnv,
-    )
-    if config.env.normalize:
-        options = {} if config.env.normalize is True else dict(config.env.normalize)
-        venv = VecNormalize(venv, **options)
-    return venv
-
-
-def check_env_id(env_id: str) -> None:
-    """Raise ``ValueError`` unless ``env_id`` is a registered Gymnasium environment."""
-    import gymnasium as gym
-
-    if env_id not in gym.registry:
-        raise ValueError(f"env.id {env_id!r} is not a registered Gymnasium environment")
 
 
 def run_dir(config: ExperimentConfig, seed: int) -> Path:
@@ -128,6 +107,10 @@ def _claim_output_dir(config: ExperimentConfig) -> None:
                 "choose another output_dir or move the old one away"
             )
         return
+    if (root / SWEEP_FILE).exists():
+        raise FileExistsError(
+            f"output directory {root} holds a sweep, not an experiment; choose another output_dir"
+        )
     if any(path.name != LOCK_FILE for path in root.iterdir()):
         raise FileExistsError(
             f"output directory {root} is not empty and holds no rlnoise experiment"
@@ -135,44 +118,26 @@ def _claim_output_dir(config: ExperimentConfig) -> None:
     write_experiment(root, identity)
 
 
-def _versions() -> dict[str, str]:
-    import gymnasium
-    import stable_baselines3
-    import torch
-
-    import rlnoise
-
-    return {
-        "rlnoise": rlnoise.__version__,
-        "stable_baselines3": stable_baselines3.__version__,
-        "gymnasium": gymnasium.__version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def _from_config(what: str, build: Any) -> Any:
-    """Build something the config describes; its construction errors are config errors.
-
-    SB3 and the wrappers reject bad settings with assertions and ``TypeError``s;
-    they become a one-line ``ValueError`` that says what was being built.
-    """
-    try:
-        return build()
-    except ValueError:
-        raise
-    except (AssertionError, TypeError, KeyError) as error:
-        raise ValueError(f"cannot build the {what} from the config: {error}") from error
-
-
-def train_seed(config: ExperimentConfig, seed: int, *, progress_bar: bool = False) -> Path:
+def train_seed(
+    config: ExperimentConfig,
+    seed: int,
+    *,
+    directory: Path | None = None,
+    progress_bar: bool = False,
+) -> Path:
     """Train one seed and write its run directory; returns it.
 
     The caller holds the lock of ``config.output_dir`` (as :func:`train_experiment` does).
+
+    Args:
+        config: The experiment.
+        seed: The seed.
+        directory: Where to write the run; default :func:`run_dir`.
+        progress_bar: Show the run's steps.
     """
     from stable_baselines3.common.callbacks import CallbackList
 
-    directory = run_dir(config, seed)
+    directory = run_dir(config, seed) if directory is None else directory
     if directory.exists():
         shutil.rmtree(directory)  # an unfinished run (no valid done.json): start it again
     directory.mkdir(parents=True)
@@ -180,11 +145,11 @@ def train_seed(config: ExperimentConfig, seed: int, *, progress_bar: bool = Fals
     policy: Any = config.policy
     if "." in policy:
         policy = resolve_class(policy, field="policy")
-    venv = _from_config("env", lambda: make_training_env(config, seed))
+    venv = from_config("env", lambda: make_training_env(config, seed))
     start = time.perf_counter()
     files = [MODEL_FILE]
     try:
-        model = _from_config(
+        model = from_config(
             f"{config.algo} with policy {config.policy}",
             lambda: algo_cls(
                 policy,
@@ -197,11 +162,11 @@ def train_seed(config: ExperimentConfig, seed: int, *, progress_bar: bool = Fals
                 **config.algo_kwargs,
             ),
         )
-        callbacks = _from_config("callbacks", lambda: [c.build() for c in config.callbacks])
+        callbacks = from_config("callbacks", lambda: [c.build() for c in config.callbacks])
         if progress_bar:
             from rlnoise.experiments.progress import TrainingProgress
 
-            callbacks.append(TrainingProgress(f"seed {seed}"))
+            callbacks.append(TrainingProgress(f"{config.name} seed {seed}"))
         model.learn(
             total_timesteps=config.total_timesteps,
             callback=CallbackList(callbacks) if callbacks else None,
@@ -222,7 +187,7 @@ def train_seed(config: ExperimentConfig, seed: int, *, progress_bar: bool = Fals
         algo=config.algo,
         total_timesteps=config.total_timesteps,
         wall_seconds=round(time.perf_counter() - start, 2),
-        versions=_versions(),
+        versions=versions(),
         files=[*files, CONFIG_FILE],
     )
     write_done(directory, record)  # last: the run is finished
@@ -269,100 +234,166 @@ def train_experiment(
     return directories
 
 
-def _train_in_worker(config: ExperimentConfig, seed: int) -> str:
-    """One run of :func:`train_many` (its parent holds the output directory's lock)."""
-    import torch
+def train_unit(
+    config: ExperimentConfig,
+    seed: int,
+    directory: str,
+    threads: int | None = 1,
+    progress_bar: bool = False,
+) -> str:
+    """The unit of work of :func:`train_many`: one seed of one experiment, on any backend.
 
-    torch.set_num_threads(1)  # small MLPs: one thread per process is fastest
-    return str(train_seed(config, seed, progress_bar=False))
+    Run by a worker on the driver's behalf: the driver holds the lock of
+    ``config.output_dir`` and claimed it. ``directory`` is absolute (a Ray
+    worker's working directory is not the driver's).
 
+    Args:
+        config: The experiment.
+        seed: The seed to train.
+        directory: The run directory to write (``<output_dir>/seed_<seed>``, absolute).
+        threads: Torch CPU threads of the worker (``None``: leave them as they are).
+        progress_bar: Show this run's steps (in-process runs only).
 
-@contextlib.contextmanager
-def _children_ignore_interrupts() -> Any:
-    """Processes started in this block ignore SIGINT from their first instruction.
-
-    Ctrl-C reaches every process of the terminal's group; the parent alone handles
-    it (it stops the workers), so workers must not print tracebacks of their own.
-    An ignored SIGINT is inherited across exec and Python then keeps ignoring it,
-    which closes the window before a worker could install a handler itself. A
-    Ctrl-C during the few milliseconds the workers take to start is dropped.
+    Returns:
+        ``directory``.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may change signal handlers (and receives SIGINT)
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)  # small MLPs: one thread per process is fastest
+    return str(train_seed(config, seed, directory=Path(directory), progress_bar=progress_bar))
+
+
+def _expand(
+    sources: Iterable[ExperimentConfig | Sweep],
+) -> tuple[list[ExperimentConfig], list[Sweep]]:
+    configs: list[ExperimentConfig] = []
+    sweeps: list[Sweep] = []
+    for source in sources:
+        if isinstance(source, Sweep):
+            sweeps.append(source)
+            configs.extend(source.configs)
+        else:
+            configs.append(source)
+    return configs, sweeps
+
+
+def _check_plan(configs: list[ExperimentConfig], backend: Backend) -> None:
+    """Refuse what cannot work before locking or training anything."""
+    for config in configs:
+        check_env_id(config.env.id)
+        if backend.kind == "ray" and backend.gpus_per_unit == 0 and "cuda" in config.device:
+            flag = backend.flags.get("gpus_per_unit", "gpus_per_unit")
+            raise ValueError(
+                f"{config.name} trains on device {config.device!r}: give {flag} (a fraction "
+                "such as 0.25 shares one GPU between four runs)"
+            )
+    names = [config.name for config in configs]
+    for name in names:
+        if names.count(name) > 1:
+            raise ValueError(f"two of the experiments are named {name!r}; give them other names")
+    places: dict[tuple[Path, int], str] = {}
+    for config in configs:
+        for seed in config.seeds:
+            place = (Path(config.output_dir).resolve(), seed)
+            if place in places:
+                raise ValueError(
+                    f"{places[place]} and {config.name} both write seed {seed} to "
+                    f"{config.output_dir}; give them different output_dir"
+                )
+            places[place] = config.name
 
 
 def train_many(
-    configs: Iterable[ExperimentConfig], *, workers: int = 1, log: Any = print
+    sources: Iterable[ExperimentConfig | Sweep],
+    *,
+    backend: Backend | None = None,
+    workers: int = 1,
+    seeds: Sequence[int] | None = None,
+    threads: int = 1,
+    progress: bool = False,
+    log: Callable[[str], None] | None = print,
+    unit_function: Callable[..., str] = train_unit,
 ) -> list[Path]:
-    """Train every seed of several experiments, ``workers`` runs at a time; skip finished ones.
+    """Train every seed of several experiments and sweeps on a backend; skip finished ones.
 
-    Each run is one process (spawned, not forked: forking a process that
-    already loaded torch can deadlock) with one torch thread. Every output
-    directory is locked for the whole call; on Ctrl-C or a failed run the
-    other workers are stopped (their runs stay unfinished and are trained again
-    next time).
+    The unit of work is one (config, seed) (:func:`train_unit`), run by
+    :func:`rlnoise.runs.backends.run_units` in this process, in local processes
+    (spawned, not forked: forking a process that already loaded torch can
+    deadlock) or as Ray tasks. Every output directory (and sweep root) is
+    locked by this process, the driver, for the whole call, and claimed before
+    any unit runs; workers write into it on its behalf. Nothing starts (no
+    worker, no Ray) when every seed is finished.
+
+    Args:
+        sources: Experiment configs and sweeps (:func:`~rlnoise.experiments.sweep.load_experiment`).
+        backend: Where runs go; default ``Backend("local", workers=workers)``.
+        workers: Local processes when ``backend`` is not given (1: in this process).
+        seeds: Train only these of each config's seeds.
+        threads: Torch CPU threads per run.
+        progress: One progress bar over all runs (and each run's steps in-process).
+        log: Receives one line per run reused, written or failed; ``None``:
+            printed on stdout through the progress bar.
+        unit_function: Trains one run, with :func:`train_unit`'s signature.
+
+    Returns:
+        The run directory of every seed, in the sources' order.
 
     Raises:
+        WorkFailed: Some runs failed (each reported by name); the others are kept.
         Interrupted: Ctrl-C; says how many of the runs are finished.
     """
-    configs = list(configs)
-    for config in configs:  # refuse a bad env before locking or training anything
-        check_env_id(config.env.id)
-    roots = {Path(config.output_dir).resolve(): config.output_dir for config in configs}
+    backend = Backend("local", workers=workers) if backend is None else backend
+    configs, sweeps = _expand(sources)
+    if seeds is not None:
+        chosen = [(c, tuple(s for s in c.seeds if s in seeds)) for c in configs]
+        configs = [replace(c, seeds=kept) for c, kept in chosen if kept]
+    _check_plan(configs, backend)
+    say = log if log is not None else print
+    sweep_roots = {Path(s.root).resolve(): s for s in sweeps}
+    roots = {Path(c.output_dir).resolve(): c.output_dir for c in configs}
     with contextlib.ExitStack() as locks:
+        for sweep in sweep_roots.values():  # before its members' locks create their directories
+            locks.enter_context(directory_lock(sweep.root, "output_dir"))
+            claim_sweep_root(sweep)
         for directory in roots.values():
             locks.enter_context(directory_lock(directory, "output_dir"))
         for config in configs:  # refuse a foreign output directory before training
             _claim_output_dir(config)
-        jobs = []
+        units = []
         for config in configs:
+            root = Path(config.output_dir).resolve()
             for seed in config.seeds:
                 if is_finished(run_dir(config, seed), seed=seed):
-                    log(f"  {config.name} seed {seed}: finished earlier, reused")
-                else:
-                    jobs.append((config, seed))
+                    say(f"{config.name} seed {seed}: finished earlier, reused")
+                    continue
+                args = (
+                    config,
+                    seed,
+                    str(root / f"seed_{seed}"),
+                    threads,
+                    progress and backend.in_process,
+                )
+                units.append(
+                    WorkUnit(
+                        f"{config.name} seed {seed}",
+                        unit_function,
+                        args,
+                        needs=(str(root / EXPERIMENT_FILE),),
+                    )
+                )
         try:
-            _run_jobs(jobs, workers, log)
+            run_units(
+                units,
+                backend,
+                desc="training",
+                unit="runs",
+                progress=progress,
+                log=log,
+                describe=lambda directory: f"wrote {directory}",
+            )
         except KeyboardInterrupt as interrupt:
             runs = [(c, s) for c in configs for s in c.seeds]
             finished = sum(is_finished(run_dir(c, s), seed=s) for c, s in runs)
             raise Interrupted(finished, len(runs), "training runs finished") from interrupt
     return [run_dir(config, seed) for config in configs for seed in config.seeds]
-
-
-def _run_jobs(
-    jobs: list[tuple[ExperimentConfig, int]],
-    workers: int,
-    log: Any,
-    task: Callable[[ExperimentConfig, int], str] = _train_in_worker,
-) -> None:
-    """Run ``task(config, seed)`` for every job, ``workers`` processes at a time."""
-    if workers <= 1:
-        for config, seed in jobs:
-            log(f"  {config.name} seed {seed}: wrote {task(config, seed)}")
-        return
-    if not jobs:
-        return
-    context = multiprocessing.get_context("spawn")
-    before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    try:
-        with _children_ignore_interrupts():  # the pool starts its workers on submit
-            futures = [(c, s, pool.submit(task, c, s)) for c, s in jobs]
-        for config, seed, future in futures:
-            log(f"  {config.name} seed {seed}: wrote {future.result()}")
-    except BaseException:
-        # Leaving the executor normally would wait for every queued run; a worker left
-        # running would write into a directory whose lock is about to be released.
-        pool.shutdown(wait=False, cancel_futures=True)
-        for child in set(multiprocessing.active_children()) - before:
-            child.terminate()
-            child.join()
-        raise
-    pool.shutdown()

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 from torch import nn
 
-from rlnoise.core._checks import check_choice, show
+from rlnoise.core.checks import check_choice, show
 from rlnoise.core.spec import PHASES
 
 __all__ = [

@@ -293,9 +293,10 @@ class NoisyLinear(nn.Module):
             self._draw()
         epsilon: Any = self._buffers["epsilon"]
         if self.cache_effective_weights and not torch.is_grad_enabled():
-            # Tensor._version is torch's in-place version counter and has no public name
-            # (RUF100 in the noqa: SLF001 is not yet in the project's rule set).
-            key = (state.version, mu._version, sigma._version, mu.data_ptr())  # noqa: SLF001, RUF100
+            # Tensor._version is torch's in-place version counter (an optimizer step bumps
+            # it); it has no public name, so this is the one read of it, marked as such.
+            versions = (mu._version, sigma._version)  # noqa: SLF001
+            key = (state.version, *versions, mu.data_ptr())
             cache = state.cache
             if cache is not None and cache[0] == key:
                 return cache[1]

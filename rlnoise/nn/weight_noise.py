@@ -147,6 +147,11 @@ class _OwnerNoise(Perturbation):
         # A held sample is a view of a whole block of draws: copy only the sample.
         return {**self.__dict__, "held": tuple(t.clone() for t in self.held)}
 
+    def reseed(self, seed: int | None, transform: Any) -> None:
+        """New generators from ``seed`` (as at construction) and a new block drawn from them."""
+        self.generators = DeviceGenerators(seed, key=self.targets[0].name)
+        self.make_draws(transform)
+
     def make_draws(self, transform: Any) -> None:
         """A block of unit draws (``transform``: prepared operands) on the parameters' device."""
         params = [t.param for t in self.targets]
@@ -301,6 +306,34 @@ class WeightNoise(SpecInjector):
         """Draw a new held sample for every selected parameter."""
         for owner in self.owners:
             owner.resample()
+
+    def reseed(self, seed: int | None) -> None:
+        """Restart every draw from ``seed``, as a noise built with ``seed`` starts.
+
+        A held sample is redrawn from the new generators: after ``reseed(s)``
+        the noise holds what ``WeightNoise(..., seed=s)`` holds when built.
+        """
+        transform = self.owners[0].draws.transform if self.owners[0].draws is not None else None
+        for owner in self.owners:
+            owner.reseed(seed, transform)
+        if not self.fresh:
+            self.resample()
+
+    def held_parameters(self) -> dict[str, torch.Tensor]:
+        """The selected parameters as the held sample perturbs them, ``{name: tensor}``.
+
+        What a forward pass reads for each parameter while the noise is
+        installed (gradients flow to the clean parameters). Held draws only
+        (``resample`` other than ``"call"``).
+        """
+        if self.fresh:
+            raise ValueError(f"{self.label}: a noise drawn per call holds no sample")
+        scale = self.scale
+        return {
+            target.name: self.perturb(target.param, unit, scale)
+            for owner in self.owners
+            for target, unit in zip(owner.targets, owner.held, strict=True)
+        }
 
     def perturb(self, param: torch.Tensor, unit: torch.Tensor, scale: float) -> torch.Tensor:
         """``param`` combined with unit noise ``unit`` at ``scale`` (the spec's mode)."""

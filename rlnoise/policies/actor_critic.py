@@ -53,6 +53,7 @@ from rlnoise.policies.options import (
     NatureCNNByDefault,
     PolicyDefault,
 )
+from rlnoise.policies.sni import selective_noise_injection
 
 __all__ = [
     "DEFAULT_ACTIVATION_NOISE",
@@ -93,6 +94,9 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
         layer_norm: LayerNorm after each hidden linear layer: ``True`` in actor and
             critic, ``"actor"`` in the actor only.
         noise_seed: Seed of all noise draws (default: derived from the algorithm's seed).
+        sni_lambda: Selective noise injection (:mod:`rlnoise.policies.sni`): act
+            with the noise-free network and train on ``λ·L(noise-free) +
+            (1 − λ)·L(noisy)``; ``None`` (default): off. PPO and A2C.
         **kwargs: Every other ``ActorCriticPolicy`` argument.
     """
 
@@ -110,6 +114,7 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
         param_noise: NoiseSpecLike | None = None,
         layer_norm: bool | str | None = None,
         noise_seed: int | None = None,
+        sni_lambda: float | None = None,
         **kwargs: Any,
     ) -> None:
         if weight_noise is DEFAULT:
@@ -126,6 +131,7 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
             layer_norm=layer_norm,
             noise_seed=noise_seed,
         )
+        self.noise_options = self.noise_options.with_sni(sni_lambda)
         if self.noise_options.param_noise is not None:
             self._check_param_noise()
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
@@ -169,11 +175,25 @@ class NoisyActorCriticPolicy(NoisyPolicyMixin, ActorCriticPolicy):
             self.noise_control.set_acting(True)
         return super().predict_values(obs)
 
+    def set_training_mode(self, mode: bool) -> None:
+        options = self.__dict__.get("noise_options")
+        if mode and options is not None and options.sni_lambda is not None:
+            self._binding.capture_minibatches()  # train() starts: its minibatches come next
+        super().set_training_mode(mode)
+
     def evaluate_actions(
         self, obs: PyTorchObs, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """SB3's outputs; under SNI, those of PPO's/A2C's minibatch carry the noisy loss."""
         if not self.training and self.noise_control.acting:
             self.noise_control.set_acting(False)
+        sni_lambda = self.noise_options.sni_lambda
+        if sni_lambda is not None and self.training:
+            batch = self._binding.minibatch(obs)
+            if batch is not None:
+                return selective_noise_injection(
+                    super().evaluate_actions, self.noise_control, obs, actions, batch, sni_lambda
+                )
         return super().evaluate_actions(obs, actions)
 
 

@@ -16,8 +16,14 @@ episode               off-policy acting step                      ``_episode_num
 episode               PPO/A2C ``forward`` outside training        ``_last_episode_starts``
 step clock            whenever a schedule is read                 ``num_timesteps``
 ``noise/*`` logs      ``set_training_mode(True)`` (``train()``)   ``logger``
+minibatch (SNI)       PPO/A2C ``evaluate_actions`` in ``train``   ``rollout_buffer``, loss settings
 epsilon target (DQN)  parameter-noise adaptation                  ``_current_progress_remaining``
 ====================  ==========================================  ==============================
+
+Evaluation reads two more things of a policy, through public helpers here:
+its actions before post-processing (:func:`predict_tensor`, SB3's
+``_predict``) and the arguments that rebuild it on another device
+(:func:`constructor_parameters`, SB3's ``_get_constructor_parameters``).
 
 The rollout start and end, the ``train`` and ``update`` events are the
 policy's own (:mod:`rlnoise.policies.phases`, optimizer hooks in
@@ -88,12 +94,16 @@ from typing import Any
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from rlnoise.nn.control import NoiseControl
+from rlnoise.policies.losses import Minibatch
 
 __all__ = [
     "EPSILON_SCHEDULE_ATTRIBUTE",
     "AlgorithmBinding",
+    "MinibatchCapture",
     "check_algorithm",
     "constructing_algorithm",
+    "constructor_parameters",
+    "predict_tensor",
     "replace_epsilon_greedy",
 ]
 
@@ -209,6 +219,64 @@ def replace_epsilon_greedy(algorithm: BaseAlgorithm) -> tuple[float, float, floa
     return (float(start), float(end), float(fraction))
 
 
+def predict_tensor(policy: Any, observation: Any, deterministic: bool = True) -> Any:
+    """SB3's actions for a batch of observation tensors, before any post-processing.
+
+    What ``policy.predict`` computes between ``obs_to_tensor`` and the
+    clipping or unscaling of Box actions (SB3's ``_predict``): the way to act
+    with a policy family whose distribution rlnoise does not evaluate itself
+    (QR-DQN, ARS, CrossQ...).
+
+    Example:
+        >>> import torch
+        >>> from stable_baselines3 import DQN
+        >>> policy = DQN("MlpPolicy", "CartPole-v1", device="cpu").policy
+        >>> predict_tensor(policy, torch.zeros(3, 4)).shape
+        torch.Size([3])
+    """
+    return policy._predict(observation, deterministic=deterministic)
+
+
+def constructor_parameters(policy: Any) -> dict[str, Any]:
+    """The keyword arguments that rebuild ``policy`` (what ``BasePolicy.load`` uses).
+
+    Example:
+        >>> from stable_baselines3 import PPO
+        >>> policy = PPO("MlpPolicy", "CartPole-v1", device="cpu").policy
+        >>> clone = type(policy)(**constructor_parameters(policy))
+        >>> clone.action_space == policy.action_space
+        True
+    """
+    return dict(policy._get_constructor_parameters())
+
+
+class MinibatchCapture:
+    """Stands in for one rollout buffer's ``get``: the minibatches it yields are remembered.
+
+    PPO and A2C draw every minibatch of ``train()`` from
+    ``rollout_buffer.get(batch_size)`` and pass its observations to
+    ``policy.evaluate_actions``; a loss term that needs the rest of the
+    minibatch (old log-probabilities, advantages, returns) finds it here.
+    Installed as an attribute of that buffer object only (SB3's class is left
+    alone); a new buffer (``load``) gets its own at the next ``train()``.
+
+    Args:
+        get: The buffer's own bound ``get``.
+    """
+
+    __slots__ = ("get", "last")
+
+    def __init__(self, get: Callable[..., Iterator[Any]]) -> None:
+        self.get = get
+        self.last: Any = None
+
+    def __call__(self, batch_size: int | None = None) -> Iterator[Any]:
+        for samples in self.get(batch_size):
+            self.last = samples
+            yield samples
+        self.last = None
+
+
 class AlgorithmBinding:
     """The algorithm a policy serves (held weakly) and the SB3 state its noise reads.
 
@@ -298,6 +366,52 @@ class AlgorithmBinding:
         self.seen_episodes = count
         control.begin_acting(algorithm.n_envs, episode)
         return True
+
+    def capture_minibatches(self) -> None:
+        """Remember the minibatches PPO/A2C draw (call as ``train()`` starts, before they are)."""
+        algorithm = self.algorithm
+        buffer = None if algorithm is None else getattr(algorithm, "rollout_buffer", None)
+        if buffer is not None and not isinstance(buffer.get, MinibatchCapture):
+            buffer.get = MinibatchCapture(buffer.get)
+
+    def minibatch(self, observations: Any) -> Minibatch | None:
+        """The PPO/A2C minibatch whose ``observations`` these are, with the loss settings.
+
+        ``None`` outside ``train()``, for other observations, or for an
+        algorithm other than PPO and A2C (and their subclasses).
+        """
+        from stable_baselines3 import A2C, PPO
+
+        algorithm = self.algorithm
+        buffer = None if algorithm is None else getattr(algorithm, "rollout_buffer", None)
+        capture = None if buffer is None else buffer.get
+        if not isinstance(capture, MinibatchCapture) or capture.last is None:
+            return None
+        if capture.last.observations is not observations:
+            return None
+        progress = algorithm._current_progress_remaining  # type: ignore[union-attr]
+        if isinstance(algorithm, PPO):
+            clip_vf = algorithm.clip_range_vf
+            return Minibatch(
+                samples=capture.last,
+                algorithm="ppo",
+                clip_range=float(algorithm.clip_range(progress)),  # type: ignore[operator]
+                clip_range_vf=None if clip_vf is None else float(clip_vf(progress)),  # type: ignore[operator]
+                normalize_advantage=bool(algorithm.normalize_advantage),
+                ent_coef=float(algorithm.ent_coef),
+                vf_coef=float(algorithm.vf_coef),
+            )
+        if isinstance(algorithm, A2C):
+            return Minibatch(
+                samples=capture.last,
+                algorithm="a2c",
+                clip_range=None,
+                clip_range_vf=None,
+                normalize_advantage=bool(algorithm.normalize_advantage),
+                ent_coef=float(algorithm.ent_coef),
+                vf_coef=float(algorithm.vf_coef),
+            )
+        return None
 
     def log(self, logs: Callable[[], dict[str, float]]) -> None:
         """Record ``noise/<key>`` for each of ``logs()`` in the algorithm's SB3 logger, if set."""

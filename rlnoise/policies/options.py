@@ -21,15 +21,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 
-from rlnoise.core._checks import check_int
-from rlnoise.core.random import derive_seed
+from rlnoise.core.checks import check_float, check_int
+from rlnoise.core.random import derive_seed, resolve_seed
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike
-from rlnoise.nn._random import resolve_seed
 from rlnoise.nn.activation_noise import check_activation_spec
 from rlnoise.nn.noisy_net import NoisyNetConfig
 from rlnoise.nn.param_noise import check_param_spec
@@ -43,6 +42,7 @@ __all__ = [
     "NoiseOptions",
     "PolicyDefault",
     "check_on_policy_hold",
+    "check_sni",
     "default_weight_phases",
 ]
 
@@ -84,6 +84,8 @@ class NoiseOptions:
         param_noise: Spec of the parameter-space noise, or ``None``.
         layer_norm: ``True``, ``False`` or ``"actor"`` (resolved from ``None``).
         seed: The seed every noise draw derives from (resolved: never ``None``).
+        sni_lambda: Selective noise injection's weight of the noise-free loss
+            (:mod:`rlnoise.policies.sni`), or ``None`` (off; PPO/A2C only).
     """
 
     weight_noise: NoiseSpec | None
@@ -92,6 +94,7 @@ class NoiseOptions:
     param_noise: NoiseSpec | None
     layer_norm: bool | str
     seed: int
+    sni_lambda: float | None = None
 
     @classmethod
     def validate(
@@ -133,6 +136,18 @@ class NoiseOptions:
             noise_seed = derive_seed(seed_source, "rlnoise.policy")
         return cls(weight, activation, noisy, param, layer_norm, resolve_seed(noise_seed))
 
+    def with_sni(self, sni_lambda: float | None) -> NoiseOptions:
+        """These options with selective noise injection's weight (``None``: off).
+
+        Raises:
+            ValueError: A weight outside [0, 1], or noise SNI cannot serve (:func:`check_sni`).
+        """
+        if sni_lambda is None:
+            return replace(self, sni_lambda=None)
+        weight = check_float("sni_lambda", sni_lambda, low=0.0, high=1.0)
+        check_sni(self)
+        return replace(self, sni_lambda=weight)
+
     def constructor_parameters(self) -> dict[str, Any]:
         """The keywords that rebuild these options (what ``model.save()`` stores)."""
         return {
@@ -142,7 +157,38 @@ class NoiseOptions:
             "param_noise": self.param_noise,
             "layer_norm": self.layer_norm,
             "noise_seed": self.seed,
+            # Only the PPO/A2C policy takes it, and only when set: the others' saved keywords
+            # stay what their constructors accept.
+            **({} if self.sni_lambda is None else {"sni_lambda": self.sni_lambda}),
         }
+
+
+def check_sni(options: NoiseOptions) -> None:
+    """Refuse selective noise injection without network noise, or with noise that acts.
+
+    SNI (Igl et al., 2019) collects rollouts with the noise-free network: every
+    noise source must be off in the ``rollout`` phase and on in ``train``.
+    """
+    sources: list[tuple[str, tuple[str, ...]]] = []
+    if options.weight_noise is not None:
+        phases = default_weight_phases(options.weight_noise, on_policy=True)
+        sources.append(("weight_noise", phases))
+    if options.activation_noise is not None:
+        sources.append(("activation_noise", options.activation_noise.phases or ("train",)))
+    if options.noisy_net is not None:
+        sources.append(("noisy_net", options.noisy_net.phases or ("rollout", "train")))
+    if not sources:
+        raise ValueError(
+            "sni_lambda: selective noise injection needs network noise in the train phase "
+            "(weight_noise, activation_noise or noisy_net), got none"
+        )
+    for field, phases in sources:
+        if "rollout" in phases or "train" not in phases:
+            raise ValueError(
+                f"sni_lambda: selective noise injection acts with the noise-free network and "
+                f"trains with the noisy one, so {field} must be on in 'train' and off in "
+                f"'rollout'; got phases {list(phases)} (set {field} phases: [train])"
+            )
 
 
 def check_on_policy_hold(field: str, phases: Sequence[str], resample: Any, on_policy: bool) -> None:

@@ -16,7 +16,12 @@ training and evaluation agree without importing each other:
   evaluation; classes named in a config resolve through the allow-listed
   resolver (:mod:`~rlnoise.runs.classes`);
 - :mod:`~rlnoise.runs.progress`: progress on a terminal or in a log;
-- :mod:`~rlnoise.runs.errors`: one-line errors, Ctrl-C that says what was kept.
+- :mod:`~rlnoise.runs.errors`: one-line errors, Ctrl-C that says what was kept;
+- :mod:`~rlnoise.runs.backends`: units of work (a training run, an evaluation
+  cell) run in this process, in local processes or as Ray tasks
+  (:mod:`~rlnoise.runs.units` what a unit checks on its worker,
+  :mod:`~rlnoise.runs.ray_tasks` the Ray side, Ray imported only there);
+- :mod:`~rlnoise.runs.discovery`: a sweep's root and its members' directories.
 
 Nothing here imports torch, Stable-Baselines3 or an rlnoise package other
 than ``rlnoise.core`` (``pyproject.toml``'s import contracts check it);
@@ -49,18 +54,38 @@ from rlnoise.runs.contract import (
     unfinished_reason,
     write_done,
 )
-from rlnoise.runs.errors import Interrupted, describe_error, run_command
+from rlnoise.runs.errors import (
+    Interrupted,
+    MissingExtra,
+    WorkFailed,
+    describe_error,
+    run_command,
+)
 from rlnoise.runs.files import atomic_path, check_writable, write_bytes, write_text
 from rlnoise.runs.lock import LOCK_FILE, DirectoryInUse, directory_lock
 from rlnoise.runs.progress import Progress
 from rlnoise.runs.yaml_loader import dump_yaml, load_yaml_file, load_yaml_text
 
 if TYPE_CHECKING:
+    from rlnoise.runs.backends import (
+        Backend,
+        WorkUnit,
+        add_backend_arguments,
+        backend_from_args,
+        run_units,
+    )
     from rlnoise.runs.classes import ALLOWED_PREFIXES, resolve_class
+    from rlnoise.runs.discovery import expand_sweep_roots
     from rlnoise.runs.env import Component, EvaluationEnv, WrapperChain, evaluation_env_factory
 
-# Public name -> module, imported on first access (they import rlnoise.core).
+# Public name -> module, imported on first access (rlnoise.core, or the process pool).
 _LAZY: dict[str, str] = {
+    "Backend": "rlnoise.runs.backends",
+    "WorkUnit": "rlnoise.runs.backends",
+    "add_backend_arguments": "rlnoise.runs.backends",
+    "backend_from_args": "rlnoise.runs.backends",
+    "run_units": "rlnoise.runs.backends",
+    "expand_sweep_roots": "rlnoise.runs.discovery",
     "ALLOWED_PREFIXES": "rlnoise.runs.classes",
     "resolve_class": "rlnoise.runs.classes",
     "Component": "rlnoise.runs.env",
@@ -76,13 +101,19 @@ __all__ = [
     "EXPERIMENT_FILE",
     "LOCK_FILE",
     "MODEL_FILE",
+    "Backend",
     "Component",
     "DirectoryInUse",
     "EvaluationEnv",
     "Interrupted",
+    "MissingExtra",
     "Progress",
+    "WorkFailed",
+    "WorkUnit",
     "WrapperChain",
+    "add_backend_arguments",
     "atomic_path",
+    "backend_from_args",
     "check_writable",
     "describe_error",
     "directory_lock",
@@ -90,6 +121,7 @@ __all__ = [
     "done_record",
     "dump_yaml",
     "evaluation_env_factory",
+    "expand_sweep_roots",
     "is_finished",
     "load_yaml_file",
     "load_yaml_text",
@@ -97,6 +129,7 @@ __all__ = [
     "read_run_config",
     "resolve_class",
     "run_command",
+    "run_units",
     "unfinished_reason",
     "write_bytes",
     "write_done",

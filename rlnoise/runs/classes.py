@@ -30,7 +30,7 @@ import importlib
 import inspect
 from typing import Any
 
-from rlnoise.core._checks import show
+from rlnoise.core.checks import show
 
 __all__ = [
     "ALLOWED_PREFIXES",

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from rlnoise.core._checks import show
+from rlnoise.core.checks import show
 from rlnoise.runs.classes import resolve_class
 
 __all__ = ["ENV_KEYS", "Component", "EvaluationEnv", "WrapperChain", "evaluation_env_factory"]

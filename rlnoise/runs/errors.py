@@ -3,11 +3,12 @@
 The console scripts (``rlnoise train / evaluate / demo`` and
 ``scripts/evaluate.py``) run their handler through :func:`run_command`:
 
-- a mistake the user can fix (``ValueError``, a refused or busy directory)
-  and an ``OSError`` (disk full, read-only directory, missing file) print
-  ``PROG: error: MESSAGE`` and exit 2;
+- a mistake the user can fix (``ValueError``, a refused or busy directory, a
+  missing optional extra), an ``OSError`` (disk full, read-only directory,
+  missing file) and units of work that failed (:class:`WorkFailed`, each
+  failure already reported by name) print ``PROG: error: MESSAGE`` and exit 2;
 - Ctrl-C prints ``PROG: interrupted; rerun the same command to resume: N of M
-  cells kept`` (or seeds finished) and exits 130, the shell's code for SIGINT.
+  cells kept`` (or training runs finished) and exits 130, the shell's code for SIGINT.
 
 ``--debug`` re-raises instead, with the full traceback.
 
@@ -25,7 +26,15 @@ from collections.abc import Callable
 
 from rlnoise.runs.lock import DirectoryInUse
 
-__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "Interrupted", "describe_error", "run_command"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "Interrupted",
+    "MissingExtra",
+    "WorkFailed",
+    "describe_error",
+    "run_command",
+]
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -53,6 +62,54 @@ class Interrupted(KeyboardInterrupt):
 
     def __str__(self) -> str:
         return f"{self.kept} of {self.total} {self.what}"
+
+
+class MissingExtra(ImportError):
+    """An optional integration is not installed; the message says what to install.
+
+    Example:
+        >>> str(MissingExtra("--backend ray", "ray"))
+        '--backend ray needs Ray, which is not installed: pip install "rlnoise[ray]"'
+    """
+
+    def __init__(self, feature: str, extra: str, package: str = "Ray"):
+        super().__init__(
+            f'{feature} needs {package}, which is not installed: pip install "rlnoise[{extra}]"'
+        )
+
+
+class WorkFailed(RuntimeError):
+    """Some units of work failed; the others finished and are kept.
+
+    Each failure was reported by name as it happened; this error sums them up
+    in one line (with the reason, when one unit failed).
+
+    Args:
+        failures: ``{unit name: why it failed}``.
+        results: ``{unit name: result}`` of the units that finished.
+        total: Units the run had.
+        unit: How the units read in the message (``"runs"``, ``"cells"``).
+
+    Example:
+        >>> str(WorkFailed({"ppo seed 1": "disk full"}, {}, 1, "runs"))
+        'ppo seed 1 failed: disk full'
+        >>> str(WorkFailed({"a": "x", "b": "y"}, {"c": 0}, 3, "runs"))
+        '2 of 3 runs failed (a, b; reasons above); rerun the same command to retry them'
+    """
+
+    def __init__(self, failures: dict[str, str], results: dict[str, object], total: int, unit: str):
+        self.failures, self.results, self.total, self.unit = failures, results, total, unit
+        if len(failures) == 1:
+            ((name, reason),) = failures.items()
+            message = f"{name} failed: {reason}"
+            if total > 1:
+                message += f"; the other {unit} are kept: rerun the same command to retry it"
+        else:
+            message = (
+                f"{len(failures)} of {total} {unit} failed ({', '.join(failures)}; reasons "
+                "above); rerun the same command to retry them"
+            )
+        super().__init__(message)
 
 
 def describe_error(error: BaseException) -> str:
@@ -88,7 +145,7 @@ def run_command(prog: str, handler: Callable[[], int], *, debug: bool) -> int:
         detail = f": {interrupt}" if isinstance(interrupt, Interrupted) else ""
         print(f"{prog}: interrupted; rerun the same command to resume{detail}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ValueError, OSError, DirectoryInUse) as error:
+    except (ValueError, OSError, DirectoryInUse, MissingExtra, WorkFailed) as error:
         if debug:
             raise
         print(f"{prog}: error: {describe_error(error)}", file=sys.stderr)

@@ -109,6 +109,20 @@ class Progress:
             self._bar.total = self.total
             self._bar.refresh()
 
+    def write(self, line: str, file: TextIO | None = None) -> None:
+        """Print ``line`` on ``file`` (stdout by default) without breaking a live bar.
+
+        A plain ``print`` while a bar is drawn on the same terminal leaves the
+        line and the bar mixed up; tqdm clears the bar, prints, and redraws it.
+        """
+        file = sys.stdout if file is None else file
+        if self._bar is not None:
+            from tqdm import tqdm
+
+            tqdm.write(line, file=file)
+        else:
+            print(line, file=file, flush=True)
+
     def close(self) -> None:
         """Finish the bar, or print the last plain line."""
         if self._bar is not None:

@@ -37,7 +37,11 @@ from rlnoise.core.spec import NoiseSpec
 from rlnoise.core.stream import NoiseStream
 from rlnoise.wrappers._reach import check_env_spec, widened_box
 
-__all__ = ["BoxNoise"]
+__all__ = ["BoxNoise", "Seed"]
+
+#: What seeds a row: an int (derived with the noise's seed key), ``None`` (OS
+#: entropy) or a generator used as it is.
+Seed = int | None | np.random.Generator
 
 
 def _row_index(rows: list[int], n_rows: int) -> Any:
@@ -57,7 +61,7 @@ class _Group:
     rows: list[int]  # global row indices (``[0]`` for an unbatched value)
     index: Any  # how to select these rows from a batch (None: all of it)
     stream: NoiseStream
-    seeds: list[int | None]
+    seeds: list[Seed]
     hold: HeldDraws | None  # resample="episode" or every N steps; None: a draw per step
     override: Any  # per-row scales of a batched group, shape (rows, ...); None: the spec's
     side: NoiseStream | None = None  # independent draws for final observations
@@ -237,13 +241,18 @@ class BoxNoise:
         return np.where(np.broadcast_to(scale, self.row_shape) > 0, np.inf, 0.0)
 
     # -- seeding and episodes ----------------------------------------------------------
-    def _rng(self, seed: int | None, *extra: str) -> np.random.Generator:
+    def _rng(self, seed: Seed, *extra: str) -> np.random.Generator:
+        if isinstance(seed, np.random.Generator):
+            # Used as given; an independent stream beside it is spawned from it.
+            return seed.spawn(1)[0] if extra else seed
         return make_rng(None if seed is None else derive_seed(seed, *self.seed_key, *extra))
 
-    def reseed(self, seeds: Sequence[int | None], rows: Sequence[int] | None = None) -> None:
+    def reseed(self, seeds: Sequence[Seed], rows: Sequence[int] | None = None) -> None:
         """Give ``rows`` (all when ``None``) new generators derived from ``seeds`` and restart them.
 
-        A ``None`` seed draws fresh OS entropy for that row.
+        A ``None`` seed draws fresh OS entropy for that row; a
+        ``np.random.Generator`` is used as it is (a caller that seeds its rows
+        itself, such as the batched evaluation: one generator per episode).
         """
         rows = (
             list(range(1 if self.n_rows is None else self.n_rows)) if rows is None else list(rows)
@@ -269,7 +278,7 @@ class BoxNoise:
         self,
         group: _Group,
         stream: NoiseStream,
-        local: list[tuple[int, int | None]],
+        local: list[tuple[int, Seed]],
         extra: tuple[str, ...],
     ) -> None:
         if self.n_rows is None:

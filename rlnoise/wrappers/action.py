@@ -7,7 +7,8 @@
   probability ``p``.
 - Sticky actions (the previous action repeats with probability ``p``) are
   Gymnasium's own ``gymnasium.wrappers.StickyAction(env, repeat_action_probability=p)``;
-  rlnoise does not duplicate it.
+  rlnoise does not duplicate it (the evaluation runs that very class per episode,
+  :class:`~rlnoise.wrappers.engines.StickyRepeats`).
 
 The agent's chosen action is what SB3 stores in its buffers; these wrappers
 change only what the env executes, which is the point: a model of actuator
@@ -19,17 +20,15 @@ from __future__ import annotations
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
-import numpy as np
 from gymnasium import spaces
 from gymnasium.core import ActType, ObsType
 
 from rlnoise.core.checks import check_probability, show
-from rlnoise.core.random import derive_seed, make_rng
 from rlnoise.core.schedules import Schedule, schedule_from_dict
 from rlnoise.core.spec import NoiseSpecLike, as_noise_spec
-from rlnoise.wrappers._box import BoxNoise
 from rlnoise.wrappers._chain import forward_noise_step, inner_noise_scales
 from rlnoise.wrappers._switch import NoiseSwitch
+from rlnoise.wrappers.engines import BoxActionNoise, RandomReplacement
 
 __all__ = ["ActionNoise", "RandomActionReplacement"]
 
@@ -49,6 +48,7 @@ class ActionNoise(
 
     Example:
         >>> import gymnasium as gym
+        >>> import numpy as np
         >>> env = ActionNoise(gym.make("Pendulum-v1"), "ou:0.5,theta=0.15,dt=0.05")
         >>> _ = env.reset(seed=0)
         >>> noisy = env.action(np.array([1.99], np.float32))
@@ -76,13 +76,10 @@ class ActionNoise(
             parsed = as_noise_spec(spec)
         except ValueError as error:
             raise ValueError(f"action: {error}") from None
-        self.noise = BoxNoise("action", space, [parsed], n_rows=None, seed_key=("action",))
+        self.engine = BoxActionNoise(space, [parsed], n_rows=None, seed_key=("action",))
+        self.noise = self.engine.noise
         gym.utils.RecordConstructorArgs.__init__(self, spec=parsed.to_dict())
         gym.ActionWrapper.__init__(self, env)
-        self._low = np.asarray(space.low)
-        self._high = np.asarray(space.high)
-        self._bounded = bool(np.any(space.bounded_below | space.bounded_above))
-        self._dtype = space.dtype
         self._init_noise_switch()
 
     def reset(
@@ -106,10 +103,7 @@ class ActionNoise(
 
     def action(self, action: ActType) -> ActType:
         """The noisy action, clipped to the action space (draws one noise step)."""
-        noisy = self.noise.apply(np.asarray(action, dtype=self._dtype))
-        if self._bounded:
-            noisy = np.clip(noisy, self._low, self._high)
-        return noisy
+        return self.engine.apply(action)  # type: ignore[return-value]
 
     def set_noise_step(self, step: int) -> None:
         """Drive the schedule from an outside clock (forwarded to inner noise sources)."""
@@ -135,7 +129,9 @@ class RandomActionReplacement(
     :class:`ActionNoise`). The replacement is an epsilon-greedy-like
     perturbation applied by the environment, e.g. to evaluate robustness to an
     unreliable controller. Draws come from the wrapper's own generator
-    (``derive_seed(seed, "random_action")`` at ``reset(seed=...)``), in blocks.
+    (``derive_seed(seed, "random_action")`` at ``reset(seed=...)``), in blocks,
+    through :class:`~rlnoise.wrappers.engines.RandomReplacement` (the engine the
+    robustness evaluation's ``random_action`` uses too).
 
     Example:
         >>> import gymnasium as gym
@@ -157,8 +153,6 @@ class RandomActionReplacement(
         ValueError: A probability outside [0, 1], an unsupported action space,
             or ``per_dimension`` with a Discrete space.
     """
-
-    _BLOCK = 256
 
     def __init__(
         self,
@@ -189,18 +183,8 @@ class RandomActionReplacement(
             per_dimension=per_dimension,
         )
         gym.ActionWrapper.__init__(self, env)
-        if isinstance(space, spaces.Discrete):
-            self._start: Any = int(space.start)
-            self._high: Any = int(space.n)
-        elif isinstance(space, spaces.MultiDiscrete):
-            self._start, self._high = space.start, space.nvec
-        else:
-            self._start, self._high = np.zeros(space.shape, space.dtype), np.full(space.shape, 2)
-        self._shape = tuple(space.shape or ())
-        self._dtype = space.dtype
         self.per_dimension = per_dimension
-        self._rng = make_rng(None)
-        self._pos = self._BLOCK
+        self.engine = RandomReplacement(space, n_rows=None, per_dimension=per_dimension)
         self._init_noise_switch()
         self.t = 0
 
@@ -211,20 +195,12 @@ class RandomActionReplacement(
             return min(1.0, self.probability * self.schedule(0))
         return min(1.0, self.probability * self.schedule(self.t))
 
-    def _refill(self) -> None:
-        shape = (self._BLOCK, *self._shape) if self.per_dimension else (self._BLOCK,)
-        self._uniform = self._rng.random(shape)
-        randoms = self._rng.integers(self._high, size=(self._BLOCK, *self._shape))
-        self._random = (randoms + self._start).astype(self._dtype)
-        self._pos = 0
-
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[ObsType, dict[str, Any]]:
         """Reset the env; a seed reseeds the replacement draws, otherwise they continue."""
         if seed is not None:
-            self._rng = make_rng(derive_seed(seed, "random_action"))
-            self._pos = self._BLOCK
+            self.engine.reseed([seed])
         return self.env.reset(seed=seed, options=options)
 
     def step(self, action: ActType) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -238,17 +214,7 @@ class RandomActionReplacement(
 
     def action(self, action: ActType) -> ActType:
         """The agent's action, or with probability ``p`` a random one (draws one step)."""
-        if self._pos == self._BLOCK:
-            self._refill()
-        i = self._pos
-        self._pos = i + 1
-        probability = self.current_probability
-        if self.per_dimension:
-            mask = self._uniform[i] < probability
-            return np.where(mask, self._random[i], action).astype(self._dtype)
-        if self._uniform[i] < probability:
-            return self._random[i]
-        return action
+        return self.engine.apply(action, probability=self.current_probability)  # type: ignore[return-value]
 
     def set_noise_step(self, step: int) -> None:
         """Drive the schedule from an outside clock (forwarded to inner noise sources)."""

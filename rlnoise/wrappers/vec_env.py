@@ -17,6 +17,7 @@ from typing import Any
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
+from rlnoise.wrappers._sb3 import pending_reset_seeds
 from rlnoise.wrappers._switch import BatchedObservationNoise
 from rlnoise.wrappers._tree import SpecTree
 
@@ -77,17 +78,9 @@ class VecObservationNoise(BatchedObservationNoise, VecEnvWrapper):
         )
         VecEnvWrapper.__init__(self, venv, observation_space=self.noise.output_space)
 
-    def _pending_seeds(self) -> list[int | None]:
-        """The seeds the base VecEnv will pass to its sub-envs at the coming reset."""
-        base = self.venv
-        while isinstance(base, VecEnvWrapper):
-            base = base.venv
-        seeds = getattr(base, "_seeds", None)
-        return [None] * self.num_envs if seeds is None else list(seeds)
-
     def reset(self) -> VecEnvObs:
         """Reset all sub-envs; seeds given to ``seed()`` reseed their rows' noise."""
-        seeds = self._pending_seeds()
+        seeds = pending_reset_seeds(self.venv)
         obs = self.venv.reset()
         seeded = [row for row, seed in enumerate(seeds) if seed is not None]
         if seeded:

@@ -11,7 +11,11 @@ from stable_baselines3 import PPO, SAC
 from rlnoise.core.random import make_rng
 from rlnoise.evaluation import Condition, evaluate_robustness
 from rlnoise.evaluation.cells import Cell, episode_seed
-from rlnoise.evaluation.conditions import ActionNoise, RandomAction, StickyAction
+from rlnoise.evaluation.perturbations import (
+    ActionNoisePerturbation,
+    RandomActionPerturbation,
+    StickyActionPerturbation,
+)
 from rlnoise.evaluation.policy import PolicyAdapter
 
 from .helpers import predict_episodes
@@ -23,7 +27,7 @@ def test_sticky_actions_follow_gymnasium_sticky_action(
 ) -> None:
     # The real wrapper draws from the env's np_random; CartPole's step never uses it, so
     # handing it the episode's generator after reset makes both draw the same numbers.
-    sticky = StickyAction(0.4, duration=duration)
+    sticky = StickyActionPerturbation(0.4, duration=duration)
     condition = Condition("sticky", (sticky,))
     seed, n = 5, 6
     report = evaluate_robustness(
@@ -53,10 +57,10 @@ def _cell(model: PPO, *perturbations: object, lanes: int = 64) -> Cell:
 
 def test_random_replacement_rate_and_uniformity(untrained_cartpole: PPO) -> None:
     p, lanes, steps = 0.3, 64, 200
-    cell = _cell(untrained_cartpole, RandomAction(p), lanes=lanes)
+    cell = _cell(untrained_cartpole, RandomActionPerturbation(p), lanes=lanes)
     live = np.arange(lanes)
     chosen = np.zeros(lanes, dtype=np.int64)  # the policy always says 0
-    out = np.stack([cell.act_perturbed(chosen, live) for _ in range(steps)])
+    out = np.stack([cell.pipeline.act(chosen, live) for _ in range(steps)])
     n = out.size
     ones = out.mean()
     # A replacement is uniform over {0, 1}: P(action == 1) = p / 2.
@@ -65,9 +69,9 @@ def test_random_replacement_rate_and_uniformity(untrained_cartpole: PPO) -> None
 
 def test_action_noise_stays_in_bounds_and_zero_noise_is_clean() -> None:
     model = SAC("MlpPolicy", "Pendulum-v1", seed=0, device="cpu")
-    cell = _cell(model, ActionNoise("gaussian:5.0"), lanes=8)
+    cell = _cell(model, ActionNoisePerturbation("gaussian:5.0"), lanes=8)
     actions = np.full((8, 1), 1.5, dtype=np.float32)
-    out = cell.act_perturbed(actions, np.arange(8))
+    out = cell.pipeline.act(actions, np.arange(8))
     assert out.dtype == np.float32 and np.all(np.abs(out) <= 2.0) and np.any(out < 1.5)
     report = evaluate_robustness(
         model, "Pendulum-v1", {"action_noise": {"gaussian": [0.0, 0.5]}}, 2, 0, "cpu",

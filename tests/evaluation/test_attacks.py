@@ -7,8 +7,8 @@ import pytest
 import torch
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 
+from rlnoise.attacks.linf import cross_entropy_direction, linf_attack
 from rlnoise.evaluation import evaluate_robustness
-from rlnoise.evaluation.attacks import cross_entropy_direction, linf_attack
 from rlnoise.evaluation.policy import PolicyAdapter
 
 

@@ -7,27 +7,27 @@ import json
 import pytest
 
 from rlnoise.core.spec import NoiseSpec
-from rlnoise.evaluation.conditions import (
-    PERTURBATION_TYPES,
-    ActionNoise,
-    Condition,
-    Dynamics,
-    ObservationAttack,
-    ObservationNoise,
-    RandomAction,
-    StickyAction,
-    WeightNoise,
-    as_condition,
+from rlnoise.evaluation.conditions import PERTURBATION_TYPES, Condition, as_condition
+from rlnoise.evaluation.perturbations import (
+    ActionNoisePerturbation,
+    DynamicsPerturbation,
+    ObservationAttackPerturbation,
+    ObservationNoisePerturbation,
+    RandomActionPerturbation,
+    StickyActionPerturbation,
+    WeightNoisePerturbation,
 )
 
+Attack, ObsNoise = ObservationAttackPerturbation, ObservationNoisePerturbation
+
 EVERY_KIND = [
-    ObservationNoise("ou:0.2,theta=0.5", space="normalised"),
-    ActionNoise({"kind": "gaussian", "scale": 0.1}),
-    RandomAction(0.25),
-    StickyAction(0.3, duration=[1, 4]),
-    Dynamics(attributes={"length": 1.0}, make_kwargs={"sutton_barto_reward": True}),
-    WeightNoise("gaussian:0.01,where=action_net.*"),
-    ObservationAttack("pgd", 0.05, steps=7, random_start=True),
+    ObservationNoisePerturbation("ou:0.2,theta=0.5", space="normalised"),
+    ActionNoisePerturbation({"kind": "gaussian", "scale": 0.1}),
+    RandomActionPerturbation(0.25),
+    StickyActionPerturbation(0.3, duration=[1, 4]),
+    DynamicsPerturbation(attributes={"length": 1.0}, make_kwargs={"sutton_barto_reward": True}),
+    WeightNoisePerturbation("gaussian:0.01,where=action_net.*"),
+    ObservationAttackPerturbation("pgd", 0.05, steps=7, random_start=True),
 ]
 
 
@@ -39,17 +39,17 @@ def test_every_perturbation_round_trips_through_json(perturbation: object) -> No
 
 
 def test_condition_key_ignores_the_name_but_not_the_perturbations() -> None:
-    a = Condition("a", (ObservationNoise("gaussian:0.1"),))
-    b = Condition("b", (ObservationNoise(NoiseSpec("gaussian", scale=0.1)),))
-    c = Condition("c", (ObservationNoise("gaussian:0.2"),))
+    a = Condition("a", (ObservationNoisePerturbation("gaussian:0.1"),))
+    b = Condition("b", (ObservationNoisePerturbation(NoiseSpec("gaussian", scale=0.1)),))
+    c = Condition("c", (ObservationNoisePerturbation("gaussian:0.2"),))
     assert a.key == b.key != c.key
     assert Condition.clean().is_clean and not a.is_clean
 
 
 def test_spaces_are_canonical() -> None:
-    assert ObservationNoise("gaussian:0.1", space="normalised").space == "normalized"
+    assert ObservationNoisePerturbation("gaussian:0.1", space="normalised").space == "normalized"
     with pytest.raises(ValueError, match="space must be one of"):
-        ObservationNoise("gaussian:0.1", space="latent")
+        ObservationNoisePerturbation("gaussian:0.1", space="latent")
 
 
 def test_unknown_type_lists_the_known_ones() -> None:
@@ -67,22 +67,34 @@ def test_unknown_key_names_the_field() -> None:
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: RandomAction(1.5), "random_action.probability must be <= 1.0"),
-        (lambda: StickyAction(1.0), "sticky_action.probability must be < 1"),
-        (lambda: StickyAction(0.2, duration=[3, 1]), r"duration\[1\] must be >= 3"),
-        (lambda: ObservationAttack("fgsm", -0.1), "fgsm.eps must be >= 0.0"),
-        (lambda: ObservationAttack("fgsm", 0.1, steps=3), "fgsm takes exactly one step"),
-        (lambda: ObservationAttack("cw", 0.1), "attack.method must be one of"),
-        (lambda: WeightNoise("ou:0.1"), "must be a stateless kind"),
-        (lambda: ObservationNoise("gaussian:0.1,schedule=annealed"), "constant schedule"),
-        (lambda: Dynamics(), "at least one of attributes or make_kwargs"),
-        (lambda: Dynamics(attributes={"bad name": 1.0}), "keys must be identifiers"),
+        (lambda: RandomActionPerturbation(1.5), "random_action.probability must be <= 1.0"),
+        (lambda: StickyActionPerturbation(1.0), "sticky_action.probability must be < 1"),
+        (lambda: StickyActionPerturbation(0.2, duration=[3, 1]), r"duration\[1\] must be >= 3"),
+        (lambda: ObservationAttackPerturbation("fgsm", -0.1), "fgsm.eps must be >= 0.0"),
         (
-            lambda: Condition("x", (RandomAction(0.1), RandomAction(0.2))),
+            lambda: ObservationAttackPerturbation("fgsm", 0.1, steps=3),
+            "fgsm takes exactly one step",
+        ),
+        (lambda: ObservationAttackPerturbation("cw", 0.1), "attack.method must be one of"),
+        (lambda: WeightNoisePerturbation("ou:0.1"), "must be a stateless kind"),
+        (
+            lambda: ObservationNoisePerturbation("gaussian:0.1,schedule=annealed"),
+            "constant schedule",
+        ),
+        (lambda: DynamicsPerturbation(), "at least one of attributes or make_kwargs"),
+        (lambda: DynamicsPerturbation(attributes={"bad name": 1.0}), "keys must be identifiers"),
+        (
+            lambda: Condition("x", (RandomActionPerturbation(0.1), RandomActionPerturbation(0.2))),
             "more than one 'random_action'",
         ),
         (
-            lambda: Condition("x", (ObservationAttack("fgsm", 0.1), ObservationAttack("pgd", 0.1))),
+            lambda: Condition(
+                "x",
+                (
+                    ObservationAttackPerturbation("fgsm", 0.1),
+                    ObservationAttackPerturbation("pgd", 0.1),
+                ),
+            ),
             "more than one observation attack",
         ),
         (lambda: Condition("", ()), "condition name must be a non-empty string"),
@@ -94,8 +106,8 @@ def test_bad_values_raise_value_errors_naming_the_field(build: object, message: 
 
 
 def test_attack_defaults() -> None:
-    fgsm = ObservationAttack("fgsm", 0.1)
-    pgd = ObservationAttack("pgd", 0.1)
+    fgsm = ObservationAttackPerturbation("fgsm", 0.1)
+    pgd = ObservationAttackPerturbation("pgd", 0.1)
     assert (fgsm.steps, fgsm.step_size) == (1, 0.1)
     assert pgd.steps == 10 and pgd.step_size == pytest.approx(0.025)
     assert fgsm.random_start is None  # chosen from the action space at run time

@@ -12,9 +12,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from rlnoise.evaluation import Condition, ModelRun, evaluate_robustness
 from rlnoise.evaluation.cells import Cell
-from rlnoise.evaluation.conditions import ObservationAttack
 from rlnoise.evaluation.models import vec_normalize_digest
 from rlnoise.evaluation.observations import DictLayout
+from rlnoise.evaluation.perturbations import ObservationAttackPerturbation
 from rlnoise.evaluation.policy import PolicyAdapter
 
 from .dict_env import (
@@ -161,14 +161,14 @@ def test_attacks_perturb_float_keys_in_their_ball_and_leave_integer_keys() -> No
     adapter = PolicyAdapter(model.policy)
     layout = adapter.layout
     assert layout is not None and layout.integer.tolist() == [True, False, False, False, False]
-    attack = ObservationAttack(method="pgd", eps=0.2, steps=5, random_start=True)
+    attack = ObservationAttackPerturbation(method="pgd", eps=0.2, steps=5, random_start=True)
     cell = Cell(0, 0, Condition("pgd", (attack,)), adapter, 8, 0, n_lanes=8)
     rng = np.random.default_rng(0)
     rows = np.concatenate(
         [rng.integers(0, 256, (8, 1)), rng.normal(0, 0.3, (8, 4))], axis=1
     ).astype(np.float32)
     obs = torch.as_tensor(rows)
-    attacked = cell.attack_observations(obs, np.arange(8))
+    attacked = cell.pipeline.attack_rows(obs, np.arange(8))
     assert torch.equal(attacked[:, 0], obs[:, 0])
     assert float((attacked[:, 1:] - obs[:, 1:]).abs().max()) <= 0.2 + 1e-6
     assert not torch.equal(attacked, obs)

@@ -7,8 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rlnoise.evaluation.conditions import Dynamics, ObservationAttack, ObservationNoise
 from rlnoise.evaluation.grid import build_grid, load_grid
+from rlnoise.evaluation.perturbations import (
+    DynamicsPerturbation,
+    ObservationAttackPerturbation,
+    ObservationNoisePerturbation,
+)
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "eval"
 
@@ -24,7 +28,7 @@ def test_kinds_times_levels() -> None:
         "obs:uniform:0.1",
     ]
     noise = conditions[3].perturbations[0]
-    assert isinstance(noise, ObservationNoise) and noise.noise.scale == 0.1
+    assert isinstance(noise, ObservationNoisePerturbation) and noise.noise.scale == 0.1
     assert [c.level for c in conditions[1:5]] == [0, 0.05, 0.1, 0.2]
     assert {c.group for c in conditions[1:5]} == {"obs:gaussian"}
 
@@ -62,7 +66,7 @@ def test_every_family() -> None:
         "custom",
     ]
     pgd = build_grid(grid)[5].perturbations[0]
-    assert isinstance(pgd, ObservationAttack) and pgd.steps == 5 and pgd.random_start
+    assert isinstance(pgd, ObservationAttackPerturbation) and pgd.steps == 5 and pgd.random_start
 
 
 def test_dynamics_one_at_a_time_product_and_env_filter() -> None:
@@ -81,7 +85,7 @@ def test_dynamics_one_at_a_time_product_and_env_filter() -> None:
     ]
     assert [c.group for c in cartpole] == ["dynamics:length"] * 2 + ["dynamics:masscart"]
     pendulum = build_grid(grid, env_id="Pendulum-v1")
-    assert pendulum[0].perturbations[0] == Dynamics(make_kwargs={"g": 5.0})
+    assert pendulum[0].perturbations[0] == DynamicsPerturbation(make_kwargs={"g": 5.0})
     assert len(build_grid(grid)) == 4  # no env id: every entry
     product = build_grid(
         {
@@ -132,7 +136,7 @@ def test_bad_noise_levels_name_the_grid_field_and_named_grids_load() -> None:
     with pytest.raises(ValueError, match=r"action_noise\.uniform level -1: scale"):
         build_grid({"action_noise": {"uniform": [-1]}})
     with pytest.raises(ValueError, match=r"^obs_noise\.noise: kind must be one of"):
-        ObservationNoise("gausian:0.1")
+        ObservationNoisePerturbation("gausian:0.1")
     assert build_grid("quick", "CartPole-v1") == build_grid(
         load_grid(CONFIGS / "quick.yaml"), "CartPole-v1"
     )

@@ -10,7 +10,8 @@ from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from rlnoise.evaluation import evaluate_robustness
-from rlnoise.evaluation.policy import PolicyAdapter, _categorical_mode
+from rlnoise.evaluation.policy import PolicyAdapter
+from rlnoise.evaluation.scores import categorical_mode
 
 from .helpers import predict_episodes
 
@@ -116,4 +117,4 @@ def test_discrete_mode_equals_categorical_even_at_near_ties(n_actions: int) -> N
     logits[:, 1] = logits[:, 0] + gaps * (1 + logits[:, 0].abs())
     logits[:100, 1] = logits[:100, 0]  # exact ties
     expected = torch.distributions.Categorical(logits=logits).probs.argmax(dim=1)
-    assert torch.equal(_categorical_mode(logits), expected)
+    assert torch.equal(categorical_mode(logits), expected)

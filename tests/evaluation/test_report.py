@@ -14,7 +14,8 @@ from stable_baselines3 import PPO
 
 from rlnoise.evaluation import Condition, RobustnessReport, display, evaluate_robustness
 from rlnoise.evaluation import statistics as st
-from rlnoise.evaluation.conditions import Dynamics, ObservationNoise
+from rlnoise.evaluation.display import print_tables, save_report
+from rlnoise.evaluation.perturbations import DynamicsPerturbation, ObservationNoisePerturbation
 from rlnoise.evaluation.reference import Reference
 
 GRID = {
@@ -69,8 +70,15 @@ def test_differences_to_clean_are_paired(report: RobustnessReport) -> None:
 def _pendulum_like(clean: list[float], worse: list[float], reference: Reference):
     conditions = (
         Condition.clean(),
-        Condition("obs:gaussian:0.05", (ObservationNoise("gaussian:0.05"),), "obs:gaussian", 0.05),
-        Condition("dynamics:g=15.0", (Dynamics(make_kwargs={"g": 15.0}),), "dynamics:g", 15.0),
+        Condition(
+            "obs:gaussian:0.05",
+            (ObservationNoisePerturbation("gaussian:0.05"),),
+            "obs:gaussian",
+            0.05,
+        ),
+        Condition(
+            "dynamics:g=15.0", (DynamicsPerturbation(make_kwargs={"g": 15.0}),), "dynamics:g", 15.0
+        ),
     )
     slightly = [value - 0.5 for value in clean]
     return RobustnessReport(
@@ -115,7 +123,7 @@ def test_normalised_score_is_undefined_when_clean_is_no_better_than_the_referenc
         assert row["iqm_diff_to_clean"] <= 0  # the difference is still defined
     assert all(f["auc_normalised"] is None for f in report.families(n_resamples=200))
     buffer = io.StringIO()
-    report.print_table(Console(file=buffer, width=160), n_resamples=200)
+    print_tables(report, Console(file=buffer, width=160), n_resamples=200)
     assert "does no better than the reference" in " ".join(buffer.getvalue().split())
     unavailable = _pendulum_like([-1.0, -2.0], [-3.0, -4.0], Reference.unavailable("no bounds"))
     row = unavailable.summary(n_resamples=50)[2]
@@ -145,7 +153,7 @@ def test_probability_of_improvement_between_groups(report: RobustnessReport) -> 
 
 
 def test_files(report: RobustnessReport, tmp_path: Path) -> None:
-    paths = report.save(tmp_path, n_resamples=200)
+    paths = save_report(report, tmp_path, n_resamples=200)
     assert set(paths) == {"json", "episodes_csv", "summary_csv", "curve_png", "bar_png"}
     for key in ("curve_png", "bar_png"):
         assert paths[key].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -183,7 +191,7 @@ def test_files(report: RobustnessReport, tmp_path: Path) -> None:
 
 def test_table(report: RobustnessReport) -> None:
     buffer = io.StringIO()
-    report.print_table(Console(file=buffer, width=140), n_resamples=200)
+    print_tables(report, Console(file=buffer, width=140), n_resamples=200)
     text = buffer.getvalue()
     for name in ("obs:gaussian:0.2", "random_action:0.3", "dynamics:length=2.0", "worst IQM"):
         assert name in text

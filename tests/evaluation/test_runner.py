@@ -9,13 +9,13 @@ import torch
 from stable_baselines3 import DQN, PPO, SAC
 
 from rlnoise.evaluation import Condition, evaluate_robustness
-from rlnoise.evaluation.conditions import (
-    Dynamics,
-    ObservationAttack,
-    ObservationNoise,
-    RandomAction,
-    StickyAction,
-    WeightNoise,
+from rlnoise.evaluation.perturbations import (
+    DynamicsPerturbation,
+    ObservationAttackPerturbation,
+    ObservationNoisePerturbation,
+    RandomActionPerturbation,
+    StickyActionPerturbation,
+    WeightNoisePerturbation,
 )
 
 from .helpers import predict_episodes
@@ -248,12 +248,12 @@ def test_explicit_condition_objects(untrained_cartpole: PPO) -> None:
     combined = Condition(
         "heavy and noisy",
         (
-            Dynamics(attributes={"masscart": 3.0}),
-            ObservationNoise("laplace:0.05"),
-            RandomAction(0.1),
-            StickyAction(0.2),
-            WeightNoise("gaussian:0.02"),
-            ObservationAttack("fgsm", 0.01),
+            DynamicsPerturbation(attributes={"masscart": 3.0}),
+            ObservationNoisePerturbation("laplace:0.05"),
+            RandomActionPerturbation(0.1),
+            StickyActionPerturbation(0.2),
+            WeightNoisePerturbation("gaussian:0.02"),
+            ObservationAttackPerturbation("fgsm", 0.01),
         ),
     )
     report = run(untrained_cartpole, [Condition.clean(), combined], n_episodes=3)
@@ -265,10 +265,11 @@ def test_a_perturbation_listed_twice_is_two_sources(untrained_cartpole: PPO) -> 
     from rlnoise.evaluation.cells import Cell
     from rlnoise.evaluation.policy import PolicyAdapter
 
-    noise = ObservationNoise("gaussian:0.1")
+    noise = ObservationNoisePerturbation("gaussian:0.1")
     adapter = PolicyAdapter(untrained_cartpole.policy)
     cell = Cell(0, 0, Condition("twice", (noise, noise)), adapter, 4, seed=0, n_lanes=4)
-    first, second = (stream.sample().copy() for stream in cell.raw_noise)
+    rows = np.zeros((4, 4), dtype=np.float32)
+    first, second = (injector.perturb(rows) for injector in cell.pipeline.raw)
     assert not np.array_equal(first, second)
 
 
@@ -276,7 +277,7 @@ def test_a_perturbation_listed_twice_is_two_sources(untrained_cartpole: PPO) -> 
 def test_policy_copy_for_another_device_works_after_training(noisy: bool) -> None:
     # copy.deepcopy fails on a trained SB3 policy (it references autograd tensors of the last
     # update); the runner copies policies to the evaluation device as SB3's load does.
-    from rlnoise.evaluation.runner import policy_copy_on
+    from rlnoise.evaluation.setup import policy_copy_on
     from rlnoise.policies import NoisyActorCriticPolicy
 
     policy_class = NoisyActorCriticPolicy if noisy else "MlpPolicy"

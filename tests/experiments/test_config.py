@@ -203,8 +203,11 @@ def test_load_config_names_the_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[2].glob("configs/*.yaml")))
 def test_shipped_configs_validate(path: Path) -> None:
-    config = load_config(path)
-    assert config.total_timesteps > 0 and config.seeds
+    from rlnoise.experiments.sweep import Sweep, load_experiment
+
+    loaded = load_experiment(path)  # a sweep validates every experiment it expands into
+    for config in loaded.configs if isinstance(loaded, Sweep) else [loaded]:
+        assert config.total_timesteps > 0 and config.seeds
 
 
 def test_valid_devices_evaluations_and_component_kwargs_pass() -> None:

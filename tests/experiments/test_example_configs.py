@@ -9,14 +9,15 @@ import pytest
 import yaml
 
 from rlnoise.cli import main
-from rlnoise.experiments import load_config
+from rlnoise.experiments import Sweep, load_experiment
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 
 
 def _tiny(path: Path, out: Path) -> list[str]:
     """Overrides that shrink a config to a smoke run without changing what it exercises."""
-    config = load_config(path)
+    loaded = load_experiment(path)
+    config = loaded.configs[0] if isinstance(loaded, Sweep) else loaded
     overrides = ["total_timesteps=96", "seeds=[0]", f"output_dir={out}", "device=cpu"]
     if config.env.n_envs > 2:
         overrides.append("env.n_envs=2")
@@ -42,6 +43,7 @@ def test_every_example_is_covered() -> None:
         "ppo_cartpole_weight_activation_noise",
         "ppo_cartpole_gradient_noise",
         "ppo_pixels_obs_noise",
+        "ppo_cartpole_weight_noise_sweep",
     ):
         assert expected in names
 
@@ -53,8 +55,15 @@ def test_example_config_trains_and_evaluates(path: Path, tmp_path: Path) -> None
     for item in _tiny(path, out):
         args += ["--override", item]
     assert main(args) == 0
-    resolved = yaml.safe_load((out / "seed_0" / "config.yaml").read_text())
-    assert resolved["total_timesteps"] == 96 and resolved["name"] == path.stem
+    sweep = load_experiment(path)
+    if isinstance(sweep, Sweep):  # every member trained, in its own directory
+        runs = [out / label / "seed_0" for label in sweep.labels]
+        names = [f"{path.stem}.{label}" for label in sweep.labels]
+    else:
+        runs, names = [out / "seed_0"], [path.stem]
+    for run, name in zip(runs, names, strict=True):
+        resolved = yaml.safe_load((run / "config.yaml").read_text())
+        assert resolved["total_timesteps"] == 96 and resolved["name"] == name
     grid = tmp_path / "grid.yaml"
     grid.write_text("clean: true\ngaussian: [0.1]\n")
     report_dir = tmp_path / "eval"

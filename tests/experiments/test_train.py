@@ -291,9 +291,9 @@ def test_a_read_only_output_dir_or_a_full_disk_is_one_line(
 
     monkeypatch.setattr(files.os, "replace", full_at_done)
     assert main(["train", str(path), "--no-progress"]) == 2
-    assert capsys.readouterr().err == (
-        f"rlnoise train: error: cannot write {root / 'seed_0' / 'done.json'}: "
-        "No space left on device\n"
+    assert capsys.readouterr().err == (  # the one run's failure, by name, is the error
+        f"rlnoise train: error: tiny seed 0 failed: cannot write "
+        f"{root / 'seed_0' / 'done.json'}: No space left on device\n"
     )
     assert not (root / "seed_0" / "done.json").exists()  # unfinished: trained again next time
 
@@ -304,8 +304,13 @@ def test_progress_in_a_log_is_plain_lines_that_end_at_the_steps_run(tmp_path: Pa
     assert main(["train", str(path)]) == 0
     err = capsys.readouterr().err  # not a terminal: no bar
     assert "\r" not in err
-    assert err.splitlines()[0] == "seed 0: 0/128 steps (0%)"
-    assert err.splitlines()[-1] == "seed 0: 128/128 steps (100%)"
+    # The runs of the command, and each run's steps.
+    assert err.splitlines() == [
+        "training: 0/1 runs (0%)",
+        "tiny seed 0: 0/128 steps (0%)",
+        "tiny seed 0: 128/128 steps (100%)",
+        "training: 1/1 runs (100%)",
+    ]
 
 
 def test_ctrl_c_says_how_many_seeds_are_finished_and_a_concurrent_train_is_refused(
@@ -334,31 +339,10 @@ def test_ctrl_c_says_how_many_seeds_are_finished_and_a_concurrent_train_is_refus
         stop(first)
     assert code == 130
     assert (
-        err
-        == "rlnoise train: interrupted; rerun the same command to resume: 1 of 2 seeds finished\n"
+        err == "rlnoise train: interrupted; rerun the same command to resume: "
+        "1 of 2 training runs finished\n"
     )
     log: list[str] = []
     config = _config(tmp_path, env=env, algo_kwargs={"n_steps": 32, "batch_size": 32})
     train_experiment(config, progress_bar=False, log=log.append)
     assert log[0].startswith("seed 0: finished earlier") and log[1].startswith("seed 1: training")
-
-
-def test_an_interrupt_stops_the_training_workers_at_once() -> None:
-    """Ctrl-C while a worker is busy: the workers are stopped, not waited for."""
-    import multiprocessing
-    from types import SimpleNamespace
-
-    from rlnoise.experiments.train import _run_jobs
-    from tests.runs.tasks import return_or_wait_forever
-
-    jobs = [(SimpleNamespace(name="x"), 0), (SimpleNamespace(name="x"), 1)]
-    before = set(multiprocessing.active_children())  # another test's, in this xdist worker
-
-    def ctrl_c_as_the_first_run_is_reported(line: str) -> None:
-        assert line == "  x seed 0: wrote seed 0"
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):  # leaving the pool normally would wait forever
-        _run_jobs(jobs, 2, ctrl_c_as_the_first_run_is_reported, task=return_or_wait_forever)
-    left = set(multiprocessing.active_children()) - before
-    assert left == set()  # no worker left writing into the runs

@@ -11,3 +11,10 @@ def return_or_wait_forever(config: Any, seed: int) -> str:
     if seed != 0:
         threading.Event().wait()
     return f"seed {seed}"
+
+
+def square_or_fail(value: int) -> int:
+    """``value ** 2``; a negative value fails, as a unit of work with a bad input would."""
+    if value < 0:
+        raise ValueError(f"cannot take a negative value, got {value}")
+    return value * value

@@ -9,10 +9,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_importing_runs_loads_neither_torch_nor_gymnasium_nor_sb3() -> None:
+def test_importing_runs_loads_neither_torch_nor_gymnasium_nor_sb3_nor_ray() -> None:
     code = (
         "import sys, rlnoise.runs, rlnoise.runs.errors, rlnoise.runs.lock, rlnoise.runs.config\n"
-        "heavy = [m for m in ('torch', 'gymnasium', 'stable_baselines3') if m in sys.modules]\n"
+        "import rlnoise.runs.backends, rlnoise.runs.discovery\n"
+        "heavy = ('torch', 'gymnasium', 'stable_baselines3', 'ray')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         "assert rlnoise.runs.resolve_class('gymnasium.Wrapper').__name__ == 'Wrapper'\n"
         "assert 'resolve_class' in dir(rlnoise.runs)\n"

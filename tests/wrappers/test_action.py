@@ -94,9 +94,12 @@ def test_action_noise_bad_input(make, spec, message) -> None:
 
 
 def test_replacement_uses_its_own_generator_exactly() -> None:
+    # Each step draws [coin, coordinate] in [0, 1) (RandomReplacement, the engine the
+    # evaluation's random_action uses too): replaced when coin < p, by floor(2 * coordinate).
     env, clean = RandomActionReplacement(gym.make("CartPole-v1"), 0.3), gym.make("CartPole-v1")
     rng = make_rng(derive_seed(6, "random_action"))
-    uniform, random = rng.random(256), rng.integers(2, size=256)
+    draws = rng.random((256, 2))
+    uniform, random = draws[:, 0], np.floor(draws[:, 1] * 2).astype(int)
     np.testing.assert_array_equal(env.reset(seed=6)[0], clean.reset(seed=6)[0])
     replaced = 0
     for k in range(200):

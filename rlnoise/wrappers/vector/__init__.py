@@ -1,5 +1,6 @@
 """Gymnasium vector-env wrappers, batched natively (one draw per step for all sub-envs)."""
 
+from rlnoise.wrappers.vector.levels import LevelSet
 from rlnoise.wrappers.vector.observation import ObservationNoise
 
-__all__ = ["ObservationNoise"]
+__all__ = ["LevelSet", "ObservationNoise"]

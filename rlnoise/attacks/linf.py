@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["cross_entropy_direction", "linf_attack"]
+__all__ = ["cross_entropy_direction", "linf_attack", "linf_pgd"]
 
 
 def linf_attack(
@@ -75,6 +75,83 @@ def linf_attack(
             target = clean_scores.argmax(dim=1)
         else:
             reference = clean_scores if actions_fn is None else actions_fn(clean_scores)
+
+    def gradient(x: torch.Tensor) -> torch.Tensor:
+        scores = scores_fn(x)
+        if discrete:
+            (grad,) = torch.autograd.grad(
+                scores, x, grad_outputs=cross_entropy_direction(scores.detach(), target)
+            )
+            return grad
+        action = scores if actions_fn is None else actions_fn(scores)
+        (grad,) = torch.autograd.grad((action - reference).pow(2).flatten(1).sum(), x)
+        return grad
+
+    return linf_pgd(
+        None,
+        obs,
+        eps=eps,
+        steps=steps,
+        step_size=step_size,
+        start=start,
+        low=low,
+        high=high,
+        fixed=fixed,
+        gradient_fn=gradient,
+    )
+
+
+def linf_pgd(
+    loss_fn: Callable[[torch.Tensor], torch.Tensor] | None,
+    obs: torch.Tensor,
+    *,
+    eps: float | torch.Tensor,
+    steps: int,
+    step_size: float | torch.Tensor,
+    start: torch.Tensor | None = None,
+    low: torch.Tensor | None = None,
+    high: torch.Tensor | None = None,
+    fixed: torch.Tensor | None = None,
+    gradient_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Maximise a per-row loss by projected signed-gradient ascent in an l_inf box.
+
+    The generic engine under every gradient attack: the caller gives the
+    objective, this function keeps the iterate inside ``[obs - eps, obs + eps]``
+    (intersected with ``[low, high]``, with ``fixed`` elements pinned).
+
+    Args:
+        loss_fn: Observation batch ``(n, *obs_shape)`` -> per-row losses ``(n,)``
+            to maximise (summed before the gradient, so rows stay independent
+            when the loss of row ``i`` depends on row ``i`` only). Ignored when
+            ``gradient_fn`` is given.
+        obs: Clean observations ``(n, *obs_shape)``, floating point.
+        eps: l_inf radius: a float, or a tensor broadcastable to ``obs``
+            (a per-dimension budget, e.g. ``0.3 * state_std``).
+        steps: Gradient steps (FGSM: one step with ``step_size = eps``).
+        step_size: Size of each signed step; float or tensor as ``eps``.
+        start: Offsets to start from, shape of ``obs`` (clipped into the box);
+            ``None`` starts at the clean observation.
+        low: Lower bounds of the attacked observation (``None``: none).
+        high: Upper bounds, as ``low``.
+        fixed: Boolean mask (broadcast to ``obs``) of elements left unperturbed.
+        gradient_fn: Observation batch (requires grad) -> gradient of the
+            objective; replaces ``loss_fn`` where the gradient is computed in a
+            special way (e.g. a rescaled cross-entropy direction).
+
+    Returns:
+        Attacked observations, detached, within the box.
+
+    Example:
+        >>> import torch
+        >>> w = torch.tensor([1.0, -2.0])
+        >>> x = linf_pgd(lambda x: x @ w, torch.zeros(3, 2), eps=0.5, steps=1, step_size=0.5)
+        >>> x[0].tolist()
+        [0.5, -0.5]
+    """
+    obs = obs.detach()
+    if loss_fn is None and gradient_fn is None:
+        raise ValueError("linf_pgd needs loss_fn or gradient_fn, got neither")
     lower, upper = obs - eps, obs + eps
     if low is not None:
         lower = torch.maximum(lower, low)
@@ -86,15 +163,11 @@ def linf_attack(
     for _ in range(steps):
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
-            scores = scores_fn(x)
-            if discrete:
-                (grad,) = torch.autograd.grad(
-                    scores, x, grad_outputs=cross_entropy_direction(scores.detach(), target)
-                )
+            if gradient_fn is not None:
+                grad = gradient_fn(x)
             else:
-                action = scores if actions_fn is None else actions_fn(scores)
-                loss = (action - reference).pow(2).flatten(1).sum()
-                (grad,) = torch.autograd.grad(loss, x)
+                assert loss_fn is not None
+                (grad,) = torch.autograd.grad(loss_fn(x).sum(), x)
         x = torch.clamp(x.detach() + step_size * grad.sign(), lower, upper)
     return x.detach()
 
