@@ -120,6 +120,17 @@ class ObservationAttackPerturbation(Perturbation):
         suffix = "" if self.space == "raw" else "[normalized]"
         return f"{self.method}{suffix}:{self.eps:g}"
 
+    @property
+    def budget(self) -> str:
+        """The attacker's budget (radius and its unit), the same for every attack method.
+
+        The report's worst-of-attacks takes, per run, the minimum over the attack
+        conditions that share a budget: two conditions with equal ``budget`` are
+        attacks of the same strength.
+        """
+        suffix = "" if self.space == "raw" else "[normalized]"
+        return f"eps{suffix}={self.eps:g}"
+
     @classmethod
     def from_grid(cls, key: str, section: Any, env_id: str | None) -> list[GridItem]:
         """``fgsm: [radii]`` or ``{levels|eps: [...], steps, step_size, random_start, space}``."""
