@@ -121,6 +121,16 @@ class SpecActionNoise(VectorizedActionNoise):
         """Restart the noise of envs ``indices`` (all when ``None``)."""
         self.streams.reset(indices)
 
+    def episode_ends(
+        self, terminated: Any, truncated: Any, autoreset_mode: Any = "NextStep"
+    ) -> None:
+        """Restart the noise after a Gymnasium vector env's step (any autoreset mode).
+
+        See :meth:`~rlnoise.exploration.streams.ExplorationStreams.episode_ends`;
+        SB3's algorithms call :meth:`reset` themselves.
+        """
+        self.streams.episode_ends(terminated, truncated, autoreset_mode)
+
     # SB3's VectorizedActionNoise keeps one copied noise per env under these names; there is
     # no such copy here, and nothing in SB3 reads them outside that class.
     @property  # type: ignore[misc]

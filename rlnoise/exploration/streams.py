@@ -13,6 +13,9 @@ on top of the core engine's :class:`~rlnoise.core.stream.NoiseStream`:
   ended (``ou``: state back to 0, as SB3's ``OrnsteinUhlenbeckActionNoise``;
   ``colored``: a fresh ``length``-step sequence; white kinds: nothing to
   restart) and keeps each env's generator going;
+- :meth:`ExplorationStreams.episode_ends` does the restarts for a Gymnasium
+  vector env in any autoreset mode (``NextStep``: one step later, when the
+  sub-env has actually reset);
 - the schedule reads a step count, by default the number of draws, or an outside
   clock through :meth:`set_noise_step` (:class:`~rlnoise.core.clock.NoiseSource`).
 
@@ -45,6 +48,7 @@ __all__ = ["SEED_KEY", "ExplorationStreams", "check_exploration_spec"]
 
 #: Derivation key of the per-env generators: ``derive_seed(seed, SEED_KEY, env_index)``.
 SEED_KEY = "exploration"
+_AUTORESET_MODES = ("NextStep", "SameStep", "Disabled")  # gymnasium.vector.AutoresetMode values
 
 
 def check_exploration_spec(spec: NoiseSpecLike) -> NoiseSpec:
@@ -133,6 +137,7 @@ class ExplorationStreams:
         # multiply (the stream's step count is then never read, so it need not advance).
         self._draw = self.stream.sampler
         self.last: np.ndarray | None = None
+        self._pending: np.ndarray | None = None  # NextStep: ended last step, reset by this one
 
     def sample(self) -> np.ndarray:
         """The next draw of every env, shape ``(n_envs, action_dim)`` (do not modify it)."""
@@ -148,6 +153,7 @@ class ExplorationStreams:
         """
         if indices is None:
             self.stream.reset(None)
+            self._pending = None  # every sub-env was reset: no autoreset outstanding
             return
         rows = [int(index) for index in indices]
         for row in rows:
@@ -158,6 +164,62 @@ class ExplorationStreams:
                 )
         if rows:
             self.stream.reset(rows)
+
+    def episode_ends(
+        self, terminated: Any, truncated: Any, autoreset_mode: Any = "NextStep"
+    ) -> None:
+        """Restart the rows of a Gymnasium vector env's episodes, after its ``step()``.
+
+        Where the restart goes depends on the vector env's autoreset mode (its
+        ``metadata["autoreset_mode"]``), so that in every mode the first action an
+        episode acts on gets the first draw of its restarted noise:
+
+        - ``NextStep`` (Gymnasium's default): the sub-env that ended at this step
+          resets during the *next* ``step()``, which ignores its action; its row
+          restarts after that step. The ignored action's draw is the old
+          episode's continuation (for white noise and ``ou`` it still uses the
+          row's generator; for ``colored`` it is the old sequence's next value);
+        - ``SameStep`` and ``Disabled`` (you reset the ended sub-envs before the
+          next step): the rows restart now, as SB3's ``VecEnv`` (same-step reset)
+          does through :meth:`reset`.
+
+        Args:
+            terminated: The step's ``terminations``, one bool per env.
+            truncated: The step's ``truncations``.
+            autoreset_mode: A ``gymnasium.vector.AutoresetMode`` or its value.
+
+        Raises:
+            ValueError: An unknown autoreset mode, or flags that are not one per env.
+
+        Example:
+            >>> import gymnasium as gym
+            >>> envs = gym.make_vec("Pendulum-v1", num_envs=2, vectorization_mode="sync")
+            >>> streams = ExplorationStreams("ou:0.3", action_dim=1, n_envs=2, seed=0)
+            >>> _ = envs.reset(seed=0)
+            >>> for _ in range(3):
+            ...     noise = streams.sample()
+            ...     _, _, terminated, truncated, _ = envs.step(np.clip(noise, -2, 2))
+            ...     streams.episode_ends(terminated, truncated, envs.metadata["autoreset_mode"])
+        """
+        mode = str(getattr(autoreset_mode, "value", autoreset_mode))
+        if mode not in _AUTORESET_MODES:
+            raise ValueError(
+                f"autoreset_mode must be one of {list(_AUTORESET_MODES)}, got {autoreset_mode!r}"
+            )
+        flags = {"terminated": np.asarray(terminated), "truncated": np.asarray(truncated)}
+        for name, value in flags.items():
+            if value.shape != (self.n_envs,):
+                raise ValueError(
+                    f"{name} must hold one flag per env ({self.n_envs}), got shape {value.shape}"
+                )
+        ended = flags["terminated"] | flags["truncated"]
+        if mode == "NextStep":
+            # The rows that ended at the previous step were reset during this one.
+            restarted, self._pending = getattr(self, "_pending", None), ended
+        else:
+            restarted = ended
+        if restarted is not None and restarted.any():
+            self.reset(np.flatnonzero(restarted))
 
     # -- NoiseSource ---------------------------------------------------------------------------
     def set_noise_step(self, step: int) -> None:
