@@ -52,13 +52,29 @@ def test_a_bad_spec_is_reported_with_its_key_path(spec: object, message: str) ->
         ExperimentConfig.from_dict(_config(callbacks=[entry]))
 
 
-def test_rlnoise_train_trains_with_it(tmp_path: Path) -> None:
-    from stable_baselines3 import SAC
+@pytest.mark.parametrize(
+    ("algo", "env", "algo_kwargs", "spec"),
+    [
+        ("SAC", "MountainCarContinuous-v0", {"learning_starts": 0, "gradient_steps": 0},
+         "colored:1,beta=1,length=999"),
+        ("TD3", "Pendulum-v1", {"learning_starts": 0, "gradient_steps": 0}, "ou:0.2"),
+        ("PPO", "Pendulum-v1", {"n_steps": 10, "batch_size": 10, "n_epochs": 1},
+         "colored:1,beta=2,length=200"),
+    ],
+)  # fmt: skip
+def test_rlnoise_train_trains_with_it(
+    tmp_path: Path, algo: str, env: str, algo_kwargs: dict[str, object], spec: str
+) -> None:
+    import stable_baselines3
 
     from rlnoise.experiments.train import train_experiment
 
-    config = ExperimentConfig.from_dict(_config(output_dir=str(tmp_path / "runs")))
+    entry = {"rlnoise.exploration.ExplorationNoiseCallback": {"spec": spec, "seed": 3}}
+    config = ExperimentConfig.from_dict(
+        _config(algo=algo, env={"id": env, "n_envs": 2}, algo_kwargs=algo_kwargs,
+                callbacks=[entry], output_dir=str(tmp_path / "runs"))
+    )  # fmt: skip
     (run,) = train_experiment(config, progress_bar=False, log=lambda _: None)
-    model = SAC.load(run / "model.zip", device="cpu")  # a plain SB3 model
+    model = getattr(stable_baselines3, algo).load(run / "model.zip", device="cpu")  # plain SB3
     assert model.num_timesteps == 40
     assert (run / "done.json").is_file()
