@@ -61,10 +61,10 @@ OU_PARAMS = {"theta": 0.15, "dt": 0.01, "mean": 0.0}
 #: Noise name -> spec of the Gaussian's draw (None: SB3's default sampling).
 NOISES: dict[str, str | None] = {
     "default": None,
-    "gaussian": "gaussian:1",
-    "ou": f"ou:{1.0 / stationary_std('ou', OU_PARAMS):.4f}",
     "pink": "colored:1,beta=1,length=999",
     "red": "colored:1,beta=2,length=999",
+    "gaussian": "gaussian:1",
+    "ou": f"ou:{1.0 / stationary_std('ou', OU_PARAMS):.4f}",
 }
 ENV_ID = "MountainCarContinuous-v0"
 REWARD_THRESHOLD = 90.0
@@ -83,6 +83,10 @@ class Args:
     eval_episodes: int = field(default=100, metadata={"help": "deterministic episodes per run"})
     eval_seed: int = field(default=100_000, metadata={"help": "episode k resets with eval_seed+k"})
     workers: int = field(default=2, metadata={"help": "training processes at once"})
+    report_only: bool = field(
+        default=False,
+        metadata={"help": "train nothing: evaluate the finished runs and summarise what is there"},
+    )
     bootstrap: int = field(default=10_000, metadata={"help": "bootstrap resamples"})
     runs_dir: str = field(
         default="runs/colored_exploration", metadata={"help": "where the run directories go"}
@@ -96,6 +100,10 @@ class Args:
 def parse_args() -> Args:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     for f in dataclasses.fields(Args):
+        if f.type in (bool, "bool"):
+            parser.add_argument(f"--{f.name.replace('_', '-')}", action="store_true",
+                                help=f.metadata["help"])  # fmt: skip
+            continue
         parser.add_argument(
             f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
             help=f.metadata["help"],
@@ -260,7 +268,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 def main() -> None:
     args = parse_args()
     from rlnoise.experiments.train import run_dir, train_many
-    from rlnoise.runs.contract import DONE_FILE
+    from rlnoise.runs.contract import DONE_FILE, is_finished
 
     noises = args.noises.split(",")
     out = Path(args.out)
@@ -281,13 +289,18 @@ def main() -> None:
         data = previous
     done = {(r["noise"], r["seed"]) for r in data["runs"]}
     started = time.perf_counter()
-    for seed in range(args.seeds):  # seed by seed: an early stop still compares every noise
-        configs = [experiment(args, noise, [seed]) for noise in noises]
-        train_many(configs, workers=args.workers)
-        for noise, config in zip(noises, configs, strict=True):
-            if (noise, seed) in done:
-                continue
-            directory = run_dir(config, seed)
+    seeds = list(range(args.seeds))
+    configs = {noise: experiment(args, noise, seeds) for noise in noises}
+    if not args.report_only:
+        # Noise by noise, in --noises order (the README's: the published pair first), each
+        # noise's seeds side by side: with --workers >= 2 x seeds an early stop still has every
+        # seed of the first two noises.
+        train_many(list(configs.values()), workers=args.workers)
+    for seed in seeds:
+        for noise in noises:
+            directory = run_dir(configs[noise], seed)
+            if (noise, seed) in done or not is_finished(directory, seed=seed):
+                continue  # evaluated earlier, or (--report-only) not trained
             begin = time.perf_counter()
             record = evaluate(directory / "model.zip", args.eval_episodes, args.eval_seed)
             record.update(
