@@ -37,6 +37,8 @@ _EXPORTS: dict[str, str] = {
     "NoisyTD3Policy": "rlnoise.policies.td3",
     "GradientNoiseCallback": "rlnoise.callbacks",
     "NoiseScheduleCallback": "rlnoise.callbacks",
+    "SpecActionNoise": "rlnoise.exploration.action_noise",
+    "ExplorationNoiseCallback": "rlnoise.exploration.callback",
     "evaluate_robustness": "rlnoise.evaluation.runner",
     "RobustnessReport": "rlnoise.evaluation.report",
     "Condition": "rlnoise.evaluation.conditions",
@@ -56,6 +58,8 @@ if TYPE_CHECKING:
     from rlnoise.evaluation.grid import build_grid as build_grid
     from rlnoise.evaluation.report import RobustnessReport as RobustnessReport
     from rlnoise.evaluation.runner import evaluate_robustness as evaluate_robustness
+    from rlnoise.exploration.action_noise import SpecActionNoise as SpecActionNoise
+    from rlnoise.exploration.callback import ExplorationNoiseCallback as ExplorationNoiseCallback
     from rlnoise.nn.control import noise_disabled as noise_disabled
     from rlnoise.nn.control import noise_phase as noise_phase
     from rlnoise.nn.noisy_linear import NoisyLinear as NoisyLinear

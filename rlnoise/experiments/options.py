@@ -263,6 +263,20 @@ class SARegulariserOptions(Options):
     hinge: Annotated[float, number(low=0.0)] = 1.0
     seed: Annotated[int | None, or_null(integer())] = None
     log: Annotated[bool, boolean()] = True
+
+
+# -- exploration ------------------------------------------------------------------------------
+def _exploration_spec(spec: NoiseSpec) -> None:
+    from rlnoise.exploration import check_exploration_spec
+
+    check_exploration_spec(spec)
+
+
+class ExplorationNoiseCallbackOptions(Options):
+    """``rlnoise.exploration.ExplorationNoiseCallback``."""
+
+    spec: Annotated[Any, noise_spec(_exploration_spec, optional=False)]
+    seed: Annotated[int | None, or_null(integer())] = None
     verbose: Annotated[int, integer(low=0)] = 0
 
 
@@ -334,6 +348,7 @@ COMPONENT_OPTIONS: dict[str, type[Options]] = {
     "rlnoise.callbacks.NoiseScheduleCallback": NoiseScheduleCallbackOptions,
     "rlnoise.robust.AdversarialTraining": AdversarialTrainingOptions,
     "rlnoise.robust.SARegulariser": SARegulariserOptions,
+    "rlnoise.exploration.ExplorationNoiseCallback": ExplorationNoiseCallbackOptions,
 }
 
 
