@@ -263,6 +263,7 @@ class SARegulariserOptions(Options):
     hinge: Annotated[float, number(low=0.0)] = 1.0
     seed: Annotated[int | None, or_null(integer())] = None
     log: Annotated[bool, boolean()] = True
+    verbose: Annotated[int, integer(low=0)] = 0
 
 
 # -- exploration ------------------------------------------------------------------------------
