@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
 import pytest
@@ -232,3 +234,33 @@ def test_dqn_agent_is_attacked_by_rs_mad_and_learned() -> None:
         reference_score=0.0, max_steps=10,
     )  # fmt: skip
     assert (report.returns > 0).all()
+
+
+def test_learned_attacks_take_a_per_dimension_radius_in_std_units() -> None:
+    """rs / learned resolve eps in its unit: std units give the per-dimension radius eps * std."""
+    from rlnoise.evaluation.perturbations.attack import attack_radius
+    from rlnoise.evaluation.perturbations.base import Lanes
+
+    model = TD3("MlpPolicy", "Pendulum-v1", seed=0, device="cpu", buffer_size=1000)
+    ppo = {"n_steps": 64, "batch_size": 64}
+    std = [0.5, 1.0, 2.0]
+    unit = {"unit": "std", "std": std}
+    grid = {
+        "clean": False,
+        "rs": {"levels": [0.3], "training": {"rollout_steps": 100, "updates": 3}, **unit},
+        "learned": {
+            "levels": [0.3],
+            "training": {"timesteps": 64, "n_envs": 1, "ppo_kwargs": ppo},
+            **unit,
+        },
+    }
+    report = evaluate_robustness(
+        model, "Pendulum-v1", grid, n_episodes=1, seed=0, device="cpu", progress=False,
+        reference_score=0.0, max_steps=10,
+    )  # fmt: skip
+    assert np.isfinite(report.returns).all()
+    assert {p.budget for c in report.conditions for p in c.perturbations} == {"eps[std]=0.3"}
+    attack = report.conditions[0].perturbations[0]
+    lanes = cast(Lanes, SimpleNamespace(where="here", adapter=SimpleNamespace(device="cpu")))
+    radius = attack_radius(attack, attack.eps, None, (3,), lanes)  # type: ignore[arg-type]
+    np.testing.assert_allclose(radius.numpy(), [0.15, 0.3, 0.6], rtol=1e-6)
