@@ -38,7 +38,13 @@ import gymnasium as gym
 
 from rlnoise.core.checks import show
 
-__all__ = ["DERIVED_ATTRIBUTES", "DynamicsSetting", "apply_attributes", "make_env"]
+__all__ = [
+    "DERIVED_ATTRIBUTES",
+    "DynamicsSetting",
+    "apply_attributes",
+    "make_env",
+    "name_value_pairs",
+]
 
 
 def _refresh_cartpole(env: Any) -> None:
@@ -68,6 +74,25 @@ def _frozen(value: Any) -> Any:
 
 
 def _pairs(name: str, value: Any) -> tuple[tuple[str, Any], ...]:
+    return name_value_pairs(name, value, to_json=_plain, store=_frozen)
+
+
+def name_value_pairs(
+    name: str, value: Any, *, to_json: Callable[[Any], Any], store: Callable[[Any], Any]
+) -> tuple[tuple[str, Any], ...]:
+    """A mapping of identifiers to JSON-safe values, as sorted ``(name, store(value))`` pairs.
+
+    Also takes such pairs (a dataclass field's stored form). ``to_json`` makes a
+    value JSON-checkable; ``store`` is what the pair keeps (hashable, or plain).
+
+    Example:
+        >>> name_value_pairs("kwargs", {"1x": 2}, to_json=dict, store=str)
+        Traceback (most recent call last):
+        ...
+        ValueError: kwargs keys must be identifiers, got '1x'
+        >>> name_value_pairs("kwargs", {"b": 1, "a": 2}, to_json=dict, store=str)
+        (('a', '2'), ('b', '1'))
+    """
     if value is None:
         return ()
     if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
@@ -78,10 +103,10 @@ def _pairs(name: str, value: Any) -> tuple[tuple[str, Any], ...]:
         if not isinstance(key, str) or not key.isidentifier():
             raise ValueError(f"{name} keys must be identifiers, got {show(key)}")
     try:
-        json.dumps(_plain(value))
+        json.dumps(to_json(value))
     except (TypeError, ValueError):
         raise ValueError(f"{name} values must be JSON-safe, got {show(value)}") from None
-    return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return tuple(sorted((k, store(v)) for k, v in value.items()))
 
 
 def _numeric_attributes(env: Any) -> list[str]:

@@ -36,7 +36,6 @@ episode's perturbation never depends on the lane, the batch or what else runs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -46,6 +45,7 @@ import numpy as np
 from rlnoise.core.checks import check_choice, check_float, check_keys, show
 from rlnoise.core.kinds import KINDS
 from rlnoise.core.spec import NoiseSpec, NoiseSpecLike, as_noise_spec
+from rlnoise.wrappers.dynamics import name_value_pairs
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -260,20 +260,7 @@ def plain(value: Any) -> Any:
 
 def json_safe_kwargs(name: str, value: Any) -> tuple[tuple[str, Any], ...]:
     """A mapping of identifiers to JSON-safe values, as sorted ``(name, value)`` pairs."""
-    if value is None:
-        return ()
-    if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
-        value = dict(value)
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{name} must be a mapping of names to values, got {show(value)}")
-    for key in value:
-        if not isinstance(key, str) or not key.isidentifier():
-            raise ValueError(f"{name} keys must be identifiers, got {show(key)}")
-    try:
-        json.dumps(plain(value))
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} values must be JSON-safe, got {show(value)}") from None
-    return tuple(sorted((k, plain(v)) for k, v in value.items()))
+    return name_value_pairs(name, value, to_json=plain, store=plain)
 
 
 def fields(where: str, data: Mapping[str, Any], valid: Sequence[str]) -> dict[str, Any]:
